@@ -1,0 +1,309 @@
+//! The typed server configuration: parsed and validated once at start, then passed down.
+//!
+//! [`Config::from_lookup`] reads named variables through a lookup function, so the binary can
+//! pass the process environment while tests pass a plain map. Every variable has a development
+//! default; production refuses a missing or development pepper (`PWD_KEY`).
+
+use crate::b64::{b64u_decode, b64u_encode};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The pepper used when `APP_ENV=development` and `PWD_KEY` is not set. Public on purpose:
+/// production refuses to start with it.
+pub const DEV_PWD_KEY: &str = "ZGV2ZWxvcG1lbnQtb25seS1wZXBwZXItbmV2ZXItdXNlLWluLXByb2R1Y3Rpb24";
+/// The development database; in production `DATABASE_URL` must be given.
+pub const DEV_DATABASE_URL: &str = "postgres://postgres:welcome@localhost:5432/app_dev";
+const MIN_PWD_KEY_BYTES: usize = 32;
+
+/// Which rules apply: development eases set-up, production insists on real secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The password pepper. Its bytes never appear in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PwdKey(Vec<u8>);
+
+impl PwdKey {
+    /// Checks that `text` is base64url of at least 32 bytes.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bytes = b64u_decode(text.trim()).ok_or("is not valid base64url (no padding)")?;
+        if bytes.len() < MIN_PWD_KEY_BYTES {
+            return Err(format!(
+                "decodes to {} bytes, at least {MIN_PWD_KEY_BYTES} are needed",
+                bytes.len()
+            ));
+        }
+        Ok(Self(bytes))
+    }
+
+    /// A fresh random key, as `web-server gen-key` prints it.
+    pub fn generate() -> String {
+        let mut bytes = [0u8; 48];
+        getrandom_fill(&mut bytes);
+        b64u_encode(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PwdKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PwdKey(<redacted>)")
+    }
+}
+
+fn getrandom_fill(bytes: &mut [u8]) {
+    // A machine without an entropy source cannot run this server safely at all.
+    getrandom::fill(bytes).expect("the operating system's random source failed");
+}
+
+/// A configuration value that must not appear in logs (it may hold a password).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Redacted<T>(T);
+
+impl<T> Redacted<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Redacted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// A variable that could not be used; the message names it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration variable {var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+/// Everything the server needs to know about its surroundings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub env: AppEnv,
+    pub database_url: Redacted<String>,
+    pub db_max_connections: u32,
+    /// How long a request waits for a database connection before it is told the service is
+    /// unavailable: the bound on how long an outage can stall a client.
+    pub db_acquire_timeout: Duration,
+    pub listen_addr: SocketAddr,
+    pub pwd_key: PwdKey,
+    /// How many password hashes may run at once; more wait, so logins cannot starve other work.
+    pub pwd_hash_concurrency: usize,
+    pub session_idle: Duration,
+    pub session_max: Duration,
+    pub cookie_secure: bool,
+    pub web_folder: PathBuf,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    /// Origins besides the server's own that may call `POST /api/*` from a browser.
+    pub allowed_origins: Vec<String>,
+    pub body_limit_bytes: usize,
+    pub request_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub rpc_batch_limit: usize,
+    pub login_fails_per_user: u32,
+    pub login_fails_per_addr: u32,
+    pub login_window: Duration,
+}
+
+impl Config {
+    /// Parses the configuration from `lookup` (variable name to value). A variable that is set
+    /// but empty counts as not set.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let vars = Vars(&|name| lookup(name).filter(|v| !v.trim().is_empty()));
+
+        let env = match vars.get("APP_ENV").as_deref() {
+            None | Some("production") => AppEnv::Production,
+            Some("development") => AppEnv::Development,
+            Some(other) => {
+                return Err(err("APP_ENV", format!("'{other}' is neither 'development' nor 'production'")));
+            }
+        };
+        let dev = env == AppEnv::Development;
+
+        let database_url = match vars.get("DATABASE_URL") {
+            Some(url) => url,
+            None if dev => DEV_DATABASE_URL.to_string(),
+            None => return Err(err("DATABASE_URL", "must be set in production")),
+        };
+
+        let pwd_key = match vars.get("PWD_KEY") {
+            Some(text) => PwdKey::parse(&text).map_err(|reason| err("PWD_KEY", reason))?,
+            None if dev => PwdKey::parse(DEV_PWD_KEY).expect("the development key is valid"),
+            None => return Err(err("PWD_KEY", "must be set in production (`web-server gen-key` makes one)")),
+        };
+        if !dev && pwd_key.as_bytes() == PwdKey::parse(DEV_PWD_KEY).expect("valid").as_bytes() {
+            return Err(err("PWD_KEY", "is the development key; production needs its own (`web-server gen-key`)"));
+        }
+
+        let session_idle = vars.seconds("SESSION_IDLE_SEC", 30 * 60)?;
+        let session_max = vars.seconds("SESSION_MAX_SEC", 7 * 24 * 3600)?;
+        if session_idle > session_max {
+            return Err(err("SESSION_IDLE_SEC", "must not be longer than SESSION_MAX_SEC"));
+        }
+
+        let log_format = match vars.get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(err("LOG_FORMAT", format!("'{other}' is neither 'pretty' nor 'json'"))),
+        };
+
+        Ok(Self {
+            env,
+            database_url: Redacted::new(database_url),
+            db_max_connections: vars.number("DB_MAX_CONNECTIONS", 16)?,
+            db_acquire_timeout: Duration::from_millis(vars.number("DB_ACQUIRE_TIMEOUT_MS", 3000)?),
+            listen_addr: vars.parsed("LISTEN_ADDR", "127.0.0.1:8080")?,
+            pwd_key,
+            pwd_hash_concurrency: vars.number("PWD_HASH_CONCURRENCY", 2)?,
+            session_idle,
+            session_max,
+            cookie_secure: vars.parsed("COOKIE_SECURE", if dev { "false" } else { "true" })?,
+            web_folder: PathBuf::from(vars.get("WEB_FOLDER").unwrap_or_else(|| "web-folder".into())),
+            log_filter: vars.get("RUST_LOG").unwrap_or_else(|| "info".into()),
+            log_format,
+            allowed_origins: vars
+                .get("ALLOWED_ORIGINS")
+                .map(|list| list.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).collect())
+                .unwrap_or_default(),
+            body_limit_bytes: vars.number("BODY_LIMIT_BYTES", 1024 * 1024)?,
+            request_timeout: vars.seconds("REQUEST_TIMEOUT_SEC", 30)?,
+            shutdown_grace: vars.seconds("SHUTDOWN_GRACE_SEC", 10)?,
+            rpc_batch_limit: vars.number("RPC_BATCH_LIMIT", 100)?,
+            login_fails_per_user: vars.number("LOGIN_FAILS_PER_USER", 10)?,
+            login_fails_per_addr: vars.number("LOGIN_FAILS_PER_ADDR", 100)?,
+            login_window: vars.seconds("LOGIN_WINDOW_SEC", 15 * 60)?,
+        })
+    }
+
+    /// The development configuration with no variable set, for tests and tools.
+    pub fn development() -> Self {
+        Self::from_lookup(|name| (name == "APP_ENV").then(|| "development".to_string()))
+            .expect("the development defaults are valid")
+    }
+
+    pub fn is_development(&self) -> bool {
+        self.env == AppEnv::Development
+    }
+}
+
+fn err(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { var, reason: reason.into() }
+}
+
+/// Typed access to the variables, each error naming its variable.
+struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, name: &'static str, default: &str) -> Result<T, ConfigError> {
+        let text = self.get(name).unwrap_or_else(|| default.to_string());
+        text.trim().parse().map_err(|_| err(name, format!("'{text}' is not a valid value")))
+    }
+
+    /// A whole number of at least 1.
+    fn number<T: std::str::FromStr + From<u8> + PartialOrd>(
+        &self,
+        name: &'static str,
+        default: u32,
+    ) -> Result<T, ConfigError> {
+        let value: T = self.parsed(name, &default.to_string())?;
+        if value < T::from(1) {
+            return Err(err(name, "must be at least 1"));
+        }
+        Ok(value)
+    }
+
+    fn seconds(&self, name: &'static str, default: u32) -> Result<Duration, ConfigError> {
+        self.number::<u64>(name, default).map(Duration::from_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn no_app_env_means_production_and_production_needs_a_pwd_key() {
+        let error = parse(&[("DATABASE_URL", "postgres://x/y")]).unwrap_err();
+        assert_eq!(error.var, "PWD_KEY");
+        assert!(error.to_string().contains("PWD_KEY"));
+    }
+
+    #[test]
+    fn production_refuses_the_development_key_and_malformed_keys() {
+        let dev_key = parse(&[("DATABASE_URL", "postgres://x/y"), ("PWD_KEY", DEV_PWD_KEY)]).unwrap_err();
+        assert_eq!(dev_key.var, "PWD_KEY");
+        let short = parse(&[("DATABASE_URL", "postgres://x/y"), ("PWD_KEY", "c2hvcnQ")]).unwrap_err();
+        assert!(short.reason.contains("at least 32"), "{short}");
+        let garbage = parse(&[("DATABASE_URL", "postgres://x/y"), ("PWD_KEY", "not base64 !!")]).unwrap_err();
+        assert_eq!(garbage.var, "PWD_KEY");
+    }
+
+    #[test]
+    fn production_accepts_a_generated_key_and_is_secure_by_default() {
+        let key = PwdKey::generate();
+        let config = parse(&[("DATABASE_URL", "postgres://x/y"), ("PWD_KEY", &key)]).unwrap();
+        assert_eq!(config.env, AppEnv::Production);
+        assert!(config.cookie_secure);
+    }
+
+    #[test]
+    fn development_needs_no_variable() {
+        let config = Config::development();
+        assert_eq!(config.database_url.expose(), DEV_DATABASE_URL);
+        assert!(!config.cookie_secure);
+        assert_eq!(config.listen_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.rpc_batch_limit, 100);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let error = parse(&[("APP_ENV", "development"), ("SESSION_IDLE_SEC", "soon")]).unwrap_err();
+        assert_eq!(error.var, "SESSION_IDLE_SEC");
+        let error = parse(&[("APP_ENV", "development"), ("DB_MAX_CONNECTIONS", "0")]).unwrap_err();
+        assert_eq!(error.var, "DB_MAX_CONNECTIONS");
+        let error = parse(&[("APP_ENV", "staging")]).unwrap_err();
+        assert_eq!(error.var, "APP_ENV");
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let config = Config::development();
+        let text = format!("{config:?}");
+        assert!(!text.contains(DEV_PWD_KEY));
+        assert!(!text.contains("welcome"));
+    }
+}

@@ -1,0 +1,16 @@
+//! lib-core: what every other crate of the workspace shares.
+//!
+//! - [`config`]: the typed [`Config`], parsed and validated once at start from a variable lookup
+//!   (the binary passes the process environment; tests pass a map), then handed down.
+//! - [`ctx`]: [`Ctx`], who is asking.
+//! - [`b64`]: base64url helpers used for keys and tokens.
+//!
+//! It knows nothing of the database, HTTP or JSON-RPC, and it never reads the process environment
+//! itself.
+
+pub mod b64;
+pub mod config;
+pub mod ctx;
+
+pub use config::{AppEnv, Config, ConfigError, LogFormat, PwdKey};
+pub use ctx::Ctx;
