@@ -4,13 +4,16 @@
 //!   (the binary passes the process environment; tests pass a map), then handed down.
 //! - [`ctx`]: [`Ctx`], who is asking.
 //! - [`b64`]: base64url helpers used for keys and tokens.
+//! - [`clock`]: [`Clock`], the source of "now" for expiry logic, replaceable in tests.
 //!
 //! It knows nothing of the database, HTTP or JSON-RPC, and it never reads the process environment
 //! itself.
 
 pub mod b64;
+pub mod clock;
 pub mod config;
 pub mod ctx;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{AppEnv, Config, ConfigError, LogFormat, PwdKey};
 pub use ctx::Ctx;

@@ -1,1 +1,38 @@
+//! lib-model: the data layer. Everything that touches Postgres lives here.
+//!
+//! - [`ModelManager`]: the pool (and the password service); [`MIGRATOR`]: the schema.
+//! - [`base`]: CRUD generic over entities described by a [`base::DbBmc`] impl, with ownership
+//!   scopes and audit columns applied by the base layer itself, one statement per call;
+//!   [`generate_crud_fns!`] gives an entity's Bmc its `create/get/list/count/update/delete`.
+//! - [`filter`]: filters and list options (modql's operators) checked against each entity's
+//!   column allowlist.
+//! - Entities: [`project`], [`task`]; accounts: [`user`], [`session`], [`login`].
+//! - [`dev_db`]: development-only database creation and seeding.
+//!
+//! Every model function takes the caller's [`Ctx`] (where it acts for a user) and the
+//! [`ModelManager`]. It knows nothing of HTTP or JSON-RPC; errors are typed ([`Error`]) so the
+//! layers above can tell client mistakes from server faults.
 
+pub mod base;
+pub mod dev_db;
+mod error;
+pub mod filter;
+pub mod login;
+mod macros;
+pub mod project;
+mod pwd;
+pub mod serde_fields;
+pub mod session;
+mod store;
+pub mod task;
+#[cfg(feature = "test-support")]
+pub mod test_support;
+pub mod user;
+
+pub use error::{Error, Result};
+pub use lib_core::Ctx;
+pub use store::{MIGRATOR, ModelManager};
+
+// Re-exported for the macros, so entity crates need no direct dependency on them.
+#[doc(hidden)]
+pub use {sea_query, serde_json};

@@ -1,0 +1,185 @@
+//! The generic CRUD every entity gets: create, get, list, count, update, delete.
+//!
+//! An entity describes itself once in a [`DbBmc`] impl (table, columns, ownership scope); these
+//! functions build each statement with sea-query, apply the scope themselves, set the audit
+//! columns, and run exactly one statement per call (writes return the row with `RETURNING`).
+//! [`generate_crud_fns!`](crate::generate_crud_fns) gives the Bmc inherent methods over them.
+
+mod write;
+
+pub use write::{FieldValue, WriteFields};
+
+use crate::filter::{Column, Filters, ListOptions};
+use crate::{Error, ModelManager, Result};
+use lib_core::Ctx;
+use sea_query::{Condition, Expr, ExprTrait as _, InsertStatement, PostgresQueryBuilder, Query, SelectStatement};
+use sea_query_sqlx::SqlxBinder;
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, FromRow};
+
+/// A backend model controller: everything the generic CRUD needs to know about one entity.
+pub trait DbBmc {
+    /// The entity's name in errors and method names (`project`).
+    const ENTITY: &'static str;
+    const TABLE: &'static str;
+    /// Every column of [`DbBmc::Entity`], in order: what is selected and returned, and the
+    /// allowlist for filters and `order_bys`. Must include `id`.
+    const COLUMNS: &'static [Column];
+
+    type Entity: for<'r> FromRow<'r, PgRow> + Send + Unpin;
+    type ForCreate: WriteFields + Send;
+    type ForUpdate: WriteFields + Send;
+
+    /// The rows `ctx` may see and change, as a condition on [`DbBmc::TABLE`]. Applied to every
+    /// get, list, count, update and delete; filters are AND-ed to it and cannot widen it.
+    fn scope(ctx: &Ctx) -> Condition;
+
+    /// What a create must add or prove for `ctx` (an owner column, an owned parent).
+    fn create_scope(ctx: &Ctx, data: &Self::ForCreate) -> CreateScope;
+}
+
+/// The ownership side of a create.
+#[derive(Default)]
+pub struct CreateScope {
+    /// Columns set from the context, such as `owner_id`.
+    pub owned: Vec<(&'static str, sea_query::Value)>,
+    /// A parent row the caller must own; if the condition fails the create inserts nothing and
+    /// answers that the parent was not found.
+    pub parent: Option<ParentGuard>,
+}
+
+pub struct ParentGuard {
+    pub entity: &'static str,
+    pub id: i64,
+    pub owned_by_caller: Condition,
+}
+
+const AUDIT_COLUMNS: [&str; 4] = ["cid", "ctime", "mid", "mtime"];
+
+pub async fn create<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: B::ForCreate) -> Result<B::Entity> {
+    let scope = B::create_scope(ctx, &data);
+    let fields = checked_fields(data.write_fields())?;
+    let user = ctx.user_id();
+
+    let (mut columns, mut values): (Vec<&str>, Vec<Expr>) =
+        fields.into_iter().chain(scope.owned).map(|(column, value)| (column, Expr::val(value))).unzip();
+    columns.extend(AUDIT_COLUMNS);
+    values.extend([Expr::val(user), Expr::cust("now()"), Expr::val(user), Expr::cust("now()")]);
+
+    let mut insert = Query::insert();
+    insert.into_table(B::TABLE).columns(columns).returning(returning::<B>());
+    let missing_parent = match scope.parent {
+        None => {
+            insert.values_panic(values);
+            None
+        }
+        Some(guard) => {
+            // INSERT ... SELECT <values> WHERE <caller owns the parent>: the check and the write
+            // are one statement, so nothing can change in between and it costs one round trip.
+            let mut select = Query::select();
+            select.exprs(values).cond_where(guard.owned_by_caller);
+            insert_select(&mut insert, select)?;
+            Some(Error::EntityNotFound { entity: guard.entity, id: guard.id })
+        }
+    };
+
+    let row = fetch_optional::<B::Entity>(mm, &insert).await?;
+    row.ok_or_else(|| missing_parent.unwrap_or_else(|| Error::Db(sqlx::Error::RowNotFound)))
+}
+
+pub async fn get<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64) -> Result<B::Entity> {
+    let mut select = select_columns::<B>();
+    select.cond_where(by_id::<B>(ctx, id));
+    fetch_optional(mm, &select).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
+}
+
+pub async fn list<B: DbBmc>(
+    ctx: &Ctx,
+    mm: &ModelManager,
+    filters: Filters,
+    options: &ListOptions,
+) -> Result<Vec<B::Entity>> {
+    let mut select = select_columns::<B>();
+    select.cond_where(scoped::<B>(ctx, filters));
+    options.apply(B::TABLE, &mut select);
+    let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
+    Ok(sqlx::query_as_with(AssertSqlSafe(sql), values).fetch_all(mm.db()).await?)
+}
+
+pub async fn count<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, filters: Filters) -> Result<i64> {
+    let mut select = Query::select();
+    select.expr(Expr::cust("count(*)")).from(B::TABLE).cond_where(scoped::<B>(ctx, filters));
+    let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
+    Ok(sqlx::query_scalar_with(AssertSqlSafe(sql), values).fetch_one(mm.db()).await?)
+}
+
+pub async fn update<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64, data: B::ForUpdate) -> Result<B::Entity> {
+    let fields = checked_fields(data.write_fields())?;
+    if fields.is_empty() {
+        // Nothing to change: answer with the row as it is, and leave mid/mtime alone.
+        return get::<B>(ctx, mm, id).await;
+    }
+    let mut update = Query::update();
+    update
+        .table(B::TABLE)
+        .values(fields.into_iter().map(|(column, value)| (column, Expr::val(value))))
+        .values([("mid", Expr::val(ctx.user_id())), ("mtime", Expr::cust("now()"))])
+        .cond_where(by_id::<B>(ctx, id))
+        .returning(returning::<B>());
+    fetch_optional(mm, &update).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
+}
+
+pub async fn delete<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64) -> Result<B::Entity> {
+    let mut delete = Query::delete();
+    delete.from_table(B::TABLE).cond_where(by_id::<B>(ctx, id)).returning(returning::<B>());
+    fetch_optional(mm, &delete).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
+}
+
+fn select_columns<B: DbBmc>() -> SelectStatement {
+    let mut select = Query::select();
+    select.columns(B::COLUMNS.iter().map(|c| (B::TABLE, c.name))).from(B::TABLE);
+    select
+}
+
+fn returning<B: DbBmc>() -> sea_query::ReturningClause {
+    Query::returning().columns(B::COLUMNS.iter().map(|c| c.name))
+}
+
+fn by_id<B: DbBmc>(ctx: &Ctx, id: i64) -> Condition {
+    Condition::all().add(Expr::col((B::TABLE, "id")).eq(id)).add(B::scope(ctx))
+}
+
+fn scoped<B: DbBmc>(ctx: &Ctx, filters: Filters) -> Condition {
+    let scope = Condition::all().add(B::scope(ctx));
+    match filters.into_condition(B::TABLE) {
+        Some(filter) => scope.add(filter),
+        None => scope,
+    }
+}
+
+fn insert_select(insert: &mut InsertStatement, select: SelectStatement) -> Result<()> {
+    insert
+        .select_from(select)
+        .map(|_| ())
+        .map_err(|e| Error::Db(sqlx::Error::Protocol(format!("building INSERT ... SELECT: {e}"))))
+}
+
+/// Refuses text Postgres cannot store (NUL) as the client's mistake, naming the field.
+fn checked_fields(fields: Vec<(&'static str, sea_query::Value)>) -> Result<Vec<(&'static str, sea_query::Value)>> {
+    for (column, value) in &fields {
+        if let sea_query::Value::String(Some(text)) = value
+            && text.contains('\0')
+        {
+            return Err(Error::invalid(format!("data.{column}: text must not contain NUL characters")));
+        }
+    }
+    Ok(fields)
+}
+
+async fn fetch_optional<E>(mm: &ModelManager, statement: &impl SqlxBinder) -> Result<Option<E>>
+where
+    E: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
+    Ok(sqlx::query_as_with(AssertSqlSafe(sql), values).fetch_optional(mm.db()).await?)
+}

@@ -1,0 +1,95 @@
+//! The model layer's error: client mistakes, typed as such, apart from the server's own failures.
+//!
+//! Database errors are turned into these variants where the query runs ([`Error::from_db`]), by
+//! SQLSTATE and constraint name, so that no driver text ever travels upward as a message.
+
+use std::time::Duration;
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such row, or a row the caller may not see: the two are deliberately the same.
+    #[error("{entity} {id} not found")]
+    EntityNotFound { entity: &'static str, id: i64 },
+
+    /// A unique or similar constraint refused the write.
+    #[error("conflict: {detail}")]
+    Conflict { detail: &'static str },
+
+    #[error("username already taken")]
+    UsernameTaken,
+
+    /// The input is malformed or out of range; `detail` names the field and what was wrong.
+    #[error("invalid input: {detail}")]
+    InvalidInput { detail: String },
+
+    #[error("login failed")]
+    LoginFailed,
+
+    #[error("too many failed attempts, retry after {retry_after:?}")]
+    TooManyAttempts { retry_after: Duration },
+
+    /// The database cannot be reached (refused, timed out, shutting down).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+
+    // -- Server faults: logged, never shown to clients.
+    #[error("database error: {0}")]
+    Db(#[source] sqlx::Error),
+
+    #[error("password hashing failed: {0}")]
+    Pwd(#[from] lib_auth::PwdError),
+
+    #[error("a blocking task failed: {0}")]
+    BlockingTask(#[from] tokio::task::JoinError),
+}
+
+impl Error {
+    pub(crate) fn invalid(detail: impl Into<String>) -> Self {
+        Error::InvalidInput { detail: detail.into() }
+    }
+
+    /// Classifies a database error: outages, then known constraints, then a server fault.
+    pub(crate) fn from_db(error: sqlx::Error) -> Self {
+        if is_unavailable(&error) {
+            return Error::Unavailable(error);
+        }
+        if let Some(db_error) = error.as_database_error()
+            && let Some(known) = db_error.constraint().and_then(constraint_error)
+        {
+            return known;
+        }
+        Error::Db(error)
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        Error::from_db(error)
+    }
+}
+
+/// The client-facing meaning of each named constraint of the schema.
+fn constraint_error(constraint: &str) -> Option<Error> {
+    Some(match constraint {
+        "user_username_key" => Error::UsernameTaken,
+        "project_owner_name_key" => Error::Conflict { detail: "you already have a project with this name" },
+        "project_name_check" => Error::invalid("data.name: must be 1 to 200 characters and not only spaces"),
+        "task_title_check" => Error::invalid("data.title: must be 1 to 500 characters and not only spaces"),
+        "task_description_check" => Error::invalid("data.description: must be at most 10000 characters"),
+        _ => return None,
+    })
+}
+
+fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db_error) => db_error.code().is_some_and(|code| {
+            // 08: connection exception; 57P0x: server shutting down / not yet accepting;
+            // 53300: too many connections.
+            code.starts_with("08") || code.starts_with("57P0") || code == "53300"
+        }),
+        _ => false,
+    }
+}

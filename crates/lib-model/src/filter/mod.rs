@@ -1,0 +1,46 @@
+//! Filters and list options: what clients may ask of `list_*` and `count_*`, checked against an
+//! entity's column allowlist, then rendered as sea-query conditions.
+//!
+//! The operator vocabulary is modql's (`$eq`, `$containsCi`, `$in`, ...), and text and bool
+//! operators parse into modql's `OpValString` / `OpValBool`. The JSON parsing and the SQL
+//! rendering are this crate's own, because modql's have defects the contract forbids: unknown
+//! fields pass silently, `%` `_` `\` act as wildcards, `$notEndsWith` runs as `$endsWith`, bool
+//! `$null` runs as `$not`, `$empty: false` is an OR, numbers may wrap, and `$in` on time is
+//! inverted. Each is covered by a test in `tests/filters.rs`.
+
+mod list_options;
+mod parse;
+mod sql;
+
+pub use list_options::{DEFAULT_LIMIT, ListOptions, MAX_LIMIT};
+pub use parse::{Filters, MAX_LIST_VALUES};
+
+/// What a column holds: it decides which operators and which JSON values a filter may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Int,
+    Text,
+    Bool,
+    /// `timestamptz`; filter values are RFC 3339 text.
+    Time,
+}
+
+/// One column of an entity's allowlist: every filter field and every `order_bys` name must be one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: FieldKind,
+    /// Nullable columns make negative operators (`$not`, `$notIn`, `$notContains`, ...) match
+    /// NULL too: a task without a description does not contain "x".
+    pub nullable: bool,
+}
+
+impl Column {
+    pub const fn new(name: &'static str, kind: FieldKind) -> Self {
+        Self { name, kind, nullable: false }
+    }
+
+    pub const fn nullable(self) -> Self {
+        Self { nullable: true, ..self }
+    }
+}

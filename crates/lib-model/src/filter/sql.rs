@@ -1,0 +1,198 @@
+//! Typed operators to sea-query conditions. Values are always bound parameters; pattern values
+//! are escaped so that `%`, `_` and `\` match themselves.
+
+use super::parse::{Cmp, FieldFilter, FieldOps, Filters};
+use modql::filter::{OpValBool, OpValString};
+use sea_query::extension::postgres::PgExpr as _;
+use sea_query::{Condition, Expr, ExprTrait as _, LikeExpr};
+
+impl Filters {
+    /// The condition for `table`, or `None` when the filter restricts nothing.
+    pub(crate) fn into_condition(self, table: &'static str) -> Option<Condition> {
+        // An empty group matches every row, and so does the OR that contains it.
+        if self.groups.is_empty() || self.groups.iter().any(Vec::is_empty) {
+            return None;
+        }
+        let any = self.groups.into_iter().fold(Condition::any(), |any, group| {
+            any.add(group.into_iter().fold(Condition::all(), |all, filter| all.add(filter.into_condition(table))))
+        });
+        Some(any)
+    }
+}
+
+impl FieldFilter {
+    fn into_condition(self, table: &'static str) -> Condition {
+        let col = Expr::col((table, self.column.name));
+        let field = Field { col, nullable: self.column.nullable };
+        match self.ops {
+            FieldOps::Text(ops) => ops.into_iter().fold(Condition::all(), |all, op| all.add(field.text(op))),
+            FieldOps::Bool(ops) => ops.into_iter().fold(Condition::all(), |all, op| all.add(field.bool(op))),
+            FieldOps::Int(ops) => ops.into_iter().fold(Condition::all(), |all, op| all.add(field.cmp(op))),
+            FieldOps::Time(ops) => ops.into_iter().fold(Condition::all(), |all, op| all.add(field.cmp(op))),
+        }
+    }
+}
+
+struct Field {
+    col: Expr,
+    nullable: bool,
+}
+
+impl Field {
+    fn col(&self) -> Expr {
+        self.col.clone()
+    }
+
+    /// A negative test also matches NULL on a nullable column (SQL's `NULL <> 'x'` is not true).
+    fn negative(&self, expr: impl Into<Condition>) -> Condition {
+        let expr = expr.into();
+        if self.nullable { Condition::any().add(self.col().is_null()).add(expr) } else { expr }
+    }
+
+    fn null(&self, is_null: bool) -> Condition {
+        Condition::all().add(if is_null { self.col().is_null() } else { self.col().is_not_null() })
+    }
+
+    fn cmp<T: Into<sea_query::Value>>(&self, op: Cmp<T>) -> Condition {
+        let col = self.col();
+        match op {
+            Cmp::Eq(v) => col.eq(v).into(),
+            Cmp::Not(v) => self.negative(col.ne(v)),
+            Cmp::In(vs) => in_list(col, vs),
+            Cmp::NotIn(vs) => self.negative(not_in_list(col, vs)),
+            Cmp::Lt(v) => col.lt(v).into(),
+            Cmp::Lte(v) => col.lte(v).into(),
+            Cmp::Gt(v) => col.gt(v).into(),
+            Cmp::Gte(v) => col.gte(v).into(),
+            Cmp::Null(is_null) => self.null(is_null),
+        }
+    }
+
+    fn bool(&self, op: OpValBool) -> Condition {
+        match op {
+            OpValBool::Eq(v) => self.col().eq(v).into(),
+            OpValBool::Not(v) => self.negative(self.col().ne(v)),
+            OpValBool::Null(is_null) => self.null(is_null),
+        }
+    }
+
+    fn text(&self, op: OpValString) -> Condition {
+        use Pattern::{Contains, EndsWith, StartsWith};
+        let col = self.col();
+        match op {
+            OpValString::Eq(v) => col.eq(v).into(),
+            OpValString::Not(v) => self.negative(col.ne(v)),
+            OpValString::In(vs) => in_list(col, vs),
+            OpValString::NotIn(vs) => self.negative(not_in_list(col, vs)),
+            OpValString::Lt(v) => col.lt(v).into(),
+            OpValString::Lte(v) => col.lte(v).into(),
+            OpValString::Gt(v) => col.gt(v).into(),
+            OpValString::Gte(v) => col.gte(v).into(),
+
+            OpValString::Contains(v) => self.like(Contains, &v),
+            OpValString::NotContains(v) => self.not_like(Contains, &v),
+            OpValString::ContainsAny(vs) => self.any_like(Contains, vs),
+            OpValString::NotContainsAny(vs) => self.none_like(Contains, vs),
+            OpValString::ContainsAll(vs) => vs.iter().fold(Condition::all(), |all, v| all.add(self.like(Contains, v))),
+            OpValString::StartsWith(v) => self.like(StartsWith, &v),
+            OpValString::NotStartsWith(v) => self.not_like(StartsWith, &v),
+            OpValString::StartsWithAny(vs) => self.any_like(StartsWith, vs),
+            OpValString::NotStartsWithAny(vs) => self.none_like(StartsWith, vs),
+            OpValString::EndsWith(v) => self.like(EndsWith, &v),
+            OpValString::NotEndsWith(v) => self.not_like(EndsWith, &v),
+            OpValString::EndsWithAny(vs) => self.any_like(EndsWith, vs),
+            OpValString::NotEndsWithAny(vs) => self.none_like(EndsWith, vs),
+
+            // Case-insensitive forms use ILIKE, which a trigram index can serve.
+            OpValString::ContainsCi(v) | OpValString::Ilike(v) => col.ilike(Contains.of(&v)).into(),
+            OpValString::NotContainsCi(v) => self.negative(col.not_ilike(Contains.of(&v))),
+            OpValString::StartsWithCi(v) => col.ilike(StartsWith.of(&v)).into(),
+            OpValString::NotStartsWithCi(v) => self.negative(col.not_ilike(StartsWith.of(&v))),
+            OpValString::EndsWithCi(v) => col.ilike(EndsWith.of(&v)).into(),
+            OpValString::NotEndsWithCi(v) => self.negative(col.not_ilike(EndsWith.of(&v))),
+
+            OpValString::Empty(true) => Condition::any().add(col.clone().is_null()).add(col.eq("")),
+            OpValString::Empty(false) => Condition::all().add(col.clone().is_not_null()).add(col.ne("")),
+            OpValString::Null(is_null) => self.null(is_null),
+        }
+    }
+
+    fn like(&self, pattern: Pattern, value: &str) -> Condition {
+        self.col().like(pattern.of(value)).into()
+    }
+
+    fn not_like(&self, pattern: Pattern, value: &str) -> Condition {
+        self.negative(self.col().not_like(pattern.of(value)))
+    }
+
+    /// At least one pattern matches; an empty list matches nothing.
+    fn any_like(&self, pattern: Pattern, values: Vec<String>) -> Condition {
+        if values.is_empty() {
+            return always(false);
+        }
+        values.iter().fold(Condition::any(), |any, v| any.add(self.like(pattern, v)))
+    }
+
+    /// No pattern matches; an empty list excludes nothing.
+    fn none_like(&self, pattern: Pattern, values: Vec<String>) -> Condition {
+        values.iter().fold(Condition::all(), |all, v| all.add(self.not_like(pattern, v)))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Pattern {
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+impl Pattern {
+    /// The LIKE pattern for `value` taken literally. Backslash is Postgres' default LIKE escape,
+    /// so no `ESCAPE` clause is needed (sea-query renders one after ILIKE in a way Postgres
+    /// rejects).
+    fn of(self, value: &str) -> LikeExpr {
+        let literal = escape_like(value);
+        let pattern = match self {
+            Pattern::Contains => format!("%{literal}%"),
+            Pattern::StartsWith => format!("{literal}%"),
+            Pattern::EndsWith => format!("%{literal}"),
+        };
+        LikeExpr::new(pattern)
+    }
+}
+
+fn escape_like(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// `IN ()` is not SQL: an empty `$in` matches nothing.
+fn in_list<T: Into<sea_query::Value>>(col: Expr, values: Vec<T>) -> Condition {
+    if values.is_empty() { always(false) } else { col.is_in(values.into_iter().map(Into::into)).into() }
+}
+
+/// An empty `$notIn` excludes nothing.
+fn not_in_list<T: Into<sea_query::Value>>(col: Expr, values: Vec<T>) -> Condition {
+    if values.is_empty() { always(true) } else { col.is_not_in(values.into_iter().map(Into::into)).into() }
+}
+
+fn always(value: bool) -> Condition {
+    Condition::all().add(Expr::cust(if value { "TRUE" } else { "FALSE" }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_metacharacters_are_escaped() {
+        assert_eq!(escape_like(r"50%_off\now"), r"50\%\_off\\now");
+        assert_eq!(escape_like("plain"), "plain");
+    }
+}

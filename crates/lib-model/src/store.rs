@@ -1,0 +1,96 @@
+//! [`ModelManager`]: the connection pool and the password service, shared by every model call.
+
+use crate::pwd::PwdService;
+use crate::{Error, Result};
+use lib_core::{Clock, Config, SystemClock};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The schema migrations under `sql/migrations`, embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../sql/migrations");
+
+/// Everything a model function needs besides the caller's `Ctx`. Cheap to clone.
+#[derive(Clone)]
+pub struct ModelManager {
+    db: PgPool,
+    pwd: Arc<PwdService>,
+    policy: Arc<Policy>,
+}
+
+/// The account rules the model enforces, taken from the configuration.
+pub(crate) struct Policy {
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) session_idle: Duration,
+    pub(crate) session_max: Duration,
+    pub(crate) login_fails_per_user: u32,
+    pub(crate) login_fails_per_addr: u32,
+    pub(crate) login_window: Duration,
+}
+
+impl ModelManager {
+    /// Opens the pool lazily: the first query connects, and an unreachable database surfaces as
+    /// [`Error::Unavailable`] after `db_acquire_timeout` instead of failing the start.
+    pub fn new(config: &Config) -> Result<Self> {
+        Self::with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// As [`ModelManager::new`], with session and throttling times read from `clock`.
+    pub fn with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Self> {
+        let options = connect_options(config.database_url.expose())?;
+        let db = PgPoolOptions::new()
+            .max_connections(config.db_max_connections)
+            .acquire_timeout(config.db_acquire_timeout)
+            // A broken connection shows up as an error on use and is then dropped; pinging before
+            // every acquire would cost a round trip per query.
+            .test_before_acquire(false)
+            .idle_timeout(Duration::from_secs(600))
+            .connect_lazy_with(options);
+        let policy = Policy {
+            clock,
+            session_idle: config.session_idle,
+            session_max: config.session_max,
+            login_fails_per_user: config.login_fails_per_user,
+            login_fails_per_addr: config.login_fails_per_addr,
+            login_window: config.login_window,
+        };
+        Ok(Self { db, pwd: Arc::new(PwdService::new(config)), policy: Arc::new(policy) })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.db).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(e) => Error::from_db(e),
+            other => Error::Db(sqlx::Error::Migrate(Box::new(other))),
+        })
+    }
+
+    /// Answers whether the database responds right now.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.db).await.is_ok()
+    }
+
+    /// Waits for checked-out connections to return, then closes them all.
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+
+    pub(crate) fn db(&self) -> &PgPool {
+        &self.db
+    }
+
+    pub(crate) fn pwd(&self) -> &PwdService {
+        &self.pwd
+    }
+
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.policy
+    }
+}
+
+/// Parses a Postgres URL.
+pub(crate) fn connect_options(url: &str) -> Result<PgConnectOptions> {
+    PgConnectOptions::from_str(url).map_err(Error::Db)
+}

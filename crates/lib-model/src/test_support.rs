@@ -1,0 +1,140 @@
+//! Fresh databases for tests: each [`TestDb`] is a new database cloned from a migrated template,
+//! so tests run in parallel without seeing each other's rows.
+//!
+//! The server comes from `DATABASE_URL` (the development default otherwise). The template's name
+//! carries a hash of the migrations, so a schema change builds a new one; databases of finished
+//! tests are dropped, and any a crashed run left behind are dropped by the next run after an hour.
+
+use crate::dev_db::{admin_connection, quote_ident};
+use crate::store::connect_options;
+use crate::{MIGRATOR, ModelManager};
+use lib_core::config::{DEV_DATABASE_URL, Redacted};
+use lib_core::{Clock, Config, SystemClock};
+use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _, PgConnection};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const PREFIX: &str = "apptest_";
+const STALE_AFTER_SECS: u64 = 3600;
+
+/// A database of its own for one test, dropped when the value is.
+pub struct TestDb {
+    url: String,
+    name: String,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let server_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEV_DATABASE_URL.to_string());
+        let (mut admin, _) = admin_connection(&server_url).await.expect("Postgres answers on DATABASE_URL");
+        let template = ensure_template(&mut admin, &server_url).await;
+
+        let name = format!("{PREFIX}{}_{}", unix_secs(), random_suffix());
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(&template))))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database from the template");
+        drop_stale(&mut admin).await;
+
+        let url = connect_options(&server_url).expect("valid DATABASE_URL").database(&name).to_url_lossy().to_string();
+        Self { url, name }
+    }
+
+    /// A development configuration pointing at this database.
+    pub fn config(&self) -> Config {
+        let mut config = Config::development();
+        config.database_url = Redacted::new(self.url.clone());
+        config
+    }
+
+    /// A model manager on this database with the given configuration and clock.
+    pub fn mm_with(&self, config: &Config, clock: Arc<dyn Clock>) -> ModelManager {
+        let mut config = config.clone();
+        config.database_url = Redacted::new(self.url.clone());
+        ModelManager::with_clock(&config, clock).expect("model manager")
+    }
+
+    pub fn mm(&self) -> ModelManager {
+        self.mm_with(&self.config(), Arc::new(SystemClock))
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread of its own.
+        let url = self.url.clone();
+        let name = self.name.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let (mut admin, _) = admin_connection(&url).await.ok()?;
+                let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name));
+                sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut admin).await.ok()
+            })
+        });
+        let _ = dropped.join();
+    }
+}
+
+/// The migrated template, made once per schema version under an advisory lock.
+async fn ensure_template(admin: &mut PgConnection, server_url: &str) -> String {
+    let checksum = MIGRATOR
+        .iter()
+        .flat_map(|m| m.checksum.iter().copied())
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ byte as u64).wrapping_mul(0x100_0000_01b3));
+    let template = format!("{PREFIX}template_{checksum:016x}");
+    let lock_key = (checksum & 0x7fff_ffff) as i64;
+
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(lock_key).execute(&mut *admin).await.expect("advisory lock");
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&template)
+        .fetch_one(&mut *admin)
+        .await
+        .expect("look up the template");
+    if !exists {
+        // Build under a temporary name and rename, so a half-built template is never used.
+        let building = format!("{template}_building");
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&building)),
+            format!("CREATE DATABASE {}", quote_ident(&building)),
+        ] {
+            sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *admin).await.expect("prepare the template");
+        }
+        let options = connect_options(server_url).expect("valid DATABASE_URL").database(&building);
+        let mut conn = PgConnection::connect_with(&options).await.expect("connect to the template");
+        MIGRATOR.run(&mut conn).await.expect("migrate the template");
+        conn.close().await.expect("close the template connection");
+        let sql = format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&building), quote_ident(&template));
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *admin).await.expect("publish the template");
+    }
+    sqlx::query("SELECT pg_advisory_unlock($1)").bind(lock_key).execute(&mut *admin).await.expect("unlock");
+    template
+}
+
+/// Drops test databases older than an hour: what a killed test run left behind.
+async fn drop_stale(admin: &mut PgConnection) {
+    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'apptest\\_%'")
+        .fetch_all(&mut *admin)
+        .await
+        .unwrap_or_default();
+    let now = unix_secs();
+    for name in names {
+        let created = name.strip_prefix(PREFIX).and_then(|rest| rest.split('_').next()?.parse::<u64>().ok());
+        if created.is_some_and(|created| created + STALE_AFTER_SECS < now) {
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name));
+            let _ = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *admin).await;
+        }
+    }
+}
+
+fn unix_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+fn random_suffix() -> String {
+    lib_auth::SessionToken::generate().as_str()[..12].to_lowercase().replace(['-', '_'], "x")
+}

@@ -1,0 +1,147 @@
+// Accounts and sessions through the page: sign up, log in, who is signed in,
+// change password, log off, and being sent back to the login view.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  PASSWORD, assertClean, assertFriendly, errorText, eventually, launchBrowser, openPage, randomUsername,
+  screenshot, statusText, loginViaUi,
+} from '../lib/harness.mjs';
+
+const NEW_PASSWORD = 'a brand new secret';
+
+describe('accounts and sessions', { timeout: 120_000 }, () => {
+  let browser;
+  let page;
+  let context;
+  let problems;
+  const username = randomUsername('auth');
+
+  before(async () => {
+    browser = await launchBrowser();
+    ({ page, context, problems } = await openPage(browser));
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('a visitor without a session is shown the login view', async () => {
+    await page.goto('/#/projects');
+    await page.locator('#login-form').waitFor();
+    assert.match(page.url(), /#\/login$/);
+    assert.equal(await page.locator('#nav').isVisible(), false, 'no navigation before logging in');
+    await screenshot(page, 'login');
+  });
+
+  test('signing up creates an account and offers the login form with the name filled in', async () => {
+    await page.locator('#to-signup').click();
+    await page.locator('#signup-form').waitFor();
+    await page.locator('#signup-username').fill(username);
+    await page.locator('#signup-password').fill(PASSWORD);
+    await page.locator('#signup-password2').fill(PASSWORD);
+    await screenshot(page, 'signup');
+    await page.locator('#signup-password2').press('Enter');
+    await page.locator('#login-form').waitFor();
+    assert.equal(await page.locator('#login-username').inputValue(), username);
+    assert.match(await page.getByTestId('info').textContent(), /account has been created/i);
+  });
+
+  test('signing up a taken username says so in words', async () => {
+    await page.goto('/#/signup');
+    await page.locator('#signup-username').fill(username.toUpperCase());
+    await page.locator('#signup-password').fill(PASSWORD);
+    await page.locator('#signup-password2').fill(PASSWORD);
+    await page.locator('#signup-submit').click();
+    const text = await eventually(async () => {
+      const t = await errorText(page);
+      assert.match(t, /already taken/i);
+      return t;
+    });
+    assertFriendly(text);
+  });
+
+  test('a wrong password is refused with a sentence, not raw JSON', async () => {
+    await page.goto('/#/login');
+    await page.locator('#login-username').fill(username);
+    await page.locator('#login-password').fill('not the password');
+    await page.locator('#login-submit').click();
+    const text = await eventually(async () => {
+      const t = await errorText(page);
+      assert.match(t, /do not match/i);
+      return t;
+    });
+    assertFriendly(text);
+    assert.equal(await page.locator('#nav').isVisible(), false);
+  });
+
+  test('logging in shows the projects and who is signed in', async () => {
+    await loginViaUi(page, username, PASSWORD);
+    assert.match(page.url(), /#\/projects$/);
+    await page.locator('#new-project-form').waitFor();
+  });
+
+  test('changing the password needs the current one', async () => {
+    await page.getByTestId('nav-password').click();
+    await page.locator('#password-form').waitFor();
+    await page.locator('#old-password').fill('not the password');
+    await page.locator('#new-password').fill(NEW_PASSWORD);
+    await page.locator('#new-password2').fill(NEW_PASSWORD);
+    await page.locator('#change-password').click();
+    assertFriendly(await eventually(errorText.bind(null, page)));
+  });
+
+  test('changing the password with the current one succeeds', async () => {
+    await page.locator('#old-password').fill(PASSWORD);
+    await page.locator('#new-password').fill(NEW_PASSWORD);
+    await page.locator('#new-password2').fill(NEW_PASSWORD);
+    await page.locator('#new-password2').press('Enter');
+    await eventually(async () => assert.match(await statusText(page), /password has been changed/i));
+    assert.equal(await page.locator('#view [data-testid=error]').isVisible(), false);
+    await screenshot(page, 'password');
+  });
+
+  test('logging off returns to the login view and ends the session', async () => {
+    await page.getByTestId('logoff').click();
+    await page.locator('#login-form').waitFor();
+    assert.match(await page.getByTestId('info').textContent(), /logged off/i);
+    assert.equal(await page.locator('#nav').isVisible(), false);
+    const status = await page.evaluate(async () => (await fetch('/api/rpc', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'get_me' }),
+    })).status);
+    assert.equal(status, 401, 'the old session no longer works');
+    await page.goto('/#/projects');
+    await page.locator('#login-form').waitFor();
+  });
+
+  test('the old password no longer logs in', async () => {
+    await page.locator('#login-username').fill(username);
+    await page.locator('#login-password').fill(PASSWORD);
+    await page.locator('#login-submit').click();
+    await eventually(async () => assert.match(await errorText(page), /do not match/i));
+  });
+
+  test('the new password logs in', async () => {
+    await loginViaUi(page, username, NEW_PASSWORD);
+  });
+
+  test('a session that has gone away sends the user back to the login view, then back to where they were', async () => {
+    await page.getByTestId('nav-password').click();
+    await page.locator('#password-form').waitFor();
+    await context.clearCookies();
+    await page.locator('#old-password').fill(NEW_PASSWORD);
+    await page.locator('#new-password').fill(PASSWORD);
+    await page.locator('#new-password2').fill(PASSWORD);
+    await page.locator('#change-password').click();
+    await page.locator('#login-form').waitFor();
+    assert.match(await page.getByTestId('info').textContent(), /session has ended/i);
+    await loginViaUi(page, username, NEW_PASSWORD);
+    await page.locator('#password-form').waitFor();
+    assert.match(page.url(), /#\/password$/);
+  });
+
+  test('nothing unsafe happened in the page', () => {
+    assertClean(problems);
+  });
+});

@@ -1,0 +1,136 @@
+// Entry point: the hash router, the signed-in user, and the header. Views live
+// in views/*.js; each gets a context and returns {title, node, focus?}.
+
+import { rpc } from './rpc.js';
+import { h, replace } from './dom.js';
+import { describeError } from './errors.js';
+import { loginView, signupView } from './views/auth.js';
+import { projectsView } from './views/projects.js';
+import { tasksView } from './views/tasks.js';
+import { passwordView } from './views/password.js';
+
+const ROUTES = [
+  { re: /^#\/login$/, view: loginView, isPublic: true },
+  { re: /^#\/signup$/, view: signupView, isPublic: true },
+  { re: /^#\/projects$/, view: projectsView },
+  { re: /^#\/projects\/(\d+)$/, view: tasksView },
+  { re: /^#\/password$/, view: passwordView },
+];
+const HOME = '#/projects';
+
+/** What the views share: the signed-in user and one-shot messages between views. */
+const session = {
+  me: null, // {id, username} once known
+  flash: null, // shown once by the next view
+  returnTo: null, // where to go after logging in
+  prefillUser: null, // username to put in the login form after signing up
+};
+
+const viewEl = document.getElementById('view');
+const navEl = document.getElementById('nav');
+const whoamiEl = document.getElementById('whoami');
+
+function navigate(hash) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+function setMe(me) {
+  session.me = me;
+  whoamiEl.textContent = me ? me.username : '';
+  navEl.hidden = !me;
+}
+
+/** Ask the server who is signed in; null when nobody is. */
+async function loadMe() {
+  try {
+    const res = await rpc.call('get_me');
+    setMe(res.data);
+    return res.data;
+  } catch (err) {
+    if (err.kind === 'Unauthorized') return null;
+    throw err;
+  }
+}
+
+function goToLogin(message) {
+  setMe(null);
+  session.flash = message;
+  const current = location.hash;
+  if (!/^#\/(login|signup)$/.test(current)) session.returnTo = current;
+  navigate('#/login');
+}
+
+// Any RPC answered 401 ends up here: the session is gone, so log in again.
+rpc.addEventListener('unauthorized', () => {
+  if (session.me) goToLogin('Your session has ended. Please log in again.');
+});
+
+document.getElementById('logoff').addEventListener('click', async () => {
+  try {
+    await rpc.logoff();
+  } catch (err) {
+    // Already logged off (or the session expired) is what the user wanted anyway.
+    if (err.kind !== 'Unauthorized') {
+      showFatal(describeError(err));
+      return;
+    }
+  }
+  session.returnTo = null;
+  goToLogin('You have logged off.');
+});
+
+function showFatal(text) {
+  const retry = h('button', { type: 'button', id: 'retry', text: 'Try again', on: { click: render } });
+  replace(viewEl, h('h1', { text: 'Something went wrong' }),
+    h('p', { class: 'msg msg-error', role: 'alert', 'data-testid': 'error', text }), retry);
+  retry.focus();
+}
+
+let renderSeq = 0;
+
+async function render() {
+  const seq = ++renderSeq;
+  const hash = location.hash || HOME;
+  let route = ROUTES.find((r) => r.re.test(hash));
+  if (!route) {
+    navigate(HOME);
+    return;
+  }
+  const params = route.re.exec(hash).slice(1);
+
+  if (!route.isPublic && !session.me) {
+    let me;
+    try {
+      me = await loadMe();
+    } catch (err) {
+      if (seq === renderSeq) showFatal(describeError(err));
+      return;
+    }
+    if (seq !== renderSeq) return;
+    if (!me) {
+      goToLogin(null);
+      return;
+    }
+  }
+
+  const ctx = {
+    rpc,
+    session,
+    params,
+    navigate,
+    setMe,
+    loadMe,
+    // Lets a view's async work notice that the user has moved on.
+    isCurrent: () => seq === renderSeq,
+  };
+  const { title, node, focus } = route.view(ctx);
+  document.title = `${title} · Tasks`;
+  replace(viewEl, node);
+  viewEl.dataset.route = hash.split('/')[1] ?? '';
+  (focus ?? viewEl).focus();
+}
+
+window.addEventListener('hashchange', render);
+if (!location.hash) history.replaceState(null, '', HOME);
+render();

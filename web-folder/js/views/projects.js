@@ -1,0 +1,172 @@
+// The projects list: create, rename, delete, and each project's task count.
+
+import { h, field, messageBox, busy, replace } from '../dom.js';
+import { describeError } from '../errors.js';
+import { keepFocus, plural } from './util.js';
+
+// One batch of count_tasks carries one call per project; the server takes at
+// most 100 calls per batch, so the list shows at most that many projects.
+const MAX_PROJECTS = 100;
+
+export function projectsView(ctx) {
+  const { rpc } = ctx;
+  const error = messageBox('error', 'error');
+  const status = messageBox('info', 'status');
+  const name = field({ label: 'New project name', id: 'new-project-name', name: 'name', required: true,
+    autocomplete: 'off' });
+  const createForm = h('form', { id: 'new-project-form', class: 'inline-form' },
+    name.wrap, h('button', { type: 'submit', id: 'create-project', class: 'primary', text: 'Create project' }));
+  const summary = h('p', { id: 'projects-summary', 'data-testid': 'projects-summary', 'aria-live': 'polite' });
+  const list = h('ul', { id: 'project-list', class: 'items', 'data-testid': 'project-list', dataset: { state: 'loading' } });
+
+  function fail(err) {
+    if (err.kind === 'Unauthorized') return; // the app takes the user to the login view
+    error.show(describeError(err));
+  }
+
+  async function load() {
+    list.dataset.state = 'loading';
+    let projects;
+    let total;
+    let counts;
+    try {
+      const [listed, counted] = await rpc.batch([
+        { method: 'list_projects', params: { list_options: { order_bys: '!id', limit: MAX_PROJECTS } } },
+        { method: 'count_projects', params: {} },
+      ]);
+      if (listed instanceof Error) throw listed;
+      projects = listed.data;
+      total = counted instanceof Error ? projects.length : counted.data;
+      counts = await rpc.batch(projects.map((p) => ({
+        method: 'count_tasks', params: { filters: { project_id: p.id } },
+      })));
+    } catch (err) {
+      fail(err);
+      list.dataset.state = 'error';
+      return;
+    }
+    if (!ctx.isCurrent()) return;
+    keepFocus(() => {
+      replace(list, projects.map((p, i) => projectItem(p, counts[i])));
+    });
+    if (projects.length === 0) summary.textContent = 'No projects yet. Create one above.';
+    else if (total > projects.length) summary.textContent = `Showing the newest ${projects.length} of ${total} projects.`;
+    else summary.textContent = plural(total, 'project');
+    list.dataset.state = 'ready';
+  }
+
+  function projectItem(p, count) {
+    const li = h('li', { class: 'item', 'data-testid': 'project-item', dataset: { projectId: String(p.id) } });
+    const countText = count instanceof Error ? 'task count unavailable' : plural(count.data, 'task');
+
+    function showRow() {
+      replace(li,
+        h('div', { class: 'item-main' },
+          h('a', { href: `#/projects/${p.id}`, class: 'project-link', id: `project-link-${p.id}`,
+            'data-testid': 'project-name', text: p.name }),
+          h('span', { class: 'count', 'data-testid': 'task-count', text: countText })),
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', id: `rename-project-${p.id}`, 'data-testid': 'rename-project',
+            'aria-label': `Rename ${p.name}`, text: 'Rename', on: { click: showRename } }),
+          h('button', { type: 'button', id: `delete-project-${p.id}`, 'data-testid': 'delete-project',
+            class: 'danger', 'aria-label': `Delete ${p.name}`, text: 'Delete', on: { click: showDelete } })));
+    }
+
+    function showRename() {
+      const input = field({ label: `New name for “${p.name}”`, id: `rename-input-${p.id}`, name: 'name',
+        value: p.name, required: true, autocomplete: 'off' });
+      const form = h('form', { class: 'inline-form', 'data-testid': 'rename-form' },
+        input.wrap,
+        h('button', { type: 'submit', class: 'primary', 'data-testid': 'save-rename', text: 'Save' }),
+        h('button', { type: 'button', 'data-testid': 'cancel-rename', text: 'Cancel', on: { click: cancel } }));
+      function cancel() {
+        showRow();
+        li.querySelector('[data-testid=rename-project]').focus();
+      }
+      form.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') cancel(); });
+      form.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        error.clear();
+        const newName = input.control.value.trim();
+        if (newName === p.name) {
+          cancel();
+          return;
+        }
+        try {
+          await busy(form, () => rpc.call('update_project', { id: p.id, data: { name: newName } }));
+        } catch (err) {
+          fail(err);
+          input.control.focus();
+          return;
+        }
+        status.show(`Renamed to “${newName}”.`);
+        await load();
+        document.getElementById(`rename-project-${p.id}`)?.focus();
+      });
+      replace(li, form);
+      input.control.select();
+      input.control.focus();
+    }
+
+    function showDelete() {
+      const yes = h('button', { type: 'button', class: 'danger', 'data-testid': 'confirm-delete',
+        text: 'Yes, delete', on: { click: doDelete } });
+      const no = h('button', { type: 'button', 'data-testid': 'cancel-delete', text: 'Cancel',
+        on: { click: () => { showRow(); li.querySelector('[data-testid=delete-project]').focus(); } } });
+      const box = h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm delete' },
+        h('p', { text: `Delete “${p.name}” and all its tasks?` }), h('div', { class: 'actions' }, yes, no));
+      box.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') no.click(); });
+      replace(li, box);
+      no.focus();
+
+      async function doDelete() {
+        error.clear();
+        try {
+          await busy(box, () => rpc.call('delete_project', { id: p.id }));
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        status.show(`Deleted “${p.name}”.`);
+        await load();
+        name.control.focus();
+      }
+    }
+
+    showRow();
+    return li;
+  }
+
+  createForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.clear();
+    status.clear();
+    const newName = name.control.value.trim();
+    if (!newName) {
+      error.show('Please enter a name for the project.');
+      name.control.focus();
+      return;
+    }
+    try {
+      await busy(createForm, () => rpc.call('create_project', { data: { name: newName } }));
+    } catch (err) {
+      fail(err);
+      name.control.focus();
+      return;
+    }
+    name.control.value = '';
+    status.show(`Created “${newName}”.`);
+    await load();
+    name.control.focus();
+  });
+
+  load();
+
+  const title = h('h1', { id: 'projects-title', tabindex: '-1', text: 'Projects' });
+  const node = h('section', { 'aria-labelledby': 'projects-title' },
+    title, error.el, status.el,
+    createForm,
+    h('h2', { class: 'visually-hidden', text: 'Your projects' }),
+    summary, list);
+  return { title: 'Projects', node, focus: title };
+}

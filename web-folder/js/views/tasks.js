@@ -1,0 +1,211 @@
+// One project's tasks: add, search, open/done filter, order, and paging.
+// Each page is one batch of list_tasks + count_tasks with the same filters, so
+// the total always describes what the list shows.
+
+import { h, field, messageBox, busy, replace } from '../dom.js';
+import { describeError } from '../errors.js';
+import { taskItem } from './task-item.js';
+import { keepFocus, plural } from './util.js';
+
+export const PAGE_SIZE = 10;
+const SEARCH_DELAY_MS = 300;
+
+export function tasksView(ctx) {
+  const { rpc } = ctx;
+  const projectId = Number(ctx.params[0]);
+  const state = { q: '', status: 'all', order: '!id', page: 1, total: 0 };
+  let loadSeq = 0;
+  let searchTimer = null;
+
+  const error = messageBox('error', 'error');
+  const status = messageBox('info', 'status');
+  const title = h('h1', { id: 'project-title', 'data-testid': 'project-title', tabindex: '-1', text: 'Project' });
+
+  // Adding a task.
+  const newTitle = field({ label: 'Task title', id: 'new-task-title', name: 'title', required: true,
+    autocomplete: 'off' });
+  const newDesc = field({ label: 'Description (optional)', id: 'new-task-desc', name: 'description',
+    tag: 'textarea', rows: 2 });
+  const addForm = h('form', { id: 'new-task-form', class: 'card' },
+    h('h2', { text: 'Add a task' }),
+    newTitle.wrap, newDesc.wrap,
+    h('button', { type: 'submit', id: 'add-task', class: 'primary', text: 'Add task' }));
+
+  // Finding tasks.
+  const search = field({ label: 'Search titles', id: 'task-search', type: 'search', name: 'q', autocomplete: 'off' });
+  const statusSel = field({ label: 'Show', id: 'task-status', tag: 'select', name: 'status' },
+    h('option', { value: 'all', text: 'All tasks' }),
+    h('option', { value: 'open', text: 'Open' }),
+    h('option', { value: 'done', text: 'Done' }));
+  const orderSel = field({ label: 'Order', id: 'task-order', tag: 'select', name: 'order' },
+    h('option', { value: '!id', text: 'Newest first' }),
+    h('option', { value: 'id', text: 'Oldest first' }));
+  const filterForm = h('form', { id: 'task-filters', class: 'filters', role: 'search', 'aria-label': 'Find tasks' },
+    search.wrap, statusSel.wrap, orderSel.wrap,
+    h('button', { type: 'submit', id: 'task-search-submit', text: 'Search' }));
+
+  const summary = h('p', { id: 'task-summary', 'data-testid': 'task-summary', 'aria-live': 'polite' });
+  const list = h('ul', { id: 'task-list', class: 'items', 'data-testid': 'task-list', dataset: { state: 'loading' } });
+  const prev = h('button', { type: 'button', id: 'prev-page', 'data-testid': 'prev-page', text: '‹ Previous' });
+  const next = h('button', { type: 'button', id: 'next-page', 'data-testid': 'next-page', text: 'Next ›' });
+  const pageInfo = h('span', { id: 'page-info', 'data-testid': 'page-info' });
+  const pager = h('nav', { id: 'pager', class: 'pager', 'aria-label': 'Pages', hidden: true }, prev, pageInfo, next);
+  const tasksSection = h('section', { 'aria-labelledby': 'tasks-heading' },
+    h('h2', { id: 'tasks-heading', text: 'Tasks' }), filterForm, summary, list, pager);
+
+  function fail(err) {
+    if (err.kind === 'Unauthorized') return; // the app takes the user to the login view
+    error.show(describeError(err));
+  }
+
+  function filters() {
+    const f = { project_id: projectId };
+    if (state.q) f.title = { $containsCi: state.q };
+    if (state.status === 'open') f.done = false;
+    else if (state.status === 'done') f.done = true;
+    return f;
+  }
+
+  async function load(focusId) {
+    const seq = ++loadSeq;
+    list.dataset.state = 'loading';
+    list.setAttribute('aria-busy', 'true');
+    const f = filters();
+    let listed;
+    let counted;
+    try {
+      [listed, counted] = await rpc.batch([
+        { method: 'list_tasks', params: { filters: f, list_options: {
+          order_bys: state.order, limit: PAGE_SIZE, offset: (state.page - 1) * PAGE_SIZE } } },
+        { method: 'count_tasks', params: { filters: f } },
+      ]);
+      if (listed instanceof Error) throw listed;
+      if (counted instanceof Error) throw counted;
+    } catch (err) {
+      if (seq === loadSeq) {
+        fail(err);
+        list.dataset.state = 'error';
+        list.removeAttribute('aria-busy');
+      }
+      return;
+    }
+    // A later load (newer filter, page) has started: its answer wins.
+    if (seq !== loadSeq || !ctx.isCurrent()) return;
+
+    state.total = counted.data;
+    const pages = Math.max(1, Math.ceil(state.total / PAGE_SIZE));
+    if (state.page > pages) {
+      // The last page emptied (deleted, or filtered away): show the new last one.
+      state.page = pages;
+      await load(focusId);
+      return;
+    }
+    keepFocus(() => {
+      replace(list, listed.data.map((t) => taskItem(t, { rpc, changed, fail, failText: error.show,
+        clearError: error.clear })));
+    });
+    if (focusId) document.getElementById(focusId)?.focus();
+
+    const first = (state.page - 1) * PAGE_SIZE + 1;
+    if (state.total === 0) {
+      summary.textContent = state.q || state.status !== 'all' ? 'No tasks match.' : 'No tasks yet. Add one above.';
+    } else {
+      summary.textContent = `Showing ${first}–${first + listed.data.length - 1} of ${plural(state.total, 'task')}.`;
+    }
+    pageInfo.textContent = `Page ${state.page} of ${pages}`;
+    prev.disabled = state.page <= 1;
+    next.disabled = state.page >= pages;
+    pager.hidden = pages <= 1;
+    list.dataset.state = 'ready';
+    list.removeAttribute('aria-busy');
+  }
+
+  async function changed(message, focusId) {
+    status.show(message);
+    await load(focusId);
+  }
+
+  function applyFilters() {
+    clearTimeout(searchTimer);
+    state.q = search.control.value.trim();
+    state.status = statusSel.control.value;
+    state.order = orderSel.control.value;
+    state.page = 1;
+    load();
+  }
+
+  filterForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    applyFilters();
+  });
+  search.control.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(applyFilters, SEARCH_DELAY_MS);
+  });
+  statusSel.control.addEventListener('change', applyFilters);
+  orderSel.control.addEventListener('change', applyFilters);
+  // A pager button that becomes disabled would drop keyboard focus: hand it to the other one.
+  prev.addEventListener('click', async () => {
+    if (state.page <= 1) return;
+    state.page -= 1;
+    await load();
+    if (prev.disabled && !next.disabled) next.focus();
+  });
+  next.addEventListener('click', async () => {
+    state.page += 1;
+    await load();
+    if (next.disabled && !prev.disabled) prev.focus();
+  });
+
+  addForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.clear();
+    status.clear();
+    const t = newTitle.control.value.trim();
+    if (!t) {
+      error.show('A task needs a title.');
+      newTitle.control.focus();
+      return;
+    }
+    const data = { project_id: projectId, title: t };
+    if (newDesc.control.value.trim()) data.description = newDesc.control.value;
+    try {
+      await busy(addForm, () => rpc.call('create_task', { data }));
+    } catch (err) {
+      fail(err);
+      newTitle.control.focus();
+      return;
+    }
+    addForm.reset();
+    newTitle.control.focus();
+    // Newest first: the new task is at the top of page 1.
+    if (state.order === '!id') state.page = 1;
+    await changed(`Added “${t}”.`);
+  });
+
+  async function start() {
+    try {
+      const res = await rpc.call('get_project', { id: projectId });
+      if (!ctx.isCurrent()) return;
+      title.textContent = res.data.name;
+      document.title = `${res.data.name} · Tasks`;
+    } catch (err) {
+      if (err.kind === 'EntityNotFound') {
+        title.textContent = 'Project not found';
+        error.show('This project does not exist, or it is not yours.');
+        addForm.hidden = true;
+        tasksSection.hidden = true;
+      } else {
+        fail(err);
+      }
+      return;
+    }
+    await load();
+  }
+  start();
+
+  const node = h('div', { class: 'tasks-view' },
+    h('p', { class: 'breadcrumb' }, h('a', { href: '#/projects', id: 'back-to-projects', text: '‹ All projects' })),
+    title, error.el, status.el, addForm, tasksSection);
+  return { title: 'Project', node, focus: title };
+}
