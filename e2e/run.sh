@@ -8,6 +8,9 @@
 #
 # Screenshots land in target/e2e-screenshots/, the server's log in target/e2e-server.log.
 # Exits with the test runner's status.
+#
+# Against a server that is already running:
+#   E2E_BASE_URL=http://127.0.0.1:8080 node --test --test-concurrency=1 e2e/tests/*.test.mjs
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

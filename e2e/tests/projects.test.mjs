@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  assertClean, createProjectViaUi, eventually, freshUserLoggedIn, launchBrowser, openPage, pageBatch, pageRpc,
-  screenshot, statusText,
+  Api, assertClean, assertFriendly, createProjectViaUi, errorText, eventually, freshUserLoggedIn, launchBrowser,
+  openPage, pageBatch, pageRpc, screenshot, statusText,
 } from '../lib/harness.mjs';
 
 describe('projects', { timeout: 120_000 }, () => {
@@ -109,6 +109,19 @@ describe('projects', { timeout: 120_000 }, () => {
     assert.match(page.url(), new RegExp(`#/projects/${beta}$`));
     await page.locator('#back-to-projects').click();
     await item(beta).waitFor();
+  });
+
+  test('another user’s project is shown as not found, in words', async () => {
+    const other = new Api();
+    await other.signupAndLogin();
+    const theirs = (await other.rpc('create_project', { data: { name: 'Not yours' } })).data.id;
+    await page.goto(`/#/projects/${theirs}`);
+    await eventually(async () => assert.equal(await page.getByTestId('project-title').textContent(), 'Project not found'));
+    assertFriendly(await errorText(page));
+    assert.equal(await page.locator('#new-task-form').isVisible(), false);
+    await page.goto('/#/projects');
+    await page.getByTestId('project-item').first().waitFor();
+    assert.ok(!(await names()).includes('Not yours'));
   });
 
   test('nothing unsafe happened in the page', () => {

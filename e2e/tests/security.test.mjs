@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  Api, BASE_URL, assertClean, createProjectViaUi, eventually, freshUserLoggedIn, launchBrowser, openPage,
+  Api, BASE_URL, PASSWORD, assertClean, createProjectViaUi, eventually, freshUserLoggedIn, launchBrowser, openPage,
 } from '../lib/harness.mjs';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -121,5 +121,35 @@ describe('requests the server must refuse', { timeout: 60_000 }, () => {
     assert.equal(res.status, 401);
     assert.equal(res.body.error.code, -32001);
     assert.equal(res.body.id, null);
+  });
+});
+
+describe('sessions end when they should', { timeout: 60_000 }, () => {
+  test('logging off ends that session at once; the user’s other sessions live on', async () => {
+    const a = new Api();
+    const username = await a.signupAndLogin();
+    const b = new Api();
+    assert.equal((await b.post('/api/login', { username, pwd: PASSWORD })).status, 200);
+    const oldCookie = a.cookie;
+
+    const off = await a.post('/api/logoff', { logoff: true });
+    assert.equal(off.status, 200);
+    assert.deepEqual(off.body, { result: { logged_off: true } });
+
+    const replay = new Api();
+    replay.cookie = oldCookie;
+    assert.equal((await replay.rpcRaw('get_me')).status, 401, 'the logged-off token is dead');
+    assert.equal((await b.rpc('get_me')).data.username, username, 'the other session lives on');
+  });
+
+  test('changing the password ends the other sessions and keeps this one', async () => {
+    const a = new Api();
+    const username = await a.signupAndLogin();
+    const b = new Api();
+    assert.equal((await b.post('/api/login', { username, pwd: PASSWORD })).status, 200);
+
+    assert.deepEqual(await a.rpc('change_pwd', { old_pwd: PASSWORD, new_pwd: 'another long secret' }), { data: true });
+    assert.equal((await b.rpcRaw('get_me')).status, 401, 'the other session has ended');
+    assert.equal((await a.rpc('get_me')).data.username, username, 'this session goes on');
   });
 });

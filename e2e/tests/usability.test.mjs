@@ -64,6 +64,13 @@ describe('usable on a phone and with the keyboard', { timeout: 120_000 }, () => 
     await eventually(async () => assert.equal(await page.getByTestId('whoami').textContent(), username));
   });
 
+  test('the skip link moves focus to the content without changing the route', async () => {
+    await page.locator('.skip-link').focus();
+    await page.keyboard.press('Enter');
+    await eventually(async () => assert.equal(await page.evaluate(() => document.activeElement?.id), 'view'));
+    assert.match(page.url(), /#\/projects$/);
+  });
+
   test('a project can be created and renamed with the keyboard alone', async () => {
     await page.locator('#new-project-form').waitFor();
     await tabTo(page, 'new-project-name');

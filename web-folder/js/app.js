@@ -131,6 +131,12 @@ async function render() {
   (focus ?? viewEl).focus();
 }
 
+// The hash belongs to the router, so the skip link moves focus itself.
+document.querySelector('.skip-link').addEventListener('click', (ev) => {
+  ev.preventDefault();
+  viewEl.focus();
+});
+
 window.addEventListener('hashchange', render);
 if (!location.hash) history.replaceState(null, '', HOME);
 render();

@@ -88,10 +88,7 @@ impl PwdHasher {
 
     /// Hashes `clear` in `scheme`; only tests and migrations want anything but the current one.
     pub fn hash_with(&self, scheme: Scheme, clear: &str) -> Result<String, PwdError> {
-        let phc = self
-            .argon2(scheme)?
-            .hash_password(clear.as_bytes())
-            .map_err(|e| PwdError::Hashing(e.to_string()))?;
+        let phc = self.argon2(scheme)?.hash_password(clear.as_bytes()).map_err(|e| PwdError::Hashing(e.to_string()))?;
         Ok(format!("#{}#{}", scheme.tag(), phc))
     }
 

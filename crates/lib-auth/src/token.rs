@@ -2,8 +2,8 @@
 
 use lib_core::b64::{b64u_decode, b64u_encode};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use std::fmt;
+use subtle::ConstantTimeEq;
 
 const TOKEN_BYTES: usize = 32;
 

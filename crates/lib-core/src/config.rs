@@ -40,10 +40,7 @@ impl PwdKey {
     pub fn parse(text: &str) -> Result<Self, String> {
         let bytes = b64u_decode(text.trim()).ok_or("is not valid base64url (no padding)")?;
         if bytes.len() < MIN_PWD_KEY_BYTES {
-            return Err(format!(
-                "decodes to {} bytes, at least {MIN_PWD_KEY_BYTES} are needed",
-                bytes.len()
-            ));
+            return Err(format!("decodes to {} bytes, at least {MIN_PWD_KEY_BYTES} are needed", bytes.len()));
         }
         Ok(Self(bytes))
     }

@@ -18,13 +18,14 @@ impl LoginBmc {
     /// hashing time as a wrong password, and both answer [`Error::LoginFailed`].
     pub async fn login(mm: &ModelManager, username: &str, pwd: &str, client: Option<IpAddr>) -> Result<i64> {
         let policy = mm.policy();
-        let mut keys = vec![(format!("user:{}", username.to_lowercase()), policy.login_fails_per_user)];
+        // Postgres text cannot hold NUL; such a name cannot exist, but its failures still count.
+        let user_key = format!("user:{}", username.to_lowercase().replace('\0', "\u{fffd}"));
+        let mut keys = vec![(user_key, policy.login_fails_per_user)];
         if let Some(addr) = client {
             keys.push((format!("addr:{addr}"), policy.login_fails_per_addr));
         }
         check_throttle(mm, &keys).await?;
 
-        // Postgres cannot hold NUL in text: such a name cannot exist, and must not reach a query.
         let user: Option<(i64, String)> = if username.contains('\0') {
             None
         } else {

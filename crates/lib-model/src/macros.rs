@@ -63,7 +63,9 @@ macro_rules! generate_crud_fns {
             }
 
             /// Parses `filters` against this entity's columns.
-            pub fn parse_filters(filters: Option<&$crate::serde_json::Value>) -> $crate::Result<$crate::filter::Filters> {
+            pub fn parse_filters(
+                filters: Option<&$crate::serde_json::Value>,
+            ) -> $crate::Result<$crate::filter::Filters> {
                 $crate::filter::Filters::parse(filters, <Self as $crate::base::DbBmc>::COLUMNS)
             }
 

@@ -27,7 +27,11 @@ impl PwdService {
 
     /// Verifies `clear` against `stored`; with no stored hash (unknown user) it spends the same
     /// time on a dummy hash and fails.
-    pub(crate) async fn verify(&self, clear: String, stored: Option<String>) -> Result<std::result::Result<Verdict, PwdError>> {
+    pub(crate) async fn verify(
+        &self,
+        clear: String,
+        stored: Option<String>,
+    ) -> Result<std::result::Result<Verdict, PwdError>> {
         self.run(move |hasher| match stored {
             Some(stored) => hasher.verify(&clear, &stored),
             None => Err(hasher.verify_dummy(&clear)),

@@ -3,8 +3,8 @@
 use crate::pwd::PwdService;
 use crate::{Error, Result};
 use lib_core::{Clock, Config, SystemClock};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;

@@ -90,11 +90,7 @@ impl DbBmc for TaskBmc {
 /// `EXISTS (SELECT 1 FROM project WHERE <which> AND project.owner_id = <caller>)`.
 fn owned_project(ctx: &Ctx, which: Expr) -> Condition {
     let mut projects = Query::select();
-    projects
-        .expr(Expr::val(1))
-        .from(ProjectBmc::TABLE)
-        .and_where(which)
-        .cond_where(ProjectBmc::scope(ctx));
+    projects.expr(Expr::val(1)).from(ProjectBmc::TABLE).and_where(which).cond_where(ProjectBmc::scope(ctx));
     Condition::all().add(Expr::exists(projects))
 }
 

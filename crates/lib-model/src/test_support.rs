@@ -30,10 +30,14 @@ impl TestDb {
         let template = ensure_template(&mut admin, &server_url).await;
 
         let name = format!("{PREFIX}{}_{}", unix_secs(), random_suffix());
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(&template))))
-            .execute(&mut admin)
-            .await
-            .expect("create the test database from the template");
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            quote_ident(&name),
+            quote_ident(&template)
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("create the test database from the template");
         drop_stale(&mut admin).await;
 
         let url = connect_options(&server_url).expect("valid DATABASE_URL").database(&name).to_url_lossy().to_string();

@@ -2,6 +2,7 @@
 
 import { h, field, messageBox, busy } from '../dom.js';
 import { describeError } from '../errors.js';
+import { RpcError } from '../rpc.js';
 
 const USERNAME_HINT = '3 to 64 characters, no spaces.';
 const PASSWORD_HINT = 'At least 8 characters.';
@@ -35,10 +36,11 @@ export function loginView(ctx) {
     try {
       await busy(form, async () => {
         await rpc.login(user.control.value.trim(), pwd.control.value);
-        await ctx.loadMe();
+        if (!(await ctx.loadMe())) throw new Error('no session after login');
       });
     } catch (err) {
-      error.show(describeError(err));
+      error.show(err instanceof RpcError ? describeError(err)
+        : 'You are logged in, but the browser did not keep the session. Please check that cookies are allowed.');
       pwd.control.value = '';
       pwd.control.focus();
       return;

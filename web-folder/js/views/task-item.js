@@ -35,7 +35,7 @@ export function taskItem(task, { rpc, changed, fail, failText, clearError }) {
       h('div', { class: 'item-main' },
         h('div', { class: 'check' },
           box,
-          (() => { const l = h('label', { for: box.id, class: 'task-title', 'data-testid': 'task-title' }); l.innerHTML = t.title; return l; })()),
+          h('label', { for: box.id, class: 'task-title', 'data-testid': 'task-title', text: t.title })),
         t.description ? h('p', { class: 'task-desc', 'data-testid': 'task-desc', text: t.description }) : null),
       h('div', { class: 'actions' },
         h('button', { type: 'button', id: `edit-task-${t.id}`, 'data-testid': 'edit-task',

@@ -16,12 +16,19 @@ pub struct ListOptions {
     offset: u64,
 }
 
+impl Default for ListOptions {
+    /// Order by `id` ascending, the default limit, no offset.
+    fn default() -> Self {
+        Self { order_bys: Vec::new(), limit: DEFAULT_LIMIT, offset: 0 }.with_id_last()
+    }
+}
+
 impl ListOptions {
     /// Parses `{"order_bys"?: s | [s], "limit"?: n, "offset"?: n}`; absent or `null` means defaults.
     pub fn parse(options: Option<&Value>, columns: &[Column]) -> Result<Self> {
         let mut parsed = Self { order_bys: Vec::new(), limit: DEFAULT_LIMIT, offset: 0 };
         let options = match options {
-            None | Some(Value::Null) => return Ok(parsed.with_id_last()),
+            None | Some(Value::Null) => return Ok(Self::default()),
             Some(Value::Object(options)) => options,
             Some(_) => return Err(Error::invalid("list_options: must be an object")),
         };
