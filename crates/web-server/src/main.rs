@@ -1,1 +1,62 @@
-fn main() {}
+//! The `web-server` binary: parse the command line and the configuration, then hand over to the
+//! library (`web_server::run`), which is what the tests start too.
+
+use clap::{Parser, Subcommand};
+use lib_core::{Config, PwdKey};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(version, about = "The JSON-RPC web server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP on LISTEN_ADDR (the default).
+    Serve,
+    /// Print a fresh random PWD_KEY.
+    GenKey,
+    /// Drop and recreate the development database, then migrate and seed it (development only).
+    ResetDevDb,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::GenKey) = cli.command {
+        println!("{}", PwdKey::generate());
+        return ExitCode::SUCCESS;
+    }
+    // A .env file fills in what the environment does not set; real variables win.
+    let _ = dotenvy::dotenv();
+    let config = match Config::from_lookup(|name| std::env::var(name).ok()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("web-server: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    web_server::logging::init(&config);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    let result = runtime.block_on(async {
+        match cli.command {
+            Some(Command::ResetDevDb) => web_server::reset_dev_db(&config).await,
+            _ => {
+                let listener = tokio::net::TcpListener::bind(config.listen_addr)
+                    .await
+                    .map_err(|e| web_server::StartError::Bind(config.listen_addr, e))?;
+                web_server::run(config, listener, web_server::shutdown_signal()).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            eprintln!("web-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

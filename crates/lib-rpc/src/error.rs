@@ -1,0 +1,96 @@
+//! JSON-RPC errors, and the one function that decides what a client sees for each of them.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("parse error: {0}")]
+    Parse(String),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("batch of {size} exceeds the limit of {limit}")]
+    BatchTooLarge { size: usize, limit: usize },
+    #[error("method not found: {0}")]
+    MethodNotFound(String),
+    #[error("invalid params: {0}")]
+    InvalidParams(String),
+    #[error("could not serialize the result: {0}")]
+    ResultSerialization(#[source] serde_json::Error),
+    #[error(transparent)]
+    Model(#[from] lib_model::Error),
+}
+
+/// The `error` member of a response.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorObject {
+    pub code: i64,
+    pub message: &'static str,
+    pub data: Value,
+}
+
+impl Error {
+    /// The client's view of this error: code, fixed message, and `data` with `kind`, `req_id`
+    /// and what the kind adds. Server faults are logged here, once, with their cause; the client
+    /// sees only "Internal error".
+    pub fn to_error_object(&self, req_id: &str) -> ErrorObject {
+        let (code, message, kind, mut data) = self.classify();
+        match self {
+            Error::Model(lib_model::Error::Unavailable(cause)) => {
+                tracing::warn!(error = %cause, "database unavailable")
+            }
+            _ if code == -32603 => tracing::error!(error = %self, cause = ?self, "internal error in an RPC call"),
+            _ => {}
+        }
+        data["kind"] = json!(kind);
+        data["req_id"] = json!(req_id);
+        ErrorObject { code, message, data }
+    }
+
+    /// The `data.kind` a client sees, for the request's log line.
+    pub fn kind(&self) -> &'static str {
+        self.classify().2
+    }
+
+    /// Code, message, kind and extra `data` members. Exhaustive on purpose: a new error variant
+    /// does not compile until someone decides what clients see.
+    fn classify(&self) -> (i64, &'static str, &'static str, Value) {
+        use lib_model::Error as M;
+        const INTERNAL: (i64, &str, &str) = (-32603, "Internal error", "Internal");
+        let detail = |detail: &str| json!({ "detail": detail });
+        match self {
+            Error::Parse(d) => (-32700, "Parse error", "ParseError", detail(d)),
+            Error::InvalidRequest(d) => (-32600, "Invalid Request", "InvalidRequest", detail(d)),
+            Error::BatchTooLarge { limit, .. } => {
+                let d = format!("a batch holds at most {limit} requests");
+                (-32600, "Invalid Request", "BatchTooLarge", detail(&d))
+            }
+            Error::MethodNotFound(method) => {
+                (-32601, "Method not found", "MethodNotFound", detail(&format!("no method `{method}`")))
+            }
+            Error::InvalidParams(d) | Error::Model(M::InvalidInput { detail: d }) => {
+                (-32602, "Invalid params", "InvalidParams", detail(d))
+            }
+            Error::Model(model) => match model {
+                M::EntityNotFound { entity, id } => {
+                    (-32004, "Entity not found", "EntityNotFound", json!({"entity": entity, "id": id}))
+                }
+                M::InvalidInput { detail: d } => (-32602, "Invalid params", "InvalidParams", detail(d)),
+                M::Conflict { detail: d } => (-32009, "Conflict", "Conflict", detail(d)),
+                M::UsernameTaken => (-32009, "Conflict", "UsernameTaken", json!({})),
+                M::LoginFailed => (-32001, "Unauthorized", "LoginFailed", json!({})),
+                M::TooManyAttempts { retry_after } => (
+                    -32029,
+                    "Too many requests",
+                    "TooManyRequests",
+                    json!({"retry_after_sec": retry_after.as_secs().max(1)}),
+                ),
+                M::Unavailable(_) => (-32050, "Service unavailable", "ServiceUnavailable", json!({})),
+                M::Db(_) | M::Pwd(_) | M::BlockingTask(_) => (INTERNAL.0, INTERNAL.1, INTERNAL.2, json!({})),
+            },
+            Error::ResultSerialization(_) => (INTERNAL.0, INTERNAL.1, INTERNAL.2, json!({})),
+        }
+    }
+}

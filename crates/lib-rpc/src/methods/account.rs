@@ -1,0 +1,30 @@
+//! The caller's own account: `get_me`, `change_pwd`.
+
+use crate::params::NoParams;
+use crate::{Result, RpcRouter};
+use lib_core::Ctx;
+use lib_model::ModelManager;
+use lib_model::user::{NewPwd, UserBmc, UserInfo};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangePwdParams {
+    old_pwd: String,
+    new_pwd: String,
+}
+
+pub(super) fn add_methods(router: &mut RpcRouter) {
+    router.add("get_me", get_me).add("change_pwd", change_pwd);
+}
+
+async fn get_me(ctx: Ctx, mm: ModelManager, _params: NoParams) -> Result<UserInfo> {
+    Ok(UserBmc::get_info(&ctx, &mm).await?)
+}
+
+/// Answers `true`; every other session of the caller ends.
+async fn change_pwd(ctx: Ctx, mm: ModelManager, params: ChangePwdParams) -> Result<bool> {
+    let new_pwd = NewPwd::parse("new_pwd", &params.new_pwd)?;
+    UserBmc::change_pwd(&ctx, &mm, &params.old_pwd, &new_pwd).await?;
+    Ok(true)
+}

@@ -1,0 +1,39 @@
+//! [`crud_methods!`]: the six methods of an entity, over its Bmc's generated CRUD.
+
+/// Registers `create_<one>`, `get_<one>`, `list_<many>`, `count_<many>`, `update_<one>` and
+/// `delete_<one>` on `router` for the Bmc (which needs `generate_crud_fns!`):
+///
+/// ```ignore
+/// crud_methods!(router, "task", "tasks", TaskBmc);
+/// ```
+#[macro_export]
+macro_rules! crud_methods {
+    ($router:expr, $one:literal, $many:literal, $bmc:ty) => {{
+        use lib_model::{Ctx, ModelManager};
+        use $crate::params::{ParamsCount, ParamsForCreate, ParamsForUpdate, ParamsIded, ParamsList};
+        use $crate::{Result, params};
+
+        $router
+            .add(concat!("create_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsForCreate| async move {
+                Result::Ok(<$bmc>::create(&ctx, &mm, params::data(p.data)?).await?)
+            })
+            .add(concat!("get_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsIded| async move {
+                Result::Ok(<$bmc>::get(&ctx, &mm, p.id).await?)
+            })
+            .add(concat!("list_", $many), |ctx: Ctx, mm: ModelManager, p: ParamsList| async move {
+                let filters = <$bmc>::parse_filters(p.filters.as_ref())?;
+                let options = <$bmc>::parse_list_options(p.list_options.as_ref())?;
+                Result::Ok(<$bmc>::list(&ctx, &mm, filters, &options).await?)
+            })
+            .add(concat!("count_", $many), |ctx: Ctx, mm: ModelManager, p: ParamsCount| async move {
+                let filters = <$bmc>::parse_filters(p.filters.as_ref())?;
+                Result::Ok(<$bmc>::count(&ctx, &mm, filters).await?)
+            })
+            .add(concat!("update_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsForUpdate| async move {
+                Result::Ok(<$bmc>::update(&ctx, &mm, p.id, params::data(p.data)?).await?)
+            })
+            .add(concat!("delete_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsIded| async move {
+                Result::Ok(<$bmc>::delete(&ctx, &mm, p.id).await?)
+            });
+    }};
+}

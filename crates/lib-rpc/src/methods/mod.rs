@@ -1,0 +1,17 @@
+//! The API contract's methods. [`router`] registers them all.
+
+mod account;
+mod crud;
+
+use crate::RpcRouter;
+use lib_model::project::ProjectBmc;
+use lib_model::task::TaskBmc;
+
+/// Every method the server answers.
+pub fn router() -> RpcRouter {
+    let mut router = RpcRouter::new();
+    crate::crud_methods!(router, "project", "projects", ProjectBmc);
+    crate::crud_methods!(router, "task", "tasks", TaskBmc);
+    account::add_methods(&mut router);
+    router
+}

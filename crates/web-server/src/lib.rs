@@ -1,0 +1,150 @@
+//! web-server: the HTTP face of the application, and the only crate that knows HTTP.
+//!
+//! [`run`] is the one way to start the server: it prepares the database ([`prepare`]) and serves
+//! on a given listener until a given shutdown future completes ([`serve`]). `main` calls it with
+//! the real listener and SIGTERM/SIGINT; the black-box tests call it with port 0 and a channel.
+//!
+//! Layers, outermost first: request id, span and log line ([`middleware::observe`]) → timeout →
+//! CSRF and body checks on `POST /api/*` ([`middleware::guard`]) → routes, where the session
+//! cookie becomes a `Ctx` ([`extract::SessionCtx`]) for the routes that need one.
+
+mod error;
+mod extract;
+pub mod logging;
+mod middleware;
+mod routes;
+mod state;
+
+pub use error::Error;
+
+use lib_core::{Clock, Config, SystemClock};
+use lib_model::ModelManager;
+use lib_model::dev_db;
+use lib_model::session::SessionBmc;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Why the server could not start (or stopped with an error).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, #[source] std::io::Error),
+    #[error("database: {0}")]
+    Database(#[from] lib_model::Error),
+    #[error("`reset-dev-db` only runs with APP_ENV=development")]
+    NotDevelopment,
+    #[error("serving failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Prepares the database, then serves until `shutdown` completes.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let mm = prepare(&config, Arc::new(SystemClock)).await?;
+    serve(config, mm, listener, shutdown).await
+}
+
+/// In development, creates the database if missing; applies migrations; in development, seeds
+/// the demo user into an empty database. Never deletes data.
+pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<ModelManager, StartError> {
+    if config.is_development() && dev_db::create_database_if_missing(config.database_url.expose()).await? {
+        tracing::info!("created the development database");
+    }
+    let mm = ModelManager::with_clock(config, clock)?;
+    mm.migrate().await?;
+    if config.is_development() && dev_db::seed_if_empty(&mm).await? {
+        tracing::info!("seeded the demo user demo1");
+    }
+    Ok(mm)
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes, then stops accepting, lets in-flight
+/// requests finish for up to `shutdown_grace`, and closes the pool.
+pub async fn serve(
+    config: Config,
+    mm: ModelManager,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let grace = config.shutdown_grace;
+    let addr = listener.local_addr().map_err(StartError::Serve)?;
+    let purge = tokio::spawn(purge_expired_sessions(mm.clone()));
+    let app = routes::app(state::AppState::new(config, mm.clone()));
+
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections, finishing requests in flight");
+        let _ = stopping_tx.send(());
+    };
+    tracing::info!(%addr, "listening");
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .into_future();
+    let result = tokio::select! {
+        result = server => result.map_err(StartError::Serve),
+        () = async { if stopping_rx.await.is_ok() { tokio::time::sleep(grace).await } else { std::future::pending().await } } => {
+            tracing::warn!(?grace, "requests still running after the grace period; stopping anyway");
+            Ok(())
+        }
+    };
+    purge.abort();
+    if tokio::time::timeout(Duration::from_secs(5), mm.close()).await.is_err() {
+        tracing::warn!("the database pool did not close in time");
+    }
+    tracing::info!("stopped");
+    result
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// `web-server reset-dev-db`: wipes and rebuilds the development database.
+pub async fn reset_dev_db(config: &Config) -> Result<(), StartError> {
+    if !config.is_development() {
+        return Err(StartError::NotDevelopment);
+    }
+    dev_db::recreate_database(config.database_url.expose()).await?;
+    let mm = prepare(config, Arc::new(SystemClock)).await?;
+    mm.close().await;
+    tracing::info!("the development database was reset and seeded");
+    Ok(())
+}
+
+/// Expired sessions and stale login counters are deleted every ten minutes.
+async fn purge_expired_sessions(mm: ModelManager) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match SessionBmc::purge_expired(&mm).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged expired sessions"),
+            Err(error) => tracing::warn!(%error, "could not purge expired sessions"),
+        }
+    }
+}

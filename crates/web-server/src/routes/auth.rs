@@ -1,0 +1,74 @@
+//! `POST /api/signup`, `/api/login`, `/api/logoff`.
+
+use crate::error::Error;
+use crate::extract::{AUTH_COOKIE, JsonBody, SessionCtx};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderValue;
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse, Response};
+use lib_model::login::LoginBmc;
+use lib_model::session::SessionBmc;
+use lib_model::user::{NewPwd, UserBmc, Username};
+use serde::Deserialize;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Credentials {
+    username: String,
+    pwd: String,
+}
+
+pub(super) async fn signup(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Credentials>,
+) -> Result<Json<serde_json::Value>, Error> {
+    let username = Username::parse(&body.username)?;
+    let pwd = NewPwd::parse("pwd", &body.pwd)?;
+    let user_id = UserBmc::create(&state.mm, &username, &pwd).await?;
+    tracing::Span::current().record("user_id", user_id);
+    Ok(Json(json!({"result": {"user_id": user_id}})))
+}
+
+pub(super) async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    JsonBody(body): JsonBody<Credentials>,
+) -> Result<Response, Error> {
+    let user_id = LoginBmc::login(&state.mm, &body.username, &body.pwd, Some(client.ip())).await?;
+    tracing::Span::current().record("user_id", user_id);
+    let session = SessionBmc::create(&state.mm, user_id).await?;
+    let cookie = session_cookie(session.token.as_str(), session.max_age, state.config.cookie_secure);
+    Ok(([(SET_COOKIE, cookie)], Json(json!({"result": {"success": true}}))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Logoff {
+    logoff: bool,
+}
+
+/// Ends the session of the cookie (`{"logoff": true}`); `false` changes nothing.
+pub(super) async fn logoff(
+    State(state): State<AppState>,
+    session: SessionCtx,
+    JsonBody(body): JsonBody<Logoff>,
+) -> Result<Response, Error> {
+    if !body.logoff {
+        return Ok(Json(json!({"result": {"logged_off": false}})).into_response());
+    }
+    SessionBmc::delete(&state.mm, &session.token).await?;
+    let cleared = session_cookie("", Duration::ZERO, state.config.cookie_secure);
+    Ok(([(SET_COOKIE, cleared)], Json(json!({"result": {"logged_off": true}}))).into_response())
+}
+
+fn session_cookie(token: &str, max_age: Duration, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie =
+        format!("{AUTH_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}", max_age.as_secs());
+    HeaderValue::from_str(&cookie).expect("a base64url token makes a valid header")
+}

@@ -1,0 +1,45 @@
+//! The routes, and the layers around them.
+
+mod auth;
+mod health;
+mod rpc;
+
+use crate::error::Error;
+use crate::middleware::{guard, observe};
+use crate::state::AppState;
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::routing::{any, get, post};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+/// Pages may load only what this server serves; nothing may frame them.
+const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
+
+pub(crate) fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/signup", post(auth::signup))
+        .route("/login", post(auth::login))
+        .route("/logoff", post(auth::logoff))
+        .route("/rpc", post(rpc::rpc))
+        .fallback(any(|| async { Error::NotFound }))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::api_guard));
+
+    Router::new()
+        .nest("/api", api)
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .fallback_service(ServeDir::new(&state.config.web_folder))
+        .layer(security_header("content-security-policy", CONTENT_SECURITY_POLICY))
+        .layer(security_header("x-content-type-options", "nosniff"))
+        .layer(security_header("referrer-policy", "no-referrer"))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, state.config.request_timeout))
+        .layer(axum::middleware::from_fn(observe::observe))
+        .with_state(state)
+}
+
+fn security_header(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(HeaderName::from_static(name), HeaderValue::from_static(value))
+}
