@@ -1,0 +1,93 @@
+//! A walk through the API against a running server, printing every exchange.
+//!
+//! ```text
+//! cargo run -p web-server                # in one terminal
+//! cargo run --example quick_dev          # in another (QUICK_DEV_URL overrides the address)
+//! ```
+
+use serde_json::{Value, json};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    next_id: u64,
+}
+
+impl Client {
+    async fn post(&self, path: &str, body: &Value) -> Result<Value> {
+        println!("\n=> POST {path}\n{}", serde_json::to_string_pretty(body)?);
+        let response = self.http.post(format!("{}{path}", self.base)).json(body).send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        let value: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? };
+        println!("<= {status}\n{}", serde_json::to_string_pretty(&value)?);
+        if !status.is_success() {
+            return Err(format!("{path} answered {status}").into());
+        }
+        Ok(value)
+    }
+
+    /// One call; answers its `result.data`, or fails on a JSON-RPC error.
+    async fn rpc(&mut self, method: &str, params: Value) -> Result<Value> {
+        self.next_id += 1;
+        let body = json!({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params});
+        let response = self.post("/api/rpc", &body).await?;
+        if let Some(error) = response.get("error") {
+            return Err(format!("{method} failed: {error}").into());
+        }
+        Ok(response["result"]["data"].clone())
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let base = std::env::var("QUICK_DEV_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+    let http = reqwest::Client::builder().cookie_store(true).build()?;
+    let mut client = Client { http, base, next_id: 0 };
+
+    client.post("/api/login", &json!({"username": "demo1", "pwd": "welcome"})).await?;
+    client.rpc("get_me", json!({})).await?;
+
+    let project =
+        client.rpc("create_project", json!({"data": {"name": format!("quick_dev {}", std::process::id())}})).await?;
+    let project_id = project["id"].as_i64().ok_or("the project has no id")?;
+    for title in ["task AAA 1", "task AAA 2", "task AAA 3", "task AAA 4", "task BB 1", "task BB 2"] {
+        client.rpc("create_task", json!({"data": {"project_id": project_id, "title": title}})).await?;
+    }
+
+    // The contract's example: two filter groups OR-ed, ordered by title descending.
+    let tasks = client
+        .rpc(
+            "list_tasks",
+            json!({
+                "filters": [
+                    {"project_id": project_id, "title": {"$contains": "BB"}},
+                    {"project_id": {"$in": [project_id]}, "title": {"$in": ["task AAA 3", "task AAA 4"]}}
+                ],
+                "list_options": {"order_bys": "!title"}
+            }),
+        )
+        .await?;
+    let first_id = tasks[0]["id"].as_i64().ok_or("the list is empty")?;
+
+    client
+        .rpc("update_task", json!({"id": first_id, "data": {"done": true, "description": "updated by quick_dev"}}))
+        .await?;
+    client.rpc("count_tasks", json!({"filters": {"project_id": project_id, "done": false}})).await?;
+    client.rpc("delete_task", json!({"id": first_id})).await?;
+
+    // A batch: two calls and a notification (run, never answered).
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": "count", "method": "count_tasks", "params": {"filters": {"project_id": project_id}}},
+        {"jsonrpc": "2.0", "method": "update_project", "params": {"id": project_id, "data": {"name": format!("quick_dev {} (renamed)", std::process::id())}}},
+        {"jsonrpc": "2.0", "id": "project", "method": "get_project", "params": {"id": project_id}}
+    ]);
+    client.post("/api/rpc", &batch).await?;
+
+    client.rpc("delete_project", json!({"id": project_id})).await?;
+    client.post("/api/logoff", &json!({"logoff": true})).await?;
+    println!("\nquick_dev: done");
+    Ok(())
+}
