@@ -3,7 +3,7 @@
 use crate::error::ClientError;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -80,6 +80,8 @@ fn render_error(response: &mut Response, error: &ClientError, req_id: &str, json
         serde_json::to_string(&ErrorBody { error: error_object })
     };
     *response.body_mut() = Body::from(body.expect("error bodies always serialize"));
+    // The empty placeholder may carry `content-length: 0`; the new body has its own length.
+    response.headers_mut().remove(CONTENT_LENGTH);
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(secs) = error.retry_after_secs {
         response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));

@@ -1,0 +1,143 @@
+//! Black-box test harness: the real app on port 0 against a fresh database, and one small
+//! helper per call.
+
+#![allow(dead_code, unreachable_pub)] // each test file uses a different part
+
+pub mod proxy;
+
+use lib_core::{Clock, Config, ManualClock};
+use lib_model::test_support::TestDb;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const PWD: &str = "a good password";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub clock: Arc<ManualClock>,
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), web_server::StartError>>>,
+    _db: TestDb,
+}
+
+/// The app with the test database's development configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The app after `adjust` has changed its configuration (limits, lifetimes, database URL).
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let db = TestDb::new().await;
+    let mut config = db.config();
+    config.log_filter = "warn".into();
+    config.web_folder = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web-folder").into();
+    adjust(&mut config);
+    web_server::logging::init(&config);
+
+    let clock = Arc::new(ManualClock::new());
+    let mm = web_server::prepare(&config, clock.clone() as Arc<dyn Clock>).await.expect("prepare");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let addr = listener.local_addr().unwrap();
+    let (shutdown, stop) = oneshot::channel::<()>();
+    let server = tokio::spawn(web_server::serve(config.clone(), mm, listener, async {
+        let _ = stop.await;
+    }));
+    TestApp { addr, clock, config, shutdown: Some(shutdown), server: Some(server), _db: db }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A client with its own cookie jar: a browser of its own.
+    pub fn client(&self) -> Api {
+        Api { http: reqwest::Client::builder().cookie_store(true).build().unwrap(), base: self.url("") }
+    }
+
+    /// A new user, signed up and logged in.
+    pub async fn user(&self, name: &str) -> Api {
+        let api = self.client();
+        assert_eq!(api.post("/api/signup", json!({"username": name, "pwd": PWD})).await.0, StatusCode::OK);
+        assert_eq!(api.post("/api/login", json!({"username": name, "pwd": PWD})).await.0, StatusCode::OK);
+        api
+    }
+
+    /// Starts the graceful shutdown and waits for the server to finish.
+    pub async fn shutdown(&mut self) -> Result<(), web_server::StartError> {
+        let _ = self.shutdown.take().expect("shut down once").send(());
+        self.server.take().unwrap().await.expect("the server task")
+    }
+
+    pub fn begin_shutdown(&mut self) {
+        let _ = self.shutdown.take().expect("shut down once").send(());
+    }
+
+    pub async fn wait_stopped(&mut self) -> Result<(), web_server::StartError> {
+        self.server.take().unwrap().await.expect("the server task")
+    }
+}
+
+/// One browser-like client.
+#[derive(Clone)]
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Api {
+    /// POSTs JSON; answers the status and the body parsed as JSON (`Null` when empty).
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self.http.post(format!("{}{path}", self.base)).json(&body).send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
+    }
+
+    /// POSTs a raw body to /api/rpc; answers status and text.
+    pub async fn rpc_raw(&self, body: &str) -> (StatusCode, String) {
+        let response = self
+            .http
+            .post(format!("{}/api/rpc", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// One call with id 1: the whole response object.
+    pub async fn rpc(&self, method: &str, params: Value) -> Value {
+        let (status, body) =
+            self.post("/api/rpc", json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).await;
+        assert_eq!(status, StatusCode::OK, "{method}: {body}");
+        body
+    }
+
+    /// One call that must succeed: its `result.data`.
+    pub async fn ok(&self, method: &str, params: Value) -> Value {
+        let response = self.rpc(method, params).await;
+        assert!(response.get("error").is_none(), "{method}: {response}");
+        response["result"]["data"].clone()
+    }
+
+    /// One call that must fail: its `error`.
+    pub async fn err(&self, method: &str, params: Value) -> Value {
+        let response = self.rpc(method, params).await;
+        assert!(response.get("result").is_none(), "{method} should fail: {response}");
+        response["error"].clone()
+    }
+}
+
+/// Asserts the error's code and kind, and that it carries a request id.
+pub fn assert_error(error: &Value, code: i64, kind: &str) {
+    assert_eq!(error["code"], code, "{error}");
+    assert_eq!(error["data"]["kind"], kind, "{error}");
+    assert!(error["data"]["req_id"].as_str().is_some_and(|id| !id.is_empty()), "{error}");
+}
