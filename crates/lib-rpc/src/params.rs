@@ -102,7 +102,7 @@ mod tests {
         let wrong_type = detail(data::<Data>(json!({"title": 5})).unwrap_err());
         assert!(wrong_type.starts_with("data.title: invalid type"), "{wrong_type}");
         let unknown = detail(data::<Data>(json!({"title": "x", "colour": "red"})).unwrap_err());
-        assert!(unknown.starts_with("data: unknown field `colour`"), "{unknown}");
+        assert!(unknown.starts_with("data.colour: unknown field `colour`"), "{unknown}");
         let missing = detail(from_value::<ParamsIded>(json!({}), "").unwrap_err());
         assert!(missing.contains("missing field `id`"), "{missing}");
         let too_big = detail(from_value::<ParamsIded>(json!({"id": 18446744073709551615u64}), "").unwrap_err());

@@ -112,10 +112,13 @@ impl Api {
         (response.status(), response.text().await.unwrap())
     }
 
-    /// One call with id 1: the whole response object.
+    /// One call with id 1: the whole response object. `Null` params are left out.
     pub async fn rpc(&self, method: &str, params: Value) -> Value {
-        let (status, body) =
-            self.post("/api/rpc", json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).await;
+        let mut request = json!({"jsonrpc": "2.0", "id": 1, "method": method});
+        if !params.is_null() {
+            request["params"] = params;
+        }
+        let (status, body) = self.post("/api/rpc", request).await;
         assert_eq!(status, StatusCode::OK, "{method}: {body}");
         body
     }
