@@ -45,6 +45,9 @@ PORT=$(node -e '
 BASE_URL="http://127.0.0.1:$PORT"
 
 mkdir -p "$ROOT/target"
+# A fresh database every run, so earlier runs' rows and login counters cannot matter.
+APP_ENV=development DATABASE_URL="$DATABASE_URL" RUST_LOG=warn "$SERVER_BIN" reset-dev-db
+
 echo "e2e: starting $SERVER_BIN on $BASE_URL (log: $SERVER_LOG)" >&2
 APP_ENV=development \
 LISTEN_ADDR="127.0.0.1:$PORT" \
