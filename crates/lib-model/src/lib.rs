@@ -6,7 +6,8 @@
 //!   [`generate_crud_fns!`] gives an entity's Bmc its `create/get/list/count/update/delete`.
 //! - [`filter`]: filters and list options (modql's operators) checked against each entity's
 //!   column allowlist.
-//! - Entities: [`project`], [`task`]; accounts: [`user`], [`session`], [`login`].
+//! - Entities: [`project`], [`task`]; accounts: [`user`], [`session`] (with an in-process cache
+//!   kept true across instances by `LISTEN/NOTIFY`), [`login`].
 //! - [`dev_db`]: development-only database creation and seeding.
 //!
 //! Every model function takes the caller's [`Ctx`] (where it acts for a user) and the
@@ -23,6 +24,7 @@ pub mod project;
 mod pwd;
 pub mod serde_fields;
 pub mod session;
+mod session_cache;
 mod store;
 pub mod task;
 #[cfg(feature = "test-support")]

@@ -1,11 +1,15 @@
 //! Server-side sessions: a random token in the cookie, its hash in the database, an idle and an
-//! absolute deadline.
+//! absolute deadline. Live sessions are served from an in-process cache (see `session_cache`);
+//! every deletion announces the session ids so that every instance forgets them.
 
+use crate::session_cache::{REVOKED_CHANNEL, SessionRecord};
 use crate::{ModelManager, Result};
-use lib_auth::SessionToken;
+use lib_auth::{SessionToken, TokenHash};
 use lib_core::Ctx;
 use std::time::Duration;
 use time::OffsetDateTime;
+
+pub use crate::session_cache::run_listener as run_revocation_listener;
 
 /// A new session: the token for the cookie and how long the cookie should live.
 #[derive(Debug)]
@@ -43,54 +47,57 @@ impl SessionBmc {
             return Ok(None);
         };
         let hash = token.hash();
-        let row: Option<(i64, i64, Vec<u8>, OffsetDateTime, OffsetDateTime)> = sqlx::query_as(
-            "SELECT id, user_id, token_hash, expires_at, idle_expires_at FROM session WHERE token_hash = $1",
-        )
-        .bind(hash.as_bytes())
-        .fetch_optional(mm.db())
-        .await?;
-        let Some((id, user_id, stored_hash, expires_at, idle_expires_at)) = row else {
-            return Ok(None);
+        let cache = mm.sessions();
+        let (mut record, read_at_generation) = match cache.get(&hash) {
+            Some(record) => (record, None),
+            None => {
+                let generation = cache.generation();
+                match fetch(mm, &hash).await? {
+                    Some(record) => (record, Some(generation)),
+                    None => return Ok(None),
+                }
+            }
         };
-        if !hash.matches(&stored_hash) {
-            return Ok(None);
-        }
 
         let policy = mm.policy();
         let now = policy.clock.now();
-        if now >= expires_at || now >= idle_expires_at {
-            sqlx::query("DELETE FROM session WHERE id = $1").bind(id).execute(mm.db()).await?;
+        if now >= record.expires_at || now >= record.idle_expires_at {
+            delete_where(mm, "id = $1", record.id).await?;
             return Ok(None);
         }
-        let extended = (now + policy.session_idle).min(expires_at);
-        if extended - idle_expires_at > touch_interval(policy.session_idle) {
+        let extended = (now + policy.session_idle).min(record.expires_at);
+        if extended - record.idle_expires_at > touch_interval(policy.session_idle) {
             sqlx::query("UPDATE session SET idle_expires_at = $1 WHERE id = $2")
                 .bind(extended)
-                .bind(id)
+                .bind(record.id)
                 .execute(mm.db())
                 .await?;
+            record.idle_expires_at = extended;
+            cache.update(&hash, record);
         }
-        Ok(Some(Ctx::new(user_id, id)))
+        if let Some(generation) = read_at_generation {
+            cache.insert_if_current(generation, hash, record);
+        }
+        Ok(Some(Ctx::new(record.user_id, record.id)))
     }
 
     /// Ends the session of `token` (logoff). An unknown token is not an error.
     pub async fn delete(mm: &ModelManager, token: &str) -> Result<()> {
         if let Some(token) = SessionToken::parse(token) {
-            sqlx::query("DELETE FROM session WHERE token_hash = $1")
-                .bind(token.hash().as_bytes())
-                .execute(mm.db())
-                .await?;
+            delete_where(mm, "token_hash = $1", token.hash().as_bytes()).await?;
         }
         Ok(())
     }
 
     /// Ends every session of `user_id` except `keep`.
     pub async fn delete_others(mm: &ModelManager, user_id: i64, keep: Option<i64>) -> Result<()> {
-        sqlx::query("DELETE FROM session WHERE user_id = $1 AND id IS DISTINCT FROM $2")
-            .bind(user_id)
-            .bind(keep)
-            .execute(mm.db())
-            .await?;
+        let revoked: Vec<i64> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(with_notify("user_id = $1 AND id IS DISTINCT FROM $2")))
+                .bind(user_id)
+                .bind(keep)
+                .fetch_all(mm.db())
+                .await?;
+        revoked.into_iter().for_each(|id| mm.sessions().revoke(id));
         Ok(())
     }
 
@@ -99,6 +106,7 @@ impl SessionBmc {
     pub async fn purge_expired(mm: &ModelManager) -> Result<u64> {
         let policy = mm.policy();
         let now = policy.clock.now();
+        mm.sessions().purge(now);
         let purged = sqlx::query("DELETE FROM session WHERE expires_at <= $1 OR idle_expires_at <= $1")
             .bind(now)
             .execute(mm.db())
@@ -110,6 +118,37 @@ impl SessionBmc {
             .await?;
         Ok(purged)
     }
+}
+
+async fn fetch(mm: &ModelManager, hash: &TokenHash) -> Result<Option<SessionRecord>> {
+    let row: Option<(i64, i64, Vec<u8>, OffsetDateTime, OffsetDateTime)> = sqlx::query_as(
+        "SELECT id, user_id, token_hash, expires_at, idle_expires_at FROM session WHERE token_hash = $1",
+    )
+    .bind(hash.as_bytes())
+    .fetch_optional(mm.db())
+    .await?;
+    Ok(row.filter(|(.., stored, _, _)| hash.matches(stored)).map(|(id, user_id, _, expires_at, idle_expires_at)| {
+        SessionRecord { id, user_id, expires_at, idle_expires_at }
+    }))
+}
+
+/// Deletes the sessions matching `condition` (one `$1` parameter) and announces them.
+async fn delete_where<'q, T>(mm: &ModelManager, condition: &'static str, value: T) -> Result<()>
+where
+    T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+{
+    let revoked: Vec<i64> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(with_notify(condition))).bind(value).fetch_all(mm.db()).await?;
+    revoked.into_iter().for_each(|id| mm.sessions().revoke(id));
+    Ok(())
+}
+
+/// One statement that deletes and notifies every instance, answering the deleted ids.
+fn with_notify(condition: &'static str) -> String {
+    format!(
+        "WITH gone AS (DELETE FROM session WHERE {condition} RETURNING id)
+         SELECT id FROM gone, LATERAL pg_notify('{REVOKED_CHANNEL}', id::text)"
+    )
 }
 
 /// How far the idle deadline must move before it is written: a tenth of the idle lifetime, at

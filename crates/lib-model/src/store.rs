@@ -1,6 +1,7 @@
 //! [`ModelManager`]: the connection pool and the password service, shared by every model call.
 
 use crate::pwd::PwdService;
+use crate::session_cache::SessionCache;
 use crate::{Error, Result};
 use lib_core::{Clock, Config, SystemClock};
 use sqlx::PgPool;
@@ -18,6 +19,7 @@ pub struct ModelManager {
     db: PgPool,
     pwd: Arc<PwdService>,
     policy: Arc<Policy>,
+    sessions: Arc<SessionCache>,
 }
 
 /// The account rules the model enforces, taken from the configuration.
@@ -56,7 +58,12 @@ impl ModelManager {
             login_fails_per_addr: config.login_fails_per_addr,
             login_window: config.login_window,
         };
-        Ok(Self { db, pwd: Arc::new(PwdService::new(config)), policy: Arc::new(policy) })
+        Ok(Self {
+            db,
+            pwd: Arc::new(PwdService::new(config)),
+            policy: Arc::new(policy),
+            sessions: Arc::new(SessionCache::default()),
+        })
     }
 
     /// Applies pending migrations.
@@ -87,6 +94,10 @@ impl ModelManager {
 
     pub(crate) fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    pub(crate) fn sessions(&self) -> &SessionCache {
+        &self.sessions
     }
 }
 

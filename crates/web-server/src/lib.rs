@@ -75,6 +75,7 @@ pub async fn serve(
     let grace = config.shutdown_grace;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     let purge = tokio::spawn(purge_expired_sessions(mm.clone()));
+    let revocations = tokio::spawn(lib_model::session::run_revocation_listener(mm.clone()));
     let app = routes::app(state::AppState::new(config, mm.clone()));
 
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
@@ -95,6 +96,7 @@ pub async fn serve(
         }
     };
     purge.abort();
+    revocations.abort();
     if tokio::time::timeout(Duration::from_secs(5), mm.close()).await.is_err() {
         tracing::warn!("the database pool did not close in time");
     }

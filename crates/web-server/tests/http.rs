@@ -168,8 +168,13 @@ async fn a_database_outage_is_answered_quickly_and_the_server_recovers() {
     let started = Instant::now();
     let (status, body) = alice.post("/api/rpc", json!({"jsonrpc": "2.0", "id": 1, "method": "get_me"})).await;
     assert!(started.elapsed() < Duration::from_secs(5), "answered in {:?}", started.elapsed());
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert_eq!(body["id"], Value::Null);
+    // The contract allows two answers: the session was still known (from the cache) and the
+    // call fails (HTTP 200, the call's id), or the session itself cannot be checked (503, id null).
+    match status {
+        StatusCode::OK => assert_eq!(body["id"], 1, "{body}"),
+        StatusCode::SERVICE_UNAVAILABLE => assert_eq!(body["id"], Value::Null, "{body}"),
+        other => panic!("unexpected {other}: {body}"),
+    }
     assert_error(&body["error"], -32050, "ServiceUnavailable");
     let (status, body) = app.client().post("/api/login", json!({"username": "alice", "pwd": common::PWD})).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);

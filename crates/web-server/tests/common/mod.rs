@@ -18,6 +18,8 @@ pub const PWD: &str = "a good password";
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// A second instance of the server on the same database, when the test asked for one.
+    pub peer: Option<SocketAddr>,
     pub clock: Arc<ManualClock>,
     pub config: Config,
     shutdown: Option<oneshot::Sender<()>>,
@@ -47,7 +49,18 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let server = tokio::spawn(web_server::serve(config.clone(), mm, listener, async {
         let _ = stop.await;
     }));
-    TestApp { addr, clock, config, shutdown: Some(shutdown), server: Some(server), _db: db }
+    TestApp { addr, peer: None, clock, config, shutdown: Some(shutdown), server: Some(server), _db: db }
+}
+
+/// Two instances of the server on one database, as behind a load balancer.
+pub async fn spawn_two_instances() -> TestApp {
+    let mut app = spawn_app().await;
+    let mm = web_server::prepare(&app.config, app.clock.clone() as Arc<dyn Clock>).await.expect("prepare");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    app.peer = Some(listener.local_addr().unwrap());
+    // It stops with the test's runtime.
+    tokio::spawn(web_server::serve(app.config.clone(), mm, listener, std::future::pending()));
+    app
 }
 
 impl TestApp {
@@ -58,6 +71,14 @@ impl TestApp {
     /// A client with its own cookie jar: a browser of its own.
     pub fn client(&self) -> Api {
         Api { http: reqwest::Client::builder().cookie_store(true).build().unwrap(), base: self.url("") }
+    }
+
+    /// A client of the second instance that carries the cookie `cookie` (`auth-token=...`).
+    pub fn peer_client(&self, cookie: &str) -> Api {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::COOKIE, cookie.parse().unwrap());
+        let http = reqwest::Client::builder().default_headers(headers).build().unwrap();
+        Api { http, base: format!("http://{}", self.peer.expect("spawn_two_instances")) }
     }
 
     /// A new user, signed up and logged in.

@@ -1,0 +1,203 @@
+//! The in-process session cache: a valid session costs no query per request.
+//!
+//! Correctness across server instances rests on Postgres `LISTEN/NOTIFY`: every statement that
+//! deletes sessions also sends their ids on [`REVOKED_CHANNEL`], and each instance's listener
+//! ([`run_listener`]) drops them from its cache, typically within milliseconds. The cache is used
+//! only while that listener is connected; whenever it is not, the cache is emptied and every
+//! request reads the database, so a missed notification can never keep a revoked session alive.
+
+use crate::ModelManager;
+use lib_auth::TokenHash;
+use sqlx::postgres::PgListener;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// The channel on which deleted session ids are announced.
+pub(crate) const REVOKED_CHANNEL: &str = "session_revoked";
+
+/// More sessions than this are not worth the memory: the cache starts over.
+const MAX_ENTRIES: usize = 100_000;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SessionRecord {
+    pub(crate) id: i64,
+    pub(crate) user_id: i64,
+    pub(crate) expires_at: OffsetDateTime,
+    pub(crate) idle_expires_at: OffsetDateTime,
+}
+
+#[derive(Default)]
+pub(crate) struct SessionCache {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    enabled: bool,
+    by_hash: HashMap<TokenHash, SessionRecord>,
+    by_id: HashMap<i64, TokenHash>,
+    /// Moves on every revocation, so a record read from the database before a revocation
+    /// arrived is not cached after it ([`SessionCache::insert_if_current`]).
+    generation: u64,
+}
+
+impl SessionCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn get(&self, hash: &TokenHash) -> Option<SessionRecord> {
+        let inner = self.lock();
+        if inner.enabled { inner.by_hash.get(hash).copied() } else { None }
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// Caches `record` unless a revocation arrived since `generation` was read.
+    pub(crate) fn insert_if_current(&self, generation: u64, hash: TokenHash, record: SessionRecord) {
+        let mut inner = self.lock();
+        if !inner.enabled || inner.generation != generation {
+            return;
+        }
+        if inner.by_hash.len() >= MAX_ENTRIES {
+            inner.by_hash.clear();
+            inner.by_id.clear();
+        }
+        inner.by_id.insert(record.id, hash);
+        inner.by_hash.insert(hash, record);
+    }
+
+    /// Updates a cached record (a moved idle deadline); absent records stay absent.
+    pub(crate) fn update(&self, hash: &TokenHash, record: SessionRecord) {
+        if let Some(cached) = self.lock().by_hash.get_mut(hash) {
+            *cached = record;
+        }
+    }
+
+    pub(crate) fn revoke(&self, session_id: i64) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        if let Some(hash) = inner.by_id.remove(&session_id) {
+            inner.by_hash.remove(&hash);
+        }
+    }
+
+    /// Drops sessions past either deadline.
+    pub(crate) fn purge(&self, now: OffsetDateTime) {
+        let mut inner = self.lock();
+        let Inner { by_hash, by_id, .. } = &mut *inner;
+        by_hash.retain(|_, record| {
+            let live = now < record.expires_at && now < record.idle_expires_at;
+            if !live {
+                by_id.remove(&record.id);
+            }
+            live
+        });
+    }
+
+    /// Starts (true) or stops (false) using the cache; either way it starts empty.
+    fn set_enabled(&self, enabled: bool) {
+        let mut inner = self.lock();
+        inner.enabled = enabled;
+        inner.generation += 1;
+        inner.by_hash.clear();
+        inner.by_id.clear();
+    }
+}
+
+/// Listens for revoked sessions for as long as the returned future runs (spawn it), reconnecting
+/// after a lost connection; the cache is off while the listener is down.
+pub async fn run_listener(mm: ModelManager) {
+    let cache = mm.sessions();
+    loop {
+        if let Ok(mut listener) = PgListener::connect_with(mm.db()).await
+            && listener.listen(REVOKED_CHANNEL).await.is_ok()
+        {
+            cache.set_enabled(true);
+            // `Ok(None)` means the connection was lost; notifications may have been missed.
+            while let Ok(Some(notification)) = listener.try_recv().await {
+                if let Ok(session_id) = notification.payload().parse::<i64>() {
+                    cache.revoke(session_id);
+                }
+            }
+            cache.set_enabled(false);
+            tracing::warn!("session listener lost its connection; reading sessions from the database");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: i64) -> SessionRecord {
+        let now = OffsetDateTime::now_utc();
+        SessionRecord {
+            id,
+            user_id: 7,
+            expires_at: now + Duration::from_secs(60),
+            idle_expires_at: now + Duration::from_secs(30),
+        }
+    }
+
+    fn hash() -> TokenHash {
+        lib_auth::SessionToken::generate().hash()
+    }
+
+    #[test]
+    fn nothing_is_cached_while_the_listener_is_down() {
+        let cache = SessionCache::default();
+        let h = hash();
+        cache.insert_if_current(cache.generation(), h, record(1));
+        assert!(cache.get(&h).is_none());
+    }
+
+    #[test]
+    fn a_revocation_removes_the_session() {
+        let cache = SessionCache::default();
+        cache.set_enabled(true);
+        let h = hash();
+        cache.insert_if_current(cache.generation(), h, record(1));
+        assert_eq!(cache.get(&h).map(|r| r.id), Some(1));
+        cache.revoke(1);
+        assert!(cache.get(&h).is_none());
+    }
+
+    #[test]
+    fn a_record_read_before_a_revocation_is_not_cached_after_it() {
+        let cache = SessionCache::default();
+        cache.set_enabled(true);
+        let h = hash();
+        let before = cache.generation();
+        cache.revoke(1); // arrives while the request was reading the database
+        cache.insert_if_current(before, h, record(1));
+        assert!(cache.get(&h).is_none());
+    }
+
+    #[test]
+    fn losing_the_listener_empties_the_cache() {
+        let cache = SessionCache::default();
+        cache.set_enabled(true);
+        let h = hash();
+        cache.insert_if_current(cache.generation(), h, record(1));
+        cache.set_enabled(false);
+        cache.set_enabled(true);
+        assert!(cache.get(&h).is_none());
+    }
+
+    #[test]
+    fn purge_drops_expired_sessions() {
+        let cache = SessionCache::default();
+        cache.set_enabled(true);
+        let (live, idle) = (hash(), hash());
+        cache.insert_if_current(cache.generation(), live, record(1));
+        cache.insert_if_current(cache.generation(), idle, record(2));
+        cache.purge(OffsetDateTime::now_utc() + Duration::from_secs(45));
+        assert!(cache.get(&live).is_none() && cache.get(&idle).is_none(), "both are past their idle deadline");
+    }
+}

@@ -1,0 +1,69 @@
+//! Two server instances on one database: a session revoked on one stops working on the other
+//! within a second, although each serves live sessions from its own cache.
+
+mod common;
+
+use common::{PWD, spawn_two_instances};
+use reqwest::StatusCode;
+use reqwest::header::SET_COOKIE;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+async fn login_cookie(app: &common::TestApp, username: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(app.url("/api/login"))
+        .json(&json!({"username": username, "pwd": PWD}))
+        .send()
+        .await
+        .unwrap();
+    response.headers().get(SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string()
+}
+
+/// Polls the peer until it refuses the session; answers how long that took.
+async fn refused_within(peer: &common::Api, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (status, _) = peer.post("/api/rpc", json!({"jsonrpc": "2.0", "id": 1, "method": "get_me"})).await;
+        if status == StatusCode::UNAUTHORIZED {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < limit, "the peer still accepts the session after {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn logoff_on_one_instance_ends_the_session_on_the_other_within_a_second() {
+    let app = spawn_two_instances().await;
+    app.user("alice").await;
+    let cookie = login_cookie(&app, "alice").await;
+    let peer = app.peer_client(&cookie);
+    // Warm the peer's cache: several calls, all served.
+    for _ in 0..3 {
+        assert_eq!(peer.ok("get_me", json!({})).await["username"], "alice");
+    }
+
+    let response = reqwest::Client::new()
+        .post(app.url("/api/logoff"))
+        .header("cookie", &cookie)
+        .json(&json!({"logoff": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let took = refused_within(&peer, Duration::from_secs(1)).await;
+    eprintln!("the peer refused the logged-off session after {took:?}");
+}
+
+#[tokio::test]
+async fn change_pwd_on_one_instance_ends_the_other_sessions_on_the_other() {
+    let app = spawn_two_instances().await;
+    let alice = app.user("alice").await;
+    let other_cookie = login_cookie(&app, "alice").await;
+    let peer = app.peer_client(&other_cookie);
+    assert_eq!(peer.ok("get_me", json!({})).await["username"], "alice");
+
+    assert_eq!(alice.ok("change_pwd", json!({"old_pwd": PWD, "new_pwd": "a new password"})).await, true);
+    refused_within(&peer, Duration::from_secs(1)).await;
+    assert_eq!(alice.ok("get_me", json!({})).await["username"], "alice");
+}
