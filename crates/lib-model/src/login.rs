@@ -54,7 +54,8 @@ impl LoginBmc {
     }
 }
 
-async fn check_throttle(mm: &ModelManager, keys: &[(String, u32)]) -> Result<()> {
+/// Refuses with [`Error::TooManyAttempts`] when any key has reached its limit in the window.
+pub(crate) async fn check_throttle(mm: &ModelManager, keys: &[(String, u32)]) -> Result<()> {
     let policy = mm.policy();
     let names: Vec<&str> = keys.iter().map(|(key, _)| key.as_str()).collect();
     let rows: Vec<(String, i32, OffsetDateTime)> =
@@ -78,7 +79,7 @@ async fn check_throttle(mm: &ModelManager, keys: &[(String, u32)]) -> Result<()>
 }
 
 /// Counts a failure for every key, starting a new window where the old one has passed.
-async fn record_failure(mm: &ModelManager, keys: &[(String, u32)]) -> Result<()> {
+pub(crate) async fn record_failure(mm: &ModelManager, keys: &[(String, u32)]) -> Result<()> {
     let policy = mm.policy();
     let now = policy.clock.now();
     let names: Vec<&str> = keys.iter().map(|(key, _)| key.as_str()).collect();

@@ -1,6 +1,7 @@
 //! Users: sign-up, the caller's own record, and password change. Logging in lives in
 //! [`login`](crate::login).
 
+use crate::login::{check_throttle, record_failure};
 use crate::session::SessionBmc;
 use crate::{Error, ModelManager, Result};
 use lib_auth::PwdError;
@@ -87,8 +88,11 @@ impl UserBmc {
     }
 
     /// Replaces the caller's password after checking the old one, and ends every other session
-    /// of the caller (the current one lives on).
+    /// of the caller (the current one lives on). Wrong old passwords count like failed logins,
+    /// so a stolen session cannot be used to guess the password.
     pub async fn change_pwd(ctx: &Ctx, mm: &ModelManager, old_pwd: &str, new_pwd: &NewPwd) -> Result<()> {
+        let throttle = [(format!("pwd:{}", ctx.user_id()), mm.policy().login_fails_per_user)];
+        check_throttle(mm, &throttle).await?;
         let stored: Option<String> = sqlx::query_scalar(r#"SELECT pwd FROM "user" WHERE id = $1"#)
             .bind(ctx.user_id())
             .fetch_optional(mm.db())
@@ -98,7 +102,10 @@ impl UserBmc {
         };
         match mm.pwd().verify(old_pwd.to_string(), Some(stored)).await? {
             Ok(_) => {}
-            Err(PwdError::NotMatching) => return Err(Error::invalid("old_pwd: does not match the current password")),
+            Err(PwdError::NotMatching) => {
+                record_failure(mm, &throttle).await?;
+                return Err(Error::invalid("old_pwd: does not match the current password"));
+            }
             Err(other) => return Err(other.into()),
         }
         let hash = mm.pwd().hash(new_pwd.0.clone()).await?;

@@ -162,3 +162,21 @@ async fn changing_the_password_ends_the_other_sessions_only() {
     assert!(matches!(LoginBmc::login(&mm, "alice", "a good password", None).await, Err(Error::LoginFailed)));
     assert_eq!(LoginBmc::login(&mm, "alice", "a new password", None).await.unwrap(), id);
 }
+
+#[tokio::test]
+async fn wrong_old_passwords_are_throttled_like_failed_logins() {
+    let db = TestDb::new().await;
+    let (mm, clock) = with_clock(&db);
+    let id = signup(&mm, "alice", "a good password").await;
+    let session = SessionBmc::create(&mm, id).await.unwrap();
+    let ctx = SessionBmc::resolve(&mm, session.token.as_str()).await.unwrap().unwrap();
+    let new_pwd = NewPwd::parse("new_pwd", "a new password").unwrap();
+    for _ in 0..3 {
+        let wrong = UserBmc::change_pwd(&ctx, &mm, "a guess", &new_pwd).await;
+        assert!(matches!(wrong, Err(Error::InvalidInput { .. })), "{wrong:?}");
+    }
+    let throttled = UserBmc::change_pwd(&ctx, &mm, "a good password", &new_pwd).await;
+    assert!(matches!(throttled, Err(Error::TooManyAttempts { .. })), "{throttled:?}");
+    clock.advance(Duration::from_secs(901));
+    UserBmc::change_pwd(&ctx, &mm, "a good password", &new_pwd).await.unwrap();
+}

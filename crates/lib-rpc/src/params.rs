@@ -54,8 +54,13 @@ pub struct ParamsCount {
 #[serde(deny_unknown_fields)]
 pub struct NoParams {}
 
-/// Parses `value` as `T`; an error names the path below `prefix` (`data.title: invalid type ...`).
+/// Parses the object `value` as `T`; an error names the path below `prefix`
+/// (`data.title: invalid type ...`). Arrays are refused: fields are given by name only.
 pub fn from_value<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T> {
+    if !value.is_object() {
+        let at = if prefix.is_empty() { "params" } else { prefix };
+        return Err(Error::InvalidParams(format!("{at}: must be an object")));
+    }
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
         let at = match (prefix, path.as_str()) {
@@ -64,8 +69,17 @@ pub fn from_value<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T> 
             ("", path) => format!("{path}: "),
             (prefix, path) => format!("{prefix}.{path}: "),
         };
-        Error::InvalidParams(format!("{at}{}", error.into_inner()))
+        Error::InvalidParams(format!("{at}{}", client_message(&error.into_inner())))
     })
+}
+
+/// serde's message in a client's words: no Rust type names.
+pub fn client_message(error: &impl std::fmt::Display) -> String {
+    error
+        .to_string()
+        .replace("expected i64", "expected a whole number within 64 bits")
+        .replace("expected u64", "expected a whole number, 0 or more")
+        .replace("expected a borrowed string", "expected a string")
 }
 
 /// Parses the `data` of a create or update, refusing server-owned fields by name.
@@ -107,6 +121,14 @@ mod tests {
         assert!(missing.contains("missing field `id`"), "{missing}");
         let too_big = detail(from_value::<ParamsIded>(json!({"id": 18446744073709551615u64}), "").unwrap_err());
         assert!(too_big.starts_with("id: "), "{too_big}");
+        let text = detail(from_value::<ParamsIded>(json!({"id": "3"}), "").unwrap_err());
+        assert!(text.contains("expected a whole number within 64 bits") && !text.contains("i64"), "{text}");
+    }
+
+    #[test]
+    fn fields_are_given_by_name_only() {
+        assert_eq!(detail(data::<Data>(json!(["x"])).unwrap_err()), "data: must be an object");
+        assert_eq!(detail(from_value::<ParamsIded>(json!([1]), "").unwrap_err()), "params: must be an object");
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub enum Error {
     NotFound,
     #[error("the body could not be read: {0}")]
     BodyRead(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("the request took too long")]
+    Timeout,
 }
 
 /// What a client is told: status, JSON-RPC-style code, a fixed message, the kind, extra data.
@@ -85,6 +89,20 @@ impl Error {
             Error::InvalidBody(d) => e(StatusCode::BAD_REQUEST, -32602, "Invalid input", "InvalidInput", detail(d)),
             Error::NotFound => e(StatusCode::NOT_FOUND, -32601, "Not found", "NotFound", detail("no such endpoint")),
             Error::BodyRead(_) => e(StatusCode::BAD_REQUEST, -32600, "Bad request", "BadRequest", none()),
+            Error::MethodNotAllowed => e(
+                StatusCode::METHOD_NOT_ALLOWED,
+                -32600,
+                "Method not allowed",
+                "MethodNotAllowed",
+                detail("this endpoint takes POST"),
+            ),
+            Error::Timeout => e(
+                StatusCode::SERVICE_UNAVAILABLE,
+                -32050,
+                "Service unavailable",
+                "Timeout",
+                detail("the request took too long"),
+            ),
             Error::Model(model) => match model {
                 M::InvalidInput { detail: d } => {
                     e(StatusCode::BAD_REQUEST, -32602, "Invalid input", "InvalidInput", detail(d))
@@ -121,6 +139,18 @@ impl Error {
                     e(StatusCode::INTERNAL_SERVER_ERROR, -32603, "Internal error", "Internal", none())
                 }
             },
+        }
+    }
+}
+
+impl Error {
+    /// The error behind a body-less error response made by a layer rather than a handler
+    /// (axum's 405, the timeout's 503), so that it too gets the JSON error shape.
+    pub(crate) fn from_bare_status(status: StatusCode) -> Option<Self> {
+        match status {
+            StatusCode::METHOD_NOT_ALLOWED => Some(Error::MethodNotAllowed),
+            StatusCode::SERVICE_UNAVAILABLE => Some(Error::Timeout),
+            _ => None,
         }
     }
 }

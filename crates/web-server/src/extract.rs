@@ -77,10 +77,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Error> {
         let BodyBytes(bytes) = BodyBytes::from_request(request, state).await?;
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Error::BodyNotJson(e.to_string()))?;
+        if !value.is_object() {
+            return Err(Error::InvalidBody("the body must be a JSON object".into()));
+        }
         serde_path_to_error::deserialize(value).map(JsonBody).map_err(|e| {
             let path = e.path().to_string();
             let at = if path == "." { String::new() } else { format!("{path}: ") };
-            Error::InvalidBody(format!("{at}{}", e.into_inner()))
+            Error::InvalidBody(format!("{at}{}", lib_rpc::params::client_message(&e.into_inner())))
         })
     }
 }

@@ -258,3 +258,36 @@ fn gen_key_prints_a_key_production_accepts() {
     let key = String::from_utf8(output.stdout).unwrap();
     assert!(lib_core::PwdKey::parse(key.trim()).is_ok(), "{key}");
 }
+
+#[tokio::test]
+async fn errors_made_by_layers_get_the_json_shape_too() {
+    let app = spawn_app_with(|config| config.request_timeout = Duration::from_secs(1)).await;
+    let response = reqwest::get(app.url("/api/rpc")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_error(&response.json::<Value>().await.unwrap()["error"], -32600, "MethodNotAllowed");
+
+    // A body that never completes runs into the request timeout.
+    let slow = "POST /api/signup HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{";
+    let answer = raw_exchange(app.addr, slow).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains(r#""kind":"Timeout""#), "{answer}");
+    assert!(answer.contains("x-content-type-options: nosniff"), "{answer}");
+}
+
+#[tokio::test]
+async fn configured_origins_get_cors_and_others_do_not() {
+    let app = spawn_app_with(|config| config.allowed_origins = vec!["https://app.example".into()]).await;
+    let preflight = |origin: &'static str| {
+        reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, app.url("/api/rpc"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let allowed = preflight("https://app.example").await.unwrap();
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example");
+    assert_eq!(allowed.headers()["access-control-allow-credentials"], "true");
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
+}

@@ -232,3 +232,35 @@ async fn not_found_errors_name_the_entity_and_id_and_look_like_foreign_rows() {
         (foreign["code"].clone(), foreign["message"].clone())
     );
 }
+
+#[tokio::test]
+async fn fields_are_given_by_name_never_by_position() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let error = alice.err("create_project", json!({"data": ["by position"]})).await;
+    assert_error(&error, -32602, "InvalidParams");
+    assert_eq!(error["data"]["detail"], "data: must be an object");
+    assert_eq!(alice.ok("count_projects", json!({})).await, 0);
+
+    let (status, body) = app.client().post("/api/signup", json!(["bob", PWD])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body["error"], -32602, "InvalidInput");
+    let (status, _) = app.client().post("/api/login", json!(["alice", PWD])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_wrong_old_password_is_throttled_with_too_many_requests() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    for _ in 0..app.config.login_fails_per_user {
+        assert_error(
+            &alice.err("change_pwd", json!({"old_pwd": "guess", "new_pwd": "a new password"})).await,
+            -32602,
+            "InvalidParams",
+        );
+    }
+    let error = alice.err("change_pwd", json!({"old_pwd": PWD, "new_pwd": "a new password"})).await;
+    assert_error(&error, -32029, "TooManyRequests");
+    assert!(error["data"]["retry_after_sec"].as_u64().unwrap() >= 1);
+}

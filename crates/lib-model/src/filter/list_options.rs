@@ -32,7 +32,8 @@ impl ListOptions {
             Some(Value::Object(options)) => options,
             Some(_) => return Err(Error::invalid("list_options: must be an object")),
         };
-        for (key, value) in options {
+        // A member given as `null` means its default, as an absent one does.
+        for (key, value) in options.iter().filter(|(_, value)| !value.is_null()) {
             match key.as_str() {
                 "order_bys" => parsed.order_bys = parse_order_bys(value, columns)?,
                 "limit" => {

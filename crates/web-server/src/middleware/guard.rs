@@ -19,17 +19,17 @@ pub(crate) async fn api_guard(State(state): State<AppState>, request: Request, n
 }
 
 fn check(headers: &HeaderMap, state: &AppState) -> Result<(), Error> {
+    let origin = headers.get(ORIGIN).map(|o| o.to_str().unwrap_or("null").trim_end_matches('/'));
+    let allowed = origin.is_some_and(|origin| state.config.allowed_origins.iter().any(|a| a == origin));
     // Fetch metadata: browsers say where a request comes from; other clients send nothing.
-    if header(headers, "sec-fetch-site") == Some("cross-site") {
+    if !allowed && header(headers, "sec-fetch-site") == Some("cross-site") {
         return Err(Error::CrossSite);
     }
-    if let Some(origin) = headers.get(ORIGIN) {
-        let origin = origin.to_str().unwrap_or("null").trim_end_matches('/');
-        if !is_same_origin(origin, header(headers, HOST.as_str()))
-            && !state.config.allowed_origins.iter().any(|allowed| allowed == origin)
-        {
-            return Err(Error::CrossSite);
-        }
+    if let Some(origin) = origin
+        && !allowed
+        && !is_same_origin(origin, header(headers, HOST.as_str()))
+    {
+        return Err(Error::CrossSite);
     }
     if !header(headers, CONTENT_TYPE.as_str()).is_some_and(is_json) {
         return Err(Error::UnsupportedMediaType);

@@ -1,6 +1,6 @@
 //! Request ids, the request span, error bodies, and the one log line per request.
 
-use crate::error::ClientError;
+use crate::error::{ClientError, Error};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
@@ -44,6 +44,13 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
 
     let mut response = next.run(request).instrument(span.clone()).await;
 
+    let bare_api_error = path.starts_with("/api/") && !response.headers().contains_key(CONTENT_TYPE);
+    if bare_api_error
+        && response.extensions().get::<ClientError>().is_none()
+        && let Some(error) = Error::from_bare_status(response.status())
+    {
+        response.extensions_mut().insert(error.client_error());
+    }
     if let Some(error) = response.extensions_mut().remove::<ClientError>() {
         span.record("error_kind", error.kind);
         render_error(&mut response, &error, &req_id, path == "/api/rpc");

@@ -1,0 +1,8 @@
+package.path = package.path .. ";./bench/wrk/?.lua"
+local c = require("common")
+local lo, hi = c.env_int("BENCH_PROJECT_MIN"), c.env_int("BENCH_PROJECT_MAX")
+
+request = function()
+  return c.rpc('{"jsonrpc":"2.0","id":1,"method":"count_tasks","params":{"filters":{"project_id":'
+    .. math.random(lo, hi) .. ',"done":true}}}')
+end
