@@ -1,6 +1,6 @@
 //! [`generate_crud_fns!`]: one call gives an entity's Bmc its six CRUD methods.
 
-/// Gives `Bmc` inherent `create`, `get`, `list`, `count`, `update` and `delete` over the generic
+/// Gives `Bmc` inherent `create`, `get`, `get_many`, `list`, `count`, `update` and `delete` over the generic
 /// functions of [`base`](crate::base). The types must be the ones of its `DbBmc` impl:
 ///
 /// ```ignore
@@ -19,6 +19,12 @@ macro_rules! generate_crud_fns {
         ForCreate: $for_create:ty,
         ForUpdate: $for_update:ty $(,)?
     ) => {
+        impl $crate::base::Identified for $entity {
+            fn id(&self) -> i64 {
+                self.id
+            }
+        }
+
         impl $bmc {
             pub async fn create(
                 ctx: &$crate::Ctx,
@@ -30,6 +36,15 @@ macro_rules! generate_crud_fns {
 
             pub async fn get(ctx: &$crate::Ctx, mm: &$crate::ModelManager, id: i64) -> $crate::Result<$entity> {
                 $crate::base::get::<Self>(ctx, mm, id).await
+            }
+
+            /// The rows among `ids` the caller may see, in one statement.
+            pub async fn get_many(
+                ctx: &$crate::Ctx,
+                mm: &$crate::ModelManager,
+                ids: Vec<i64>,
+            ) -> $crate::Result<Vec<$entity>> {
+                $crate::base::get_many::<Self>(ctx, mm, ids).await
             }
 
             pub async fn list(

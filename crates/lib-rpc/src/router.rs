@@ -4,22 +4,32 @@ use crate::protocol::{Incoming, Rejected, Request, parse_body, parse_request, re
 use crate::{Error, Result};
 use lib_core::Ctx;
 use lib_model::ModelManager;
+use lib_model::base::Identified;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::{RawValue, to_raw_value};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use tracing::Instrument as _;
 
 type MethodFuture = Pin<Box<dyn Future<Output = Result<Box<RawValue>>> + Send>>;
 type Method = Box<dyn Fn(Ctx, ModelManager, Value) -> MethodFuture + Send + Sync>;
+type GetManyFuture = Pin<Box<dyn Future<Output = Result<HashMap<i64, Box<RawValue>>>> + Send>>;
+
+/// Reads many rows of one entity by id in one statement: how a batch's run of `get_*` calls is
+/// answered.
+struct GetMany {
+    entity: &'static str,
+    fetch: Box<dyn Fn(Ctx, ModelManager, Vec<i64>) -> GetManyFuture + Send + Sync>,
+}
 
 /// The registered methods. Built once at start, shared by every request.
 #[derive(Default)]
 pub struct RpcRouter {
     methods: HashMap<&'static str, Method>,
+    get_many: HashMap<&'static str, GetMany>,
 }
 
 /// What one body produced: the response body (`None`: nothing to answer, HTTP 204) and, for the
@@ -63,6 +73,29 @@ impl RpcRouter {
         self
     }
 
+    /// Lets consecutive calls of the `get_*` method `name` in a batch be answered together by
+    /// `fetch` (one statement for the run instead of one per call). `name` must also be
+    /// registered with [`RpcRouter::add`]; results are the same as calling it once per id.
+    pub fn add_get_many<R, F, Fut>(&mut self, name: &'static str, entity: &'static str, fetch: F) -> &mut Self
+    where
+        R: Serialize + Identified + 'static,
+        F: Fn(Ctx, ModelManager, Vec<i64>) -> Fut + Send + Sync + Copy + 'static,
+        Fut: Future<Output = Result<Vec<R>>> + Send + 'static,
+    {
+        let fetch = Box::new(move |ctx, mm, ids| -> GetManyFuture {
+            Box::pin(async move {
+                let rows = fetch(ctx, mm, ids).await?;
+                rows.into_iter()
+                    .map(|row| {
+                        Ok((row.id(), to_raw_value(&DataResult { data: &row }).map_err(Error::ResultSerialization)?))
+                    })
+                    .collect()
+            })
+        });
+        self.get_many.insert(name, GetMany { entity, fetch });
+        self
+    }
+
     pub fn method_names(&self) -> Vec<&'static str> {
         let mut names: Vec<_> = self.methods.keys().copied().collect();
         names.sort_unstable();
@@ -94,9 +127,29 @@ impl RpcRouter {
             }
             Ok(Incoming::Batch(entries)) => {
                 let mut responses = Vec::with_capacity(entries.len());
-                for raw in entries {
-                    if let Some(response) = self.call(ctx, mm, parse_request(raw), req_id, &mut outcome).await {
-                        responses.push(response);
+                let mut requests: VecDeque<_> = entries.into_iter().map(parse_request).collect();
+                while let Some(request) = requests.pop_front() {
+                    let first = match request {
+                        Ok(r) if self.get_many.contains_key(r.method.as_str()) && single_id(&r.params).is_some() => r,
+                        other => {
+                            responses.extend(self.call(ctx, mm, other, req_id, &mut outcome).await);
+                            continue;
+                        }
+                    };
+                    let method = first.method.clone();
+                    // Consecutive reads of one entity: no write can come between them, so one
+                    // statement answers them all exactly as one call each would.
+                    let mut reads = vec![first];
+                    while let Some(Ok(next)) = requests.front() {
+                        if next.method != method || single_id(&next.params).is_none() {
+                            break;
+                        }
+                        reads.extend(requests.pop_front().and_then(std::result::Result::ok));
+                    }
+                    if reads.len() == 1 {
+                        responses.extend(self.call(ctx, mm, Ok(reads.remove(0)), req_id, &mut outcome).await);
+                    } else {
+                        self.call_many(ctx, mm, &method, reads, req_id, &mut outcome, &mut responses).await;
                     }
                 }
                 // A batch of notifications only is answered with nothing at all.
@@ -140,6 +193,56 @@ impl RpcRouter {
                 None
             }
         }
+    }
+}
+
+impl RpcRouter {
+    /// A run of reads of one entity, answered by one `get_many`, each in its place.
+    #[allow(clippy::too_many_arguments)]
+    async fn call_many(
+        &self,
+        ctx: Ctx,
+        mm: &ModelManager,
+        method: &str,
+        reads: Vec<Request<'_>>,
+        req_id: &str,
+        outcome: &mut RpcOutcome,
+        responses: &mut Vec<String>,
+    ) {
+        let get_many = &self.get_many[method];
+        let ids: Vec<i64> = reads.iter().filter_map(|r| single_id(&r.params)).collect();
+        outcome.methods.extend(reads.iter().map(|r| r.method.clone()));
+        let span = tracing::info_span!("rpc", method, batched = reads.len());
+        match (get_many.fetch)(ctx, mm.clone(), ids.clone()).instrument(span.clone()).await {
+            Ok(rows) => {
+                for (read, id) in reads.iter().zip(ids) {
+                    let result = rows
+                        .get(&id)
+                        .cloned()
+                        .ok_or(Error::Model(lib_model::Error::EntityNotFound { entity: get_many.entity, id }));
+                    match (read.id, result) {
+                        (Some(rid), result) => responses.push(outcome.answer(Some(rid), result, req_id)),
+                        (None, Err(error)) => outcome.error_kinds.push(error.kind()),
+                        (None, Ok(_)) => {}
+                    }
+                }
+            }
+            Err(error) => {
+                let object = span.in_scope(|| error.to_error_object(req_id));
+                for read in reads.iter().filter(|r| r.id.is_some()) {
+                    outcome.error_kinds.push(error.kind());
+                    responses.push(response(read.id, Err(object.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// `{"id": n}` and nothing else: a call a `get_many` can answer.
+fn single_id(params: &Value) -> Option<i64> {
+    match params {
+        Value::Object(fields) if fields.len() == 1 => fields.get("id")?.as_i64(),
+        _ => None,
     }
 }
 

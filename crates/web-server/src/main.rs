@@ -5,6 +5,9 @@ use clap::{Parser, Subcommand};
 use lib_core::{Config, PwdKey};
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(version, about = "The JSON-RPC web server")]
 struct Cli {

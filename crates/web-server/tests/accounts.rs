@@ -124,7 +124,7 @@ async fn logoff_revokes_the_token_even_for_a_copy_and_other_sessions_live_on() {
     let second_device = app.client();
     second_device.post("/api/login", json!({"username": "alice", "pwd": PWD})).await;
 
-    let cookie = stolen_cookie(&app, "alice").await;
+    let cookie = app.login_cookie("alice").await;
     let copy = reqwest::Client::new();
     let call = |client: &reqwest::Client, cookie: &str| {
         client
@@ -153,22 +153,11 @@ async fn logoff_revokes_the_token_even_for_a_copy_and_other_sessions_live_on() {
     assert_eq!(second_device.ok("get_me", json!({})).await["username"], "alice");
 }
 
-/// Logs in with a bare client and answers the `auth-token=...` pair from Set-Cookie.
-async fn stolen_cookie(app: &common::TestApp, username: &str) -> String {
-    let response = reqwest::Client::new()
-        .post(app.url("/api/login"))
-        .json(&json!({"username": username, "pwd": PWD}))
-        .send()
-        .await
-        .unwrap();
-    response.headers().get(SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn tampered_and_made_up_tokens_are_refused() {
     let app = spawn_app().await;
     app.user("alice").await;
-    let real = stolen_cookie(&app, "alice").await;
+    let real = app.login_cookie("alice").await;
     let mut tampered = real.clone().into_bytes();
     let last = tampered.len() - 1;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };

@@ -5,19 +5,8 @@ mod common;
 
 use common::{PWD, spawn_two_instances};
 use reqwest::StatusCode;
-use reqwest::header::SET_COOKIE;
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-async fn login_cookie(app: &common::TestApp, username: &str) -> String {
-    let response = reqwest::Client::new()
-        .post(app.url("/api/login"))
-        .json(&json!({"username": username, "pwd": PWD}))
-        .send()
-        .await
-        .unwrap();
-    response.headers().get(SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string()
-}
 
 /// Polls the peer until it refuses the session; answers how long that took.
 async fn refused_within(peer: &common::Api, limit: Duration) -> Duration {
@@ -36,7 +25,7 @@ async fn refused_within(peer: &common::Api, limit: Duration) -> Duration {
 async fn logoff_on_one_instance_ends_the_session_on_the_other_within_a_second() {
     let app = spawn_two_instances().await;
     app.user("alice").await;
-    let cookie = login_cookie(&app, "alice").await;
+    let cookie = app.login_cookie("alice").await;
     let peer = app.peer_client(&cookie);
     // Warm the peer's cache: several calls, all served.
     for _ in 0..3 {
@@ -59,7 +48,7 @@ async fn logoff_on_one_instance_ends_the_session_on_the_other_within_a_second() 
 async fn change_pwd_on_one_instance_ends_the_other_sessions_on_the_other() {
     let app = spawn_two_instances().await;
     let alice = app.user("alice").await;
-    let other_cookie = login_cookie(&app, "alice").await;
+    let other_cookie = app.login_cookie("alice").await;
     let peer = app.peer_client(&other_cookie);
     assert_eq!(peer.ok("get_me", json!({})).await["username"], "alice");
 

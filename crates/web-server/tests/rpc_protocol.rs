@@ -212,3 +212,47 @@ async fn no_session_is_401_with_a_json_rpc_error() {
     assert_eq!(response["id"], Value::Null);
     assert_error(&response["error"], -32001, "Unauthorized");
 }
+
+#[tokio::test]
+async fn consecutive_reads_in_a_batch_answer_exactly_as_single_calls() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let pid = alice.ok("create_project", json!({"data": {"name": "P"}})).await["id"].clone();
+    let t1 = alice.ok("create_task", json!({"data": {"project_id": pid, "title": "one"}})).await;
+    let t2 = alice.ok("create_task", json!({"data": {"project_id": pid, "title": "two"}})).await;
+    let bobs_pid = bob.ok("create_project", json!({"data": {"name": "B"}})).await["id"].clone();
+    let bobs = bob.ok("create_task", json!({"data": {"project_id": bobs_pid, "title": "bob's"}})).await;
+
+    let get =
+        |id: u64, task: &Value| json!({"jsonrpc": "2.0", "id": id, "method": "get_task", "params": {"id": task["id"]}});
+    let batch = json!([
+        get(1, &t1),
+        get(2, &bobs),
+        {"jsonrpc": "2.0", "id": 3, "method": "get_task", "params": {"id": 987654}},
+        get(4, &t2),
+        get(5, &t1),
+        {"jsonrpc": "2.0", "method": "get_task", "params": {"id": t2["id"]}},
+        {"jsonrpc": "2.0", "id": 6, "method": "update_task", "params": {"id": t1["id"], "data": {"done": true}}},
+        get(7, &t1),
+        {"jsonrpc": "2.0", "id": 8, "method": "get_task", "params": {"id": "not a number"}},
+        get(9, &t2),
+    ]);
+    let (status, responses) = alice.post("/api/rpc", batch).await;
+    assert_eq!(status, StatusCode::OK);
+    let responses = responses.as_array().unwrap();
+    let ids: Vec<i64> = responses.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5, 6, 7, 8, 9], "answers keep the batch's order");
+    responses.iter().for_each(assert_envelope);
+    let by_id = |id: i64| &responses[ids.iter().position(|i| *i == id).unwrap()];
+
+    assert_eq!(by_id(1)["result"]["data"], t1);
+    assert_error(&by_id(2)["error"], -32004, "EntityNotFound");
+    assert_eq!(by_id(2)["error"]["data"]["id"], bobs["id"], "another user's row looks missing");
+    assert_eq!(by_id(3)["error"]["data"]["entity"], "task");
+    assert_eq!(by_id(4)["result"]["data"], t2);
+    assert_eq!(by_id(5)["result"]["data"], t1, "the same id twice answers twice");
+    assert_eq!(by_id(7)["result"]["data"]["done"], true, "a read after a write sees it");
+    assert_error(&by_id(8)["error"], -32602, "InvalidParams");
+    assert_eq!(by_id(9)["result"]["data"], t2);
+}

@@ -17,6 +17,11 @@ use sea_query_sqlx::SqlxBinder;
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, FromRow};
 
+/// An entity row with an `id` (every entity has one; `generate_crud_fns!` implements this).
+pub trait Identified {
+    fn id(&self) -> i64;
+}
+
 /// A backend model controller: everything the generic CRUD needs to know about one entity.
 pub trait DbBmc {
     /// The entity's name in errors and method names (`project`).
@@ -91,6 +96,18 @@ pub async fn get<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64) -> Result<B::E
     let mut select = select_columns::<B>();
     select.cond_where(by_id::<B>(ctx, id));
     fetch_optional(mm, &select).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
+}
+
+/// The rows among `ids` that `ctx` may see, in one statement (`id IN (...)`), in no particular
+/// order; ids that are missing or not the caller's are simply absent.
+pub async fn get_many<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, ids: Vec<i64>) -> Result<Vec<B::Entity>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut select = select_columns::<B>();
+    select.cond_where(Condition::all().add(Expr::col((B::TABLE, "id")).is_in(ids)).add(B::scope(ctx)));
+    let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
+    Ok(sqlx::query_as_with(AssertSqlSafe(sql), values).fetch_all(mm.db()).await?)
 }
 
 pub async fn list<B: DbBmc>(

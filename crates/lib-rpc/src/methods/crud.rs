@@ -34,6 +34,9 @@ macro_rules! crud_methods {
             })
             .add(concat!("delete_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsIded| async move {
                 Result::Ok(<$bmc>::delete(&ctx, &mm, p.id).await?)
+            })
+            .add_get_many(concat!("get_", $one), $one, |ctx: Ctx, mm: ModelManager, ids: Vec<i64>| async move {
+                Result::Ok(<$bmc>::get_many(&ctx, &mm, ids).await?)
             });
     }};
 }

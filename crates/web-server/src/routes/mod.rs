@@ -22,14 +22,16 @@ const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
 
 pub(crate) fn app(state: AppState) -> Router {
-    let api = Router::new()
+    let mut api = Router::new()
         .route("/signup", post(auth::signup))
         .route("/login", post(auth::login))
         .route("/logoff", post(auth::logoff))
         .route("/rpc", post(rpc::rpc))
         .fallback(any(|| async { Error::NotFound }))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::api_guard))
-        .layer(cors(&state.config.allowed_origins));
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::api_guard));
+    if !state.config.allowed_origins.is_empty() {
+        api = api.layer(cors(&state.config.allowed_origins));
+    }
 
     // Layers run outermost last-added: observe → security headers → timeout → routes.
     Router::new()

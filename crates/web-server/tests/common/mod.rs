@@ -89,6 +89,19 @@ impl TestApp {
         api
     }
 
+    /// Logs `username` in with a bare client and answers the `auth-token=...` pair of Set-Cookie,
+    /// to be sent by hand (as a copied or stolen cookie would be).
+    pub async fn login_cookie(&self, username: &str) -> String {
+        let response = reqwest::Client::new()
+            .post(self.url("/api/login"))
+            .json(&json!({"username": username, "pwd": PWD}))
+            .send()
+            .await
+            .unwrap();
+        let cookie = response.headers().get(reqwest::header::SET_COOKIE).expect("a session cookie");
+        cookie.to_str().unwrap().split(';').next().unwrap().to_string()
+    }
+
     /// Starts the graceful shutdown and waits for the server to finish.
     pub async fn shutdown(&mut self) -> Result<(), web_server::StartError> {
         let _ = self.shutdown.take().expect("shut down once").send(());
