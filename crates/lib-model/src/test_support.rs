@@ -114,9 +114,26 @@ async fn ensure_template(admin: &mut PgConnection, server_url: &str) -> String {
         conn.close().await.expect("close the template connection");
         let sql = format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&building), quote_ident(&template));
         sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *admin).await.expect("publish the template");
+        drop_other_templates(admin, &template).await;
     }
     sqlx::query("SELECT pg_advisory_unlock($1)").bind(lock_key).execute(&mut *admin).await.expect("unlock");
     template
+}
+
+/// Templates of earlier schema versions are of no more use once a new one is built.
+async fn drop_other_templates(admin: &mut PgConnection, current: &str) {
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'apptest\\_template\\_%' AND datname <> $1",
+    )
+    .bind(current)
+    .fetch_all(&mut *admin)
+    .await
+    .unwrap_or_default();
+    for name in stale {
+        let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {}", quote_ident(&name))))
+            .execute(&mut *admin)
+            .await;
+    }
 }
 
 /// Drops test databases older than an hour: what a killed test run left behind.
