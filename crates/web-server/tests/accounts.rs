@@ -135,13 +135,7 @@ async fn logoff_revokes_the_token_even_for_a_copy_and_other_sessions_live_on() {
     };
     assert_eq!(call(&copy, &cookie).await.unwrap().status(), StatusCode::OK);
 
-    let response = copy
-        .post(app.url("/api/logoff"))
-        .header("cookie", &cookie)
-        .json(&json!({"logoff": true}))
-        .send()
-        .await
-        .unwrap();
+    let response = app.logoff_cookie(&cookie).await;
     assert_eq!(response.status(), StatusCode::OK);
     let cleared = response.headers().get(SET_COOKIE).unwrap().to_str().unwrap().to_string();
     assert!(cleared.starts_with("auth-token=;") && cleared.contains("Max-Age=0"), "{cleared}");

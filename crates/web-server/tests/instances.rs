@@ -32,13 +32,7 @@ async fn logoff_on_one_instance_ends_the_session_on_the_other_within_a_second() 
         assert_eq!(peer.ok("get_me", json!({})).await["username"], "alice");
     }
 
-    let response = reqwest::Client::new()
-        .post(app.url("/api/logoff"))
-        .header("cookie", &cookie)
-        .json(&json!({"logoff": true}))
-        .send()
-        .await
-        .unwrap();
+    let response = app.logoff_cookie(&cookie).await;
     assert_eq!(response.status(), StatusCode::OK);
     let took = refused_within(&peer, Duration::from_secs(1)).await;
     eprintln!("the peer refused the logged-off session after {took:?}");

@@ -102,6 +102,17 @@ impl TestApp {
         cookie.to_str().unwrap().split(';').next().unwrap().to_string()
     }
 
+    /// Logs off the session of `cookie` (an `auth-token=...` pair) with a bare client.
+    pub async fn logoff_cookie(&self, cookie: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(self.url("/api/logoff"))
+            .header(reqwest::header::COOKIE, cookie)
+            .json(&json!({"logoff": true}))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Starts the graceful shutdown and waits for the server to finish.
     pub async fn shutdown(&mut self) -> Result<(), web_server::StartError> {
         let _ = self.shutdown.take().expect("shut down once").send(());
