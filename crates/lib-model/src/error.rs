@@ -64,6 +64,13 @@ impl Error {
     }
 }
 
+impl Error {
+    /// A write refused because a referenced row is gone (SQLSTATE 23503).
+    pub(crate) fn is_foreign_key_violation(&self) -> bool {
+        matches!(self, Error::Db(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503"))
+    }
+}
+
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
         Error::from_db(error)

@@ -1,6 +1,7 @@
-//! Logging in: throttling of failures, one answer for unknown user and wrong password, and the
-//! re-hash of outdated password hashes.
+//! Logging in: throttling of failures, one answer for unknown user and wrong password, the
+//! re-hash of outdated password hashes, and the session that a successful login starts.
 
+use crate::session::{NewSession, SessionBmc};
 use crate::user::UserBmc;
 use crate::{Error, ModelManager, Result};
 use lib_auth::{PwdError, Verdict};
@@ -8,92 +9,115 @@ use std::net::IpAddr;
 use std::time::Duration;
 use time::OffsetDateTime;
 
+/// No username is longer than this (64 characters of at most 4 bytes): longer ones are neither
+/// looked up nor stored as a throttling key.
+const MAX_USERNAME_BYTES: usize = 256;
+
+/// A successful login: who, and the session it started.
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub user_id: i64,
+    pub session: NewSession,
+}
+
 pub struct LoginBmc;
 
 impl LoginBmc {
-    /// Checks the credentials and answers the user id.
+    /// Checks the credentials and starts a session.
     ///
-    /// Past the failure threshold for the username or for `client` within the window, the answer
-    /// is [`Error::TooManyAttempts`] even for the right password. An unknown user costs the same
-    /// hashing time as a wrong password, and both answer [`Error::LoginFailed`].
-    pub async fn login(mm: &ModelManager, username: &str, pwd: &str, client: Option<IpAddr>) -> Result<i64> {
-        let policy = mm.policy();
-        // Postgres text cannot hold NUL; such a name cannot exist, but its failures still count.
-        let user_key = format!("user:{}", username.to_lowercase().replace('\0', "\u{fffd}"));
-        let mut keys = vec![(user_key, policy.login_fails_per_user)];
-        if let Some(addr) = client {
-            keys.push((format!("addr:{addr}"), policy.login_fails_per_addr));
-        }
-        check_throttle(mm, &keys).await?;
+    /// Every attempt is counted before the password is checked (so concurrent guesses cannot slip
+    /// past the limit) and forgiven when it succeeds. Past the limit for the username or for
+    /// `client` within the window the answer is [`Error::TooManyAttempts`], even for the right
+    /// password. An unknown user costs the same hashing time as a wrong password, and both answer
+    /// [`Error::LoginFailed`].
+    pub async fn login(mm: &ModelManager, username: &str, pwd: &str, client: Option<IpAddr>) -> Result<LoggedIn> {
+        // Postgres text cannot hold NUL: such a name cannot exist, nor be a throttling key.
+        let plausible = username.len() <= MAX_USERNAME_BYTES && !username.contains('\0');
+        let name_key = plausible.then_some(username);
+        let attempt = reserve_attempt(mm, name_key, client.map(|addr| format!("addr:{addr}"))).await?;
 
-        let user: Option<(i64, String)> = if username.contains('\0') {
-            None
-        } else {
-            sqlx::query_as(r#"SELECT id, pwd FROM "user" WHERE lower(username) = lower($1)"#)
-                .bind(username)
-                .fetch_optional(mm.db())
-                .await?
+        let user: Option<(i64, String)> = match name_key {
+            Some(name) => {
+                sqlx::query_as(r#"SELECT id, pwd FROM "user" WHERE lower(username) = lower($1)"#)
+                    .bind(name)
+                    .fetch_optional(mm.db())
+                    .await?
+            }
+            None => None,
         };
         let (user_id, stored) = user.map_or((None, None), |(id, pwd)| (Some(id), Some(pwd)));
 
-        match (user_id, mm.pwd().verify(pwd.to_string(), stored).await?) {
+        match (user_id, mm.pwd().verify(pwd.to_string(), stored.clone()).await?) {
             (Some(user_id), Ok(verdict)) => {
-                sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(&keys[0].0).execute(mm.db()).await?;
+                forgive(mm, &attempt).await?;
+                let mut verified_hash = stored.unwrap_or_default();
                 if verdict == Verdict::Outdated {
-                    let hash = mm.pwd().hash(pwd.to_string()).await?;
-                    UserBmc::set_pwd_hash(mm, user_id, &hash).await?;
+                    verified_hash = mm.pwd().hash(pwd.to_string()).await?;
+                    UserBmc::set_pwd_hash(mm, user_id, &verified_hash).await?;
                 }
-                Ok(user_id)
+                // Only while the password is still the one just checked: a change_pwd that ran
+                // meanwhile has ended the user's other sessions, and this one must not outlive it.
+                let session =
+                    SessionBmc::create_if_pwd(mm, user_id, &verified_hash).await?.ok_or(Error::LoginFailed)?;
+                Ok(LoggedIn { user_id, session })
             }
-            (_, Ok(_) | Err(PwdError::NotMatching)) => {
-                record_failure(mm, &keys).await?;
-                Err(Error::LoginFailed)
-            }
+            (_, Ok(_) | Err(PwdError::NotMatching)) => Err(Error::LoginFailed),
             (_, Err(other)) => Err(other.into()),
         }
     }
 }
 
-/// Refuses with [`Error::TooManyAttempts`] when any key has reached its limit in the window.
-pub(crate) async fn check_throttle(mm: &ModelManager, keys: &[(String, u32)]) -> Result<()> {
+/// Counts one attempt for each key (the username's, built with Postgres' own `lower()` as the
+/// lookup is, and `other_key`) before the password is checked, starting a new window where the
+/// old one has passed; refuses with [`Error::TooManyAttempts`] when any key is past its limit.
+/// Answers the keys, for [`forgive`].
+pub(crate) async fn reserve_attempt(
+    mm: &ModelManager,
+    username: Option<&str>,
+    other_key: Option<String>,
+) -> Result<Vec<String>> {
     let policy = mm.policy();
-    let names: Vec<&str> = keys.iter().map(|(key, _)| key.as_str()).collect();
-    let rows: Vec<(String, i32, OffsetDateTime)> =
-        sqlx::query_as("SELECT key, failures, window_start FROM login_throttle WHERE key = ANY($1)")
-            .bind(&names)
-            .fetch_all(mm.db())
-            .await?;
     let now = policy.clock.now();
-    let retry_after = rows
+    let counted: Vec<(String, i32, OffsetDateTime)> = sqlx::query_as(
+        "INSERT INTO login_throttle (key, window_start, failures)
+         SELECT key, $3, 1 FROM unnest(ARRAY['user:' || lower($1), $2]) AS key WHERE key IS NOT NULL
+         ON CONFLICT (key) DO UPDATE SET
+           failures = CASE WHEN login_throttle.window_start <= $4 THEN 1 ELSE login_throttle.failures + 1 END,
+           window_start = CASE WHEN login_throttle.window_start <= $4 THEN $3 ELSE login_throttle.window_start END
+         RETURNING key, failures, window_start",
+    )
+    .bind(username)
+    .bind(other_key)
+    .bind(now)
+    .bind(now - policy.login_window)
+    .fetch_all(mm.db())
+    .await?;
+
+    let retry_after = counted
         .iter()
-        .filter_map(|(key, failures, window_start)| {
-            let limit = keys.iter().find(|(k, _)| k == key)?.1;
-            let window_end = *window_start + policy.login_window;
-            (*failures >= limit as i32 && window_end > now).then(|| window_end - now)
-        })
+        .filter(|(key, failures, _)| *failures as i64 > limit_for(mm, key) as i64)
+        .map(|(_, _, window_start)| *window_start + policy.login_window - now)
         .max();
     match retry_after {
         Some(wait) => Err(Error::TooManyAttempts { retry_after: Duration::try_from(wait).unwrap_or_default() }),
-        None => Ok(()),
+        None => Ok(counted.into_iter().map(|(key, ..)| key).collect()),
     }
 }
 
-/// Counts a failure for every key, starting a new window where the old one has passed.
-pub(crate) async fn record_failure(mm: &ModelManager, keys: &[(String, u32)]) -> Result<()> {
-    let policy = mm.policy();
-    let now = policy.clock.now();
-    let names: Vec<&str> = keys.iter().map(|(key, _)| key.as_str()).collect();
+/// A successful attempt clears the account's count and takes itself back from the address's.
+pub(crate) async fn forgive(mm: &ModelManager, keys: &[String]) -> Result<()> {
     sqlx::query(
-        "INSERT INTO login_throttle (key, window_start, failures)
-         SELECT key, $2, 1 FROM unnest($1::text[]) AS key
-         ON CONFLICT (key) DO UPDATE SET
-           failures = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.failures + 1 END,
-           window_start = CASE WHEN login_throttle.window_start <= $3 THEN $2 ELSE login_throttle.window_start END",
+        "WITH cleared AS (DELETE FROM login_throttle WHERE key = ANY($1) AND key NOT LIKE 'addr:%')
+         UPDATE login_throttle SET failures = failures - 1 WHERE key = ANY($1) AND key LIKE 'addr:%' AND failures > 0",
     )
-    .bind(&names)
-    .bind(now)
-    .bind(now - policy.login_window)
+    .bind(keys)
     .execute(mm.db())
     .await?;
     Ok(())
+}
+
+/// Addresses are shared by many users and get the higher limit.
+fn limit_for(mm: &ModelManager, key: &str) -> u32 {
+    let policy = mm.policy();
+    if key.starts_with("addr:") { policy.login_fails_per_addr } else { policy.login_fails_per_user }
 }

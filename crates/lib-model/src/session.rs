@@ -23,21 +23,33 @@ pub struct SessionBmc;
 impl SessionBmc {
     /// Starts a session for `user_id` with a fresh token; the client never chooses it.
     pub async fn create(mm: &ModelManager, user_id: i64) -> Result<NewSession> {
+        Self::insert(mm, user_id, None).await?.ok_or(crate::Error::EntityNotFound { entity: "user", id: user_id })
+    }
+
+    /// Starts a session only if the user's stored password hash is still `verified_hash`, in the
+    /// same statement: a password change between the check and now leaves no session behind.
+    pub async fn create_if_pwd(mm: &ModelManager, user_id: i64, verified_hash: &str) -> Result<Option<NewSession>> {
+        Self::insert(mm, user_id, Some(verified_hash)).await
+    }
+
+    async fn insert(mm: &ModelManager, user_id: i64, verified_hash: Option<&str>) -> Result<Option<NewSession>> {
         let policy = mm.policy();
         let now = policy.clock.now();
         let token = SessionToken::generate();
-        sqlx::query(
-            "INSERT INTO session (token_hash, user_id, ctime, expires_at, idle_expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+        let inserted = sqlx::query(
+            r#"INSERT INTO session (token_hash, user_id, ctime, expires_at, idle_expires_at)
+               SELECT $1, id, $3, $4, $5 FROM "user" WHERE id = $2 AND ($6::text IS NULL OR pwd = $6)"#,
         )
         .bind(token.hash().as_bytes())
         .bind(user_id)
         .bind(now)
         .bind(now + policy.session_max)
         .bind(now + policy.session_idle)
+        .bind(verified_hash)
         .execute(mm.db())
-        .await?;
-        Ok(NewSession { token, max_age: policy.session_max })
+        .await?
+        .rows_affected();
+        Ok((inserted == 1).then_some(NewSession { token, max_age: policy.session_max }))
     }
 
     /// The context of a live session, or `None` for an unknown, expired or malformed token.
@@ -48,7 +60,13 @@ impl SessionBmc {
         };
         let hash = token.hash();
         let cache = mm.sessions();
-        let (mut record, read_at_generation) = match cache.get(&hash) {
+        let policy = mm.policy();
+        let now = policy.clock.now();
+        let expired = |record: &SessionRecord| now >= record.expires_at || now >= record.idle_expires_at;
+        let cached = cache.get(&hash).filter(|record| !expired(record));
+        // A cached record that looks expired is read again: another instance may have pushed its
+        // idle deadline forward (those writes are not announced).
+        let (mut record, read_at_generation) = match cached {
             Some(record) => (record, None),
             None => {
                 let generation = cache.generation();
@@ -58,11 +76,8 @@ impl SessionBmc {
                 }
             }
         };
-
-        let policy = mm.policy();
-        let now = policy.clock.now();
-        if now >= record.expires_at || now >= record.idle_expires_at {
-            delete_where(mm, "id = $1", record.id).await?;
+        if expired(&record) {
+            delete_expired(mm, record.id, now).await?;
             return Ok(None);
         }
         let extended = (now + policy.session_idle).min(record.expires_at);
@@ -130,6 +145,15 @@ async fn fetch(mm: &ModelManager, hash: &TokenHash) -> Result<Option<SessionReco
     Ok(row.filter(|(.., stored, _, _)| hash.matches(stored)).map(|(id, user_id, _, expires_at, idle_expires_at)| {
         SessionRecord { id, user_id, expires_at, idle_expires_at }
     }))
+}
+
+/// Deletes session `id` if it is past a deadline by the database's own record, and announces it.
+async fn delete_expired(mm: &ModelManager, id: i64, now: OffsetDateTime) -> Result<()> {
+    let condition = "id = $1 AND (expires_at <= $2 OR idle_expires_at <= $2)";
+    let revoked: Vec<i64> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(with_notify(condition))).bind(id).bind(now).fetch_all(mm.db()).await?;
+    revoked.into_iter().for_each(|id| mm.sessions().revoke(id));
+    Ok(())
 }
 
 /// Deletes the sessions matching `condition` (one `$1` parameter) and announces them.

@@ -1,7 +1,7 @@
 //! Users: sign-up, the caller's own record, and password change. Logging in lives in
 //! [`login`](crate::login).
 
-use crate::login::{check_throttle, record_failure};
+use crate::login::{forgive, reserve_attempt};
 use crate::session::SessionBmc;
 use crate::{Error, ModelManager, Result};
 use lib_auth::PwdError;
@@ -91,8 +91,7 @@ impl UserBmc {
     /// of the caller (the current one lives on). Wrong old passwords count like failed logins,
     /// so a stolen session cannot be used to guess the password.
     pub async fn change_pwd(ctx: &Ctx, mm: &ModelManager, old_pwd: &str, new_pwd: &NewPwd) -> Result<()> {
-        let throttle = [(format!("pwd:{}", ctx.user_id()), mm.policy().login_fails_per_user)];
-        check_throttle(mm, &throttle).await?;
+        let attempt = reserve_attempt(mm, None, Some(format!("pwd:{}", ctx.user_id()))).await?;
         let stored: Option<String> = sqlx::query_scalar(r#"SELECT pwd FROM "user" WHERE id = $1"#)
             .bind(ctx.user_id())
             .fetch_optional(mm.db())
@@ -101,11 +100,8 @@ impl UserBmc {
             return Err(Error::EntityNotFound { entity: "user", id: ctx.user_id() });
         };
         match mm.pwd().verify(old_pwd.to_string(), Some(stored)).await? {
-            Ok(_) => {}
-            Err(PwdError::NotMatching) => {
-                record_failure(mm, &throttle).await?;
-                return Err(Error::invalid("old_pwd: does not match the current password"));
-            }
+            Ok(_) => forgive(mm, &attempt).await?,
+            Err(PwdError::NotMatching) => return Err(Error::invalid("old_pwd: does not match the current password")),
             Err(other) => return Err(other.into()),
         }
         let hash = mm.pwd().hash(new_pwd.0.clone()).await?;

@@ -42,7 +42,7 @@ async fn login_accepts_any_case_of_the_name_and_refuses_wrong_passwords_alike() 
     let db = TestDb::new().await;
     let mm = db.mm();
     let id = signup(&mm, "Alice", "a good password").await;
-    assert_eq!(LoginBmc::login(&mm, "alice", "a good password", None).await.unwrap(), id);
+    assert_eq!(LoginBmc::login(&mm, "alice", "a good password", None).await.unwrap().user_id, id);
     assert!(matches!(LoginBmc::login(&mm, "alice", "wrong password", None).await, Err(Error::LoginFailed)));
     assert!(matches!(LoginBmc::login(&mm, "nobody", "a good password", None).await, Err(Error::LoginFailed)));
     assert!(matches!(LoginBmc::login(&mm, "nul\u{0}name", "x", None).await, Err(Error::LoginFailed)));
@@ -97,7 +97,7 @@ async fn an_outdated_hash_is_replaced_at_the_next_login() {
     let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
     sqlx::query(r#"UPDATE "user" SET pwd = $1 WHERE id = $2"#).bind(&old).bind(id).execute(&pool).await.unwrap();
 
-    assert_eq!(LoginBmc::login(&mm, "alice", "a good password", None).await.unwrap(), id);
+    assert_eq!(LoginBmc::login(&mm, "alice", "a good password", None).await.unwrap().user_id, id);
     let upgraded = stored(pool.clone()).await;
     assert!(upgraded.starts_with("#02#$argon2id$v=19$m=19456,t=2,p=1$"), "{upgraded}");
     assert!(LoginBmc::login(&mm, "alice", "a good password", None).await.is_ok());
@@ -160,7 +160,7 @@ async fn changing_the_password_ends_the_other_sessions_only() {
     assert!(SessionBmc::resolve(&mm, current.token.as_str()).await.unwrap().is_some());
     assert!(SessionBmc::resolve(&mm, other.token.as_str()).await.unwrap().is_none());
     assert!(matches!(LoginBmc::login(&mm, "alice", "a good password", None).await, Err(Error::LoginFailed)));
-    assert_eq!(LoginBmc::login(&mm, "alice", "a new password", None).await.unwrap(), id);
+    assert_eq!(LoginBmc::login(&mm, "alice", "a new password", None).await.unwrap().user_id, id);
 }
 
 #[tokio::test]
@@ -179,4 +179,52 @@ async fn wrong_old_passwords_are_throttled_like_failed_logins() {
     assert!(matches!(throttled, Err(Error::TooManyAttempts { .. })), "{throttled:?}");
     clock.advance(Duration::from_secs(901));
     UserBmc::change_pwd(&ctx, &mm, "a good password", &new_pwd).await.unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_guesses_cannot_slip_past_the_limit() {
+    let db = TestDb::new().await;
+    let (mm, _clock) = with_clock(&db);
+    signup(&mm, "alice", "a good password").await;
+    let guesses: Vec<_> = (0..20)
+        .map(|i| {
+            let mm = mm.clone();
+            tokio::spawn(async move { LoginBmc::login(&mm, "alice", &format!("guess {i}"), None).await })
+        })
+        .collect();
+    let mut checked = 0;
+    for guess in guesses {
+        match guess.await.unwrap() {
+            Err(Error::LoginFailed) => checked += 1,
+            Err(Error::TooManyAttempts { .. }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(checked, 3, "exactly the limit of guesses reached the password check");
+}
+
+#[tokio::test]
+async fn absurdly_long_usernames_fail_like_any_unknown_user() {
+    let db = TestDb::new().await;
+    let mm = db.mm();
+    let long = "x".repeat(10_000);
+    assert!(matches!(LoginBmc::login(&mm, &long, "a password", None).await, Err(Error::LoginFailed)));
+}
+
+#[tokio::test]
+async fn a_login_checked_before_a_password_change_starts_no_session_after_it() {
+    let db = TestDb::new().await;
+    let mm = db.mm();
+    let id = signup(&mm, "alice", "a good password").await;
+    let old_hash: String = {
+        let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
+        sqlx::query_scalar(r#"SELECT pwd FROM "user" WHERE id = $1"#).bind(id).fetch_one(&pool).await.unwrap()
+    };
+    let session = SessionBmc::create(&mm, id).await.unwrap();
+    let ctx = SessionBmc::resolve(&mm, session.token.as_str()).await.unwrap().unwrap();
+    UserBmc::change_pwd(&ctx, &mm, "a good password", &NewPwd::parse("new_pwd", "a new password").unwrap())
+        .await
+        .unwrap();
+    // What a login that verified the old password just before the change would now try.
+    assert!(SessionBmc::create_if_pwd(&mm, id, &old_hash).await.unwrap().is_none());
 }

@@ -145,3 +145,14 @@ async fn lists_hold_at_most_1000_values_and_text_no_nul() {
     let detail = f.refusal(json!({"title": {"$contains": "a\u{0}b"}})).await;
     assert!(detail.contains("NUL"), "{detail}");
 }
+
+#[tokio::test]
+async fn a_whole_filter_binds_at_most_10000_values() {
+    let f = fixture().await;
+    let thousand: Vec<i64> = (0..1000).collect();
+    let groups: Vec<_> = (0..11).map(|_| json!({"id": {"$in": thousand}})).collect();
+    let detail = f.refusal(json!(groups)).await;
+    assert!(detail.contains("at most 10000 values"), "{detail}");
+    let groups: Vec<_> = (0..10).map(|_| json!({"id": {"$in": thousand}})).collect();
+    assert!(f.titles(json!(groups)).await.len() <= common::TASKS.len());
+}

@@ -78,7 +78,16 @@ pub(crate) fn parse_request(raw: &RawValue) -> Result<Request<'_>, Rejected<'_>>
                 error: Error::InvalidParams("params must be given by name (an object), not by position".into()),
             });
         }
-        Some(_) => return Err(invalid(id, "`params` must be an object or an array")),
+        Some(Ok(_)) => return Err(invalid(id, "`params` must be an object or an array")),
+        // Syntactically JSON, but not decodable: a number out of range (`1e400`), a lone
+        // surrogate escape (`"\ud800"`), nesting deeper than 128.
+        Some(Err(error)) => {
+            return Err(Rejected {
+                id,
+                is_notification: id.is_none(),
+                error: Error::InvalidParams(format!("params: {error}")),
+            });
+        }
     };
     Ok(Request { id, method, params })
 }

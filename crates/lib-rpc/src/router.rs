@@ -229,9 +229,11 @@ impl RpcRouter {
             }
             Err(error) => {
                 let object = span.in_scope(|| error.to_error_object(req_id));
-                for read in reads.iter().filter(|r| r.id.is_some()) {
+                for read in &reads {
                     outcome.error_kinds.push(error.kind());
-                    responses.push(response(read.id, Err(object.clone())));
+                    if read.id.is_some() {
+                        responses.push(response(read.id, Err(object.clone())));
+                    }
                 }
             }
         }

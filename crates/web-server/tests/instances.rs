@@ -50,3 +50,27 @@ async fn change_pwd_on_one_instance_ends_the_other_sessions_on_the_other() {
     refused_within(&peer, Duration::from_secs(1)).await;
     assert_eq!(alice.ok("get_me", json!({})).await["username"], "alice");
 }
+
+#[tokio::test]
+async fn activity_on_one_instance_keeps_the_session_alive_on_the_other() {
+    let app = spawn_two_instances().await;
+    app.user("alice").await;
+    let cookie = app.login_cookie("alice").await;
+    let peer = app.peer_client(&cookie);
+    let here = common::Api { http: reqwest::Client::new(), base: app.url("") };
+    let call = |api: &common::Api| {
+        api.http
+            .post(format!("{}/api/rpc", api.base))
+            .header("cookie", &cookie)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "get_me"}))
+            .send()
+    };
+    assert_eq!(peer.ok("get_me", json!({})).await["username"], "alice", "the peer caches the session");
+
+    // Only the first instance sees activity for longer than the idle lifetime (1800 s).
+    for _ in 0..4 {
+        app.clock.advance(Duration::from_secs(500));
+        assert_eq!(call(&here).await.unwrap().status(), StatusCode::OK);
+    }
+    assert_eq!(peer.ok("get_me", json!({})).await["username"], "alice", "the peer reads the pushed deadline");
+}

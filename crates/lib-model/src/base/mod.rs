@@ -88,8 +88,16 @@ pub async fn create<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: B::ForCreate) 
         }
     };
 
-    let row = fetch_optional::<B::Entity>(mm, &insert).await?;
-    row.ok_or_else(|| missing_parent.unwrap_or_else(|| Error::Db(sqlx::Error::RowNotFound)))
+    match fetch_optional::<B::Entity>(mm, &insert).await {
+        Ok(Some(row)) => Ok(row),
+        // No row: the guard found no parent of the caller's. A foreign-key violation: the parent
+        // was deleted between the guard and the insert; to the client both are the same.
+        Ok(None) => Err(missing_parent.unwrap_or(Error::Db(sqlx::Error::RowNotFound))),
+        Err(error) if missing_parent.is_some() && error.is_foreign_key_violation() => {
+            Err(missing_parent.unwrap_or(error))
+        }
+        Err(error) => Err(error),
+    }
 }
 
 pub async fn get<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64) -> Result<B::Entity> {

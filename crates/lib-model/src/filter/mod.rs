@@ -13,7 +13,7 @@ mod parse;
 mod sql;
 
 pub use list_options::{DEFAULT_LIMIT, ListOptions, MAX_LIMIT};
-pub use parse::{Filters, MAX_LIST_VALUES};
+pub use parse::{Filters, MAX_FILTER_VALUES, MAX_LIST_VALUES};
 
 /// What a column holds: it decides which operators and which JSON values a filter may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

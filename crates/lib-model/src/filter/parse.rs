@@ -10,6 +10,9 @@ use time::format_description::well_known::Rfc3339;
 
 /// The most values one list operator (`$in`, `$containsAny`, ...) may carry.
 pub const MAX_LIST_VALUES: usize = 1000;
+/// The most values a whole filter may carry: each is a bound parameter, and a statement holds at
+/// most 65,535 of them.
+pub const MAX_FILTER_VALUES: usize = 10_000;
 
 /// A parsed filter: groups OR-ed together, the conditions of a group AND-ed.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +49,15 @@ pub(super) enum Cmp<T> {
     Null(bool),
 }
 
+impl<T> Cmp<T> {
+    fn value_count(&self) -> usize {
+        match self {
+            Cmp::In(values) | Cmp::NotIn(values) => values.len(),
+            _ => 1,
+        }
+    }
+}
+
 impl Filters {
     /// Parses `filters` as clients send it: absent, `null`, one object, or an array of objects.
     pub fn parse(filters: Option<&Value>, columns: &[Column]) -> Result<Self> {
@@ -62,7 +74,37 @@ impl Filters {
                 .collect::<Result<_>>()?,
             Some(_) => return Err(Error::invalid("filters: must be an object or an array of objects")),
         };
-        Ok(Self { groups })
+        let filters = Self { groups };
+        if filters.value_count() > MAX_FILTER_VALUES {
+            return Err(Error::invalid(format!("filters: at most {MAX_FILTER_VALUES} values in all")));
+        }
+        Ok(filters)
+    }
+
+    /// How many values the filter binds.
+    fn value_count(&self) -> usize {
+        let text = |op: &OpValString| match op {
+            OpValString::In(values)
+            | OpValString::NotIn(values)
+            | OpValString::ContainsAny(values)
+            | OpValString::NotContainsAny(values)
+            | OpValString::ContainsAll(values)
+            | OpValString::StartsWithAny(values)
+            | OpValString::NotStartsWithAny(values)
+            | OpValString::EndsWithAny(values)
+            | OpValString::NotEndsWithAny(values) => values.len(),
+            _ => 1,
+        };
+        self.groups
+            .iter()
+            .flatten()
+            .map(|filter| match &filter.ops {
+                FieldOps::Text(ops) => ops.iter().map(text).sum(),
+                FieldOps::Bool(ops) => ops.len(),
+                FieldOps::Int(ops) => ops.iter().map(Cmp::value_count).sum(),
+                FieldOps::Time(ops) => ops.iter().map(Cmp::value_count).sum(),
+            })
+            .sum()
     }
 }
 

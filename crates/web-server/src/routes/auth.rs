@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderValue;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
-use lib_model::login::LoginBmc;
+use lib_model::login::{LoggedIn, LoginBmc};
 use lib_model::session::SessionBmc;
 use lib_model::user::{NewPwd, UserBmc, Username};
 use serde::Deserialize;
@@ -39,9 +39,9 @@ pub(super) async fn login(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Response, Error> {
-    let user_id = LoginBmc::login(&state.mm, &body.username, &body.pwd, Some(client.ip())).await?;
+    let LoggedIn { user_id, session } =
+        LoginBmc::login(&state.mm, &body.username, &body.pwd, Some(client.ip())).await?;
     tracing::Span::current().record("user_id", user_id);
-    let session = SessionBmc::create(&state.mm, user_id).await?;
     let cookie = session_cookie(session.token.as_str(), session.max_age, state.config.cookie_secure);
     Ok(([(SET_COOKIE, cookie)], Json(json!({"result": {"success": true}}))).into_response())
 }
