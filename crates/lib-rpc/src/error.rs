@@ -70,9 +70,7 @@ impl Error {
             Error::MethodNotFound(method) => {
                 (-32601, "Method not found", "MethodNotFound", detail(&format!("no method `{method}`")))
             }
-            Error::InvalidParams(d) | Error::Model(M::InvalidInput { detail: d }) => {
-                (-32602, "Invalid params", "InvalidParams", detail(d))
-            }
+            Error::InvalidParams(d) => (-32602, "Invalid params", "InvalidParams", detail(d)),
             Error::Model(model) => match model {
                 M::EntityNotFound { entity, id } => {
                     (-32004, "Entity not found", "EntityNotFound", json!({"entity": entity, "id": id}))

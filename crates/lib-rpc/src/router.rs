@@ -96,12 +96,6 @@ impl RpcRouter {
         self
     }
 
-    pub fn method_names(&self) -> Vec<&'static str> {
-        let mut names: Vec<_> = self.methods.keys().copied().collect();
-        names.sort_unstable();
-        names
-    }
-
     /// Runs every request of `body` for `ctx`, in order, and answers the response body.
     pub async fn handle(
         &self,

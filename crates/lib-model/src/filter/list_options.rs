@@ -37,13 +37,15 @@ impl ListOptions {
             match key.as_str() {
                 "order_bys" => parsed.order_bys = parse_order_bys(value, columns)?,
                 "limit" => {
-                    parsed.limit = whole_number(value)
+                    parsed.limit = value
+                        .as_i64()
                         .filter(|limit| (1..=MAX_LIMIT as i64).contains(limit))
                         .ok_or_else(|| Error::invalid(format!("list_options.limit: must be 1 to {MAX_LIMIT}")))?
                         as u64
                 }
                 "offset" => {
-                    parsed.offset = whole_number(value)
+                    parsed.offset = value
+                        .as_i64()
                         .filter(|offset| *offset >= 0)
                         .ok_or_else(|| Error::invalid("list_options.offset: must be a whole number, 0 or more"))?
                         as u64
@@ -64,14 +66,6 @@ impl ListOptions {
             self.order_bys.push(("id", Order::Asc));
         }
         self
-    }
-
-    pub fn limit(&self) -> u64 {
-        self.limit
-    }
-
-    pub fn offset(&self) -> u64 {
-        self.offset
     }
 
     pub(crate) fn apply(&self, table: &'static str, select: &mut SelectStatement) {
@@ -107,8 +101,4 @@ fn parse_order_bys(value: &Value, columns: &[Column]) -> Result<Vec<(&'static st
             Ok((column.name, order))
         })
         .collect()
-}
-
-fn whole_number(value: &Value) -> Option<i64> {
-    value.as_i64()
 }

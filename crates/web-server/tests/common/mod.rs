@@ -113,12 +113,6 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Starts the graceful shutdown and waits for the server to finish.
-    pub async fn shutdown(&mut self) -> Result<(), web_server::StartError> {
-        let _ = self.shutdown.take().expect("shut down once").send(());
-        self.server.take().unwrap().await.expect("the server task")
-    }
-
     pub fn begin_shutdown(&mut self) {
         let _ = self.shutdown.take().expect("shut down once").send(());
     }
