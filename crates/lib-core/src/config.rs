@@ -124,6 +124,16 @@ pub struct Config {
     pub login_fails_per_user: u32,
     pub login_fails_per_addr: u32,
     pub login_window: Duration,
+    /// The most bytes one `/api/rpc` answer may hold; a call past it answers -32010.
+    pub max_answer_bytes: usize,
+    /// The most answer bytes being built at once across all requests: bounds the memory that
+    /// answers can take whatever clients do.
+    pub answer_bytes_in_flight: usize,
+    /// Password verifications and hashes one user, and one client address, may cause within
+    /// `pwd_work_window` (signup, login, `change_pwd`, successful or not).
+    pub pwd_work_per_user: u32,
+    pub pwd_work_per_addr: u32,
+    pub pwd_work_window: Duration,
 }
 
 impl Config {
@@ -168,6 +178,12 @@ impl Config {
             Some(other) => return Err(err("LOG_FORMAT", format!("'{other}' is neither 'pretty' nor 'json'"))),
         };
 
+        let max_answer_bytes: usize = vars.number("MAX_ANSWER_BYTES", 16 * 1024 * 1024)?;
+        let answer_bytes_in_flight: usize = vars.number("ANSWER_BYTES_IN_FLIGHT", 256 * 1024 * 1024)?;
+        if answer_bytes_in_flight < max_answer_bytes {
+            return Err(err("ANSWER_BYTES_IN_FLIGHT", "must be at least MAX_ANSWER_BYTES"));
+        }
+
         Ok(Self {
             env,
             database_url: Redacted::new(database_url),
@@ -193,6 +209,11 @@ impl Config {
             login_fails_per_user: vars.number("LOGIN_FAILS_PER_USER", 10)?,
             login_fails_per_addr: vars.number("LOGIN_FAILS_PER_ADDR", 100)?,
             login_window: vars.seconds("LOGIN_WINDOW_SEC", 15 * 60)?,
+            max_answer_bytes,
+            answer_bytes_in_flight,
+            pwd_work_per_user: vars.number("PWD_WORK_PER_USER", 30)?,
+            pwd_work_per_addr: vars.number("PWD_WORK_PER_ADDR", 300)?,
+            pwd_work_window: vars.seconds("PWD_WORK_WINDOW_SEC", 60)?,
         })
     }
 
@@ -294,6 +315,10 @@ mod tests {
         assert_eq!(error.var, "DB_MAX_CONNECTIONS");
         let error = parse(&[("APP_ENV", "staging")]).unwrap_err();
         assert_eq!(error.var, "APP_ENV");
+        let error =
+            parse(&[("APP_ENV", "development"), ("MAX_ANSWER_BYTES", "2000"), ("ANSWER_BYTES_IN_FLIGHT", "1000")])
+                .unwrap_err();
+        assert_eq!(error.var, "ANSWER_BYTES_IN_FLIGHT");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - [`ctx`]: [`Ctx`], who is asking.
 //! - [`b64`]: base64url helpers used for keys and tokens.
 //! - [`clock`]: [`Clock`], the source of "now" for expiry logic, replaceable in tests.
+//! - [`log_text`]: [`LogText`], the one way client text reaches a log line.
 //!
 //! It knows nothing of the database, HTTP or JSON-RPC, and it never reads the process environment
 //! itself.
@@ -13,7 +14,9 @@ pub mod b64;
 pub mod clock;
 pub mod config;
 pub mod ctx;
+pub mod log_text;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{AppEnv, Config, ConfigError, LogFormat, PwdKey};
 pub use ctx::Ctx;
+pub use log_text::LogText;

@@ -2,12 +2,13 @@
 
 use crate::error::Error;
 use crate::state::AppState;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use lib_core::Ctx;
 use lib_model::session::SessionBmc;
 use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
 
 pub(crate) const AUTH_COOKIE: &str = "auth-token";
 
@@ -24,6 +25,10 @@ impl FromRequestParts<AppState> for SessionCtx {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let token = auth_cookie(parts).ok_or(Error::Unauthorized)?;
         let ctx = SessionBmc::resolve(&state.mm, &token).await?.ok_or(Error::Unauthorized)?;
+        let ctx = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(client)) => ctx.with_client_addr(client.ip()),
+            None => ctx,
+        };
         tracing::Span::current().record("user_id", ctx.user_id());
         Ok(SessionCtx { ctx, token })
     }

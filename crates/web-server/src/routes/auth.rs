@@ -66,7 +66,8 @@ pub(super) async fn logoff(
     Ok(([(SET_COOKIE, cleared)], Json(json!({"result": {"logged_off": true}}))).into_response())
 }
 
-fn session_cookie(token: &str, max_age: Duration, secure: bool) -> HeaderValue {
+/// The session cookie for `token` (an empty token and zero age clear it).
+pub(super) fn session_cookie(token: &str, max_age: Duration, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     let cookie =
         format!("{AUTH_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}", max_age.as_secs());
