@@ -27,6 +27,11 @@ pub enum Error {
     #[error("login failed")]
     LoginFailed,
 
+    /// The caller's session or user is gone (logoff elsewhere, password change, user deleted):
+    /// the client is told to log in again, never that some row is missing.
+    #[error("the session has ended")]
+    SessionEnded,
+
     #[error("too many failed attempts, retry after {retry_after:?}")]
     TooManyAttempts { retry_after: Duration },
 

@@ -77,18 +77,18 @@ macro_rules! generate_crud_fns {
                 $crate::base::delete::<Self>(ctx, mm, id).await
             }
 
-            /// Parses `filters` against this entity's columns.
+            /// Parses `filters` (raw JSON, as the request carried it) against this entity's columns.
             pub fn parse_filters(
-                filters: Option<&$crate::serde_json::Value>,
+                filters: Option<&$crate::serde_json::value::RawValue>,
             ) -> $crate::Result<$crate::filter::Filters> {
-                $crate::filter::Filters::parse(filters, <Self as $crate::base::DbBmc>::COLUMNS)
+                $crate::filter::Filters::parse_raw(filters, <Self as $crate::base::DbBmc>::COLUMNS)
             }
 
-            /// Parses `list_options` against this entity's columns.
+            /// Parses `list_options` (raw JSON) against this entity's columns.
             pub fn parse_list_options(
-                options: Option<&$crate::serde_json::Value>,
+                options: Option<&$crate::serde_json::value::RawValue>,
             ) -> $crate::Result<$crate::filter::ListOptions> {
-                $crate::filter::ListOptions::parse(options, <Self as $crate::base::DbBmc>::COLUMNS)
+                $crate::filter::ListOptions::parse_raw(options, <Self as $crate::base::DbBmc>::COLUMNS)
             }
         }
     };

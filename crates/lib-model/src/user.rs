@@ -2,7 +2,7 @@
 //! [`login`](crate::login).
 
 use crate::login::{forgive, reserve_attempt};
-use crate::session::SessionBmc;
+use crate::session::{NewSession, SessionBmc};
 use crate::{Error, ModelManager, Result};
 use lib_auth::PwdError;
 use lib_core::Ctx;
@@ -87,10 +87,11 @@ impl UserBmc {
             .ok_or(Error::EntityNotFound { entity: "user", id: ctx.user_id() })
     }
 
-    /// Replaces the caller's password after checking the old one, and ends every other session
-    /// of the caller (the current one lives on). Wrong old passwords count like failed logins,
-    /// so a stolen session cannot be used to guess the password.
-    pub async fn change_pwd(ctx: &Ctx, mm: &ModelManager, old_pwd: &str, new_pwd: &NewPwd) -> Result<()> {
+    /// Replaces the caller's password after checking the old one, ends every session of the
+    /// caller and answers a new one for the caller (the old token may be what an attacker
+    /// held). Wrong old passwords count like failed logins, so a stolen session cannot be used
+    /// to guess the password.
+    pub async fn change_pwd(ctx: &Ctx, mm: &ModelManager, old_pwd: &str, new_pwd: &NewPwd) -> Result<NewSession> {
         let attempt = reserve_attempt(mm, None, Some(format!("pwd:{}", ctx.user_id()))).await?;
         let stored: Option<String> = sqlx::query_scalar(r#"SELECT pwd FROM "user" WHERE id = $1"#)
             .bind(ctx.user_id())
@@ -106,7 +107,8 @@ impl UserBmc {
         }
         let hash = mm.pwd().hash(new_pwd.0.clone()).await?;
         Self::set_pwd_hash(mm, ctx.user_id(), &hash).await?;
-        SessionBmc::delete_others(mm, ctx.user_id(), ctx.session_id()).await
+        SessionBmc::delete_others(mm, ctx.user_id(), None).await?;
+        SessionBmc::create(mm, ctx.user_id()).await
     }
 
     pub(crate) async fn set_pwd_hash(mm: &ModelManager, user_id: i64, hash: &str) -> Result<()> {

@@ -142,7 +142,7 @@ async fn made_up_malformed_and_logged_off_tokens_resolve_to_nothing() {
 }
 
 #[tokio::test]
-async fn changing_the_password_ends_the_other_sessions_only() {
+async fn changing_the_password_ends_every_session_and_starts_a_new_one() {
     let db = TestDb::new().await;
     let mm = db.mm();
     let id = signup(&mm, "alice", "a good password").await;
@@ -154,11 +154,14 @@ async fn changing_the_password_ends_the_other_sessions_only() {
     assert!(matches!(&wrong, Err(Error::InvalidInput { detail }) if detail.contains("old_pwd")), "{wrong:?}");
     assert!(SessionBmc::resolve(&mm, other.token.as_str()).await.unwrap().is_some());
 
-    UserBmc::change_pwd(&ctx, &mm, "a good password", &NewPwd::parse("new_pwd", "a new password").unwrap())
-        .await
-        .unwrap();
-    assert!(SessionBmc::resolve(&mm, current.token.as_str()).await.unwrap().is_some());
+    let replaced =
+        UserBmc::change_pwd(&ctx, &mm, "a good password", &NewPwd::parse("new_pwd", "a new password").unwrap())
+            .await
+            .unwrap();
+    assert!(SessionBmc::resolve(&mm, current.token.as_str()).await.unwrap().is_none());
     assert!(SessionBmc::resolve(&mm, other.token.as_str()).await.unwrap().is_none());
+    let renewed = SessionBmc::resolve(&mm, replaced.token.as_str()).await.unwrap().unwrap();
+    assert_eq!(renewed.user_id(), id);
     assert!(matches!(LoginBmc::login(&mm, "alice", "a good password", None).await, Err(Error::LoginFailed)));
     assert_eq!(LoginBmc::login(&mm, "alice", "a new password", None).await.unwrap().user_id, id);
 }

@@ -96,7 +96,7 @@ async fn list_options_order_page_and_validate() {
     let list = |options: serde_json::Value| {
         let (ctx, mm) = (f.ctx, f.mm.clone());
         async move {
-            let options = TaskBmc::parse_list_options(Some(&options))?;
+            let options = TaskBmc::parse_list_options(Some(&common::raw(&options)))?;
             let tasks = TaskBmc::list(&ctx, &mm, Default::default(), &options).await?;
             Ok::<_, Error>(tasks.into_iter().map(|t| t.title).collect::<Vec<_>>())
         }
@@ -144,7 +144,7 @@ async fn the_default_limit_is_100_and_the_largest_1000() {
     assert_eq!(count, 1001);
     let default = TaskBmc::parse_list_options(None).unwrap();
     assert_eq!(TaskBmc::list(&ctx, &mm, Default::default(), &default).await.unwrap().len(), 100);
-    let max = TaskBmc::parse_list_options(Some(&json!({"limit": 1000}))).unwrap();
+    let max = TaskBmc::parse_list_options(Some(&common::raw(&json!({"limit": 1000})))).unwrap();
     assert_eq!(TaskBmc::list(&ctx, &mm, Default::default(), &max).await.unwrap().len(), 1000);
 }
 

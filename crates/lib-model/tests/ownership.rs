@@ -64,18 +64,24 @@ async fn no_filter_widens_the_scope() {
         json!({"id": {"$notIn": []}}),
     ];
     for filters in widening {
-        let tasks = TaskBmc::list(&bob, &f.mm, TaskBmc::parse_filters(Some(&filters)).unwrap(), &Default::default())
-            .await
-            .unwrap();
+        let tasks = TaskBmc::list(
+            &bob,
+            &f.mm,
+            TaskBmc::parse_filters(Some(&common::raw(&filters))).unwrap(),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
         assert!(tasks.iter().all(|t| t.project_id == bobs_project), "{filters}: {tasks:?}");
-        let count = TaskBmc::count(&bob, &f.mm, TaskBmc::parse_filters(Some(&filters)).unwrap()).await.unwrap();
+        let count =
+            TaskBmc::count(&bob, &f.mm, TaskBmc::parse_filters(Some(&common::raw(&filters))).unwrap()).await.unwrap();
         assert!(count <= 1, "{filters}: counted {count}");
     }
     for filters in [json!(null), json!({"owner_id": alice}), json!([{"id": f.project_id}, {}])] {
-        let parsed = ProjectBmc::parse_filters(Some(&filters)).unwrap();
+        let parsed = ProjectBmc::parse_filters(Some(&common::raw(&filters))).unwrap();
         let projects = ProjectBmc::list(&bob, &f.mm, parsed, &Default::default()).await.unwrap();
         assert!(projects.iter().all(|p| p.owner_id == bob.user_id()), "{filters}: {projects:?}");
-        let parsed = ProjectBmc::parse_filters(Some(&filters)).unwrap();
+        let parsed = ProjectBmc::parse_filters(Some(&common::raw(&filters))).unwrap();
         assert!(ProjectBmc::count(&bob, &f.mm, parsed).await.unwrap() <= 1);
     }
     let visible = TaskBmc::list(&bob, &f.mm, Default::default(), &Default::default()).await.unwrap();

@@ -79,11 +79,15 @@ impl Error {
                 M::Conflict { detail: d } => (-32009, "Conflict", "Conflict", detail(d)),
                 M::UsernameTaken => (-32009, "Conflict", "UsernameTaken", json!({})),
                 M::LoginFailed => (-32001, "Unauthorized", "LoginFailed", json!({})),
+                M::SessionEnded => (-32001, "Unauthorized", "Unauthorized", detail("the session has ended")),
                 M::TooManyAttempts { retry_after } => (
                     -32029,
                     "Too many requests",
                     "TooManyRequests",
-                    json!({"retry_after_sec": retry_after.as_secs().max(1)}),
+                    json!({
+                        "retry_after_sec": retry_after.as_secs().max(1),
+                        "retry_after_ms": retry_after.as_millis().max(1),
+                    }),
                 ),
                 M::Unavailable(_) => (-32050, "Service unavailable", "ServiceUnavailable", json!({})),
                 M::Db(_) | M::Pwd(_) | M::BlockingTask(_) => (INTERNAL.0, INTERNAL.1, INTERNAL.2, json!({})),

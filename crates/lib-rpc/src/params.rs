@@ -5,6 +5,7 @@ use crate::{Error, Result};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Fields the server sets; a client giving one in `data` is told so by name.
 const SERVER_OWNED: [&str; 6] = ["id", "owner_id", "cid", "ctime", "mid", "mtime"];
@@ -36,9 +37,9 @@ pub struct ParamsIded {
 #[serde(deny_unknown_fields)]
 pub struct ParamsList {
     #[serde(default)]
-    pub filters: Option<Value>,
+    pub filters: Option<Box<RawValue>>,
     #[serde(default)]
-    pub list_options: Option<Value>,
+    pub list_options: Option<Box<RawValue>>,
 }
 
 /// `{"filters"?: F}`
@@ -46,7 +47,7 @@ pub struct ParamsList {
 #[serde(deny_unknown_fields)]
 pub struct ParamsCount {
     #[serde(default)]
-    pub filters: Option<Value>,
+    pub filters: Option<Box<RawValue>>,
 }
 
 /// No params: absent or `{}`.

@@ -5,6 +5,7 @@ use crate::{Error, Result};
 use lib_core::Ctx;
 use lib_model::ModelManager;
 use lib_model::base::Identified;
+use lib_model::session::NewSession;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -14,7 +15,8 @@ use std::future::Future;
 use std::pin::Pin;
 use tracing::Instrument as _;
 
-type MethodFuture = Pin<Box<dyn Future<Output = Result<Box<RawValue>>> + Send>>;
+/// A call's result as JSON text, and the session it replaced the caller's with, if any.
+type MethodFuture = Pin<Box<dyn Future<Output = Result<(Box<RawValue>, Option<NewSession>)>> + Send>>;
 type Method = Box<dyn Fn(Ctx, ModelManager, Value) -> MethodFuture + Send + Sync>;
 type GetManyFuture = Pin<Box<dyn Future<Output = Result<HashMap<i64, Box<RawValue>>>> + Send>>;
 
@@ -39,6 +41,8 @@ pub struct RpcOutcome {
     pub body: Option<String>,
     pub methods: Vec<String>,
     pub error_kinds: Vec<&'static str>,
+    /// A call replaced the caller's session (`change_pwd`): the web layer sends its cookie.
+    pub new_session: Option<NewSession>,
 }
 
 /// Every method answers `{"data": ...}`.
@@ -61,12 +65,27 @@ impl RpcRouter {
         F: Fn(Ctx, ModelManager, P) -> Fut + Send + Sync + Copy + 'static,
         Fut: Future<Output = Result<R>> + Send + 'static,
     {
+        self.add_replacing_session(name, move |ctx, mm, params: P| async move {
+            Ok((handler(ctx, mm, params).await?, None))
+        })
+    }
+
+    /// As [`RpcRouter::add`], for a method that may end the caller's session and start a new
+    /// one (`change_pwd`): the new session reaches [`RpcOutcome::new_session`].
+    pub fn add_replacing_session<P, R, F, Fut>(&mut self, name: &'static str, handler: F) -> &mut Self
+    where
+        P: DeserializeOwned + Send + 'static,
+        R: Serialize + 'static,
+        F: Fn(Ctx, ModelManager, P) -> Fut + Send + Sync + Copy + 'static,
+        Fut: Future<Output = Result<(R, Option<NewSession>)>> + Send + 'static,
+    {
         let method: Method = Box::new(move |ctx, mm, params| {
             Box::pin(async move {
                 let params = crate::params::from_value::<P>(params, "")?;
-                let data = handler(ctx, mm, params).await?;
+                let (data, new_session) = handler(ctx, mm, params).await?;
                 // Straight to JSON text: fields keep their declared order, no intermediate Value.
-                to_raw_value(&DataResult { data }).map_err(Error::ResultSerialization)
+                let result = to_raw_value(&DataResult { data }).map_err(Error::ResultSerialization)?;
+                Ok((result, new_session))
             })
         });
         assert!(self.methods.insert(name, method).is_none(), "method {name} registered twice");
@@ -176,6 +195,12 @@ impl RpcRouter {
             Some(method) => method(ctx, mm.clone(), request.params).instrument(span.clone()).await,
             None => Err(Error::MethodNotFound(request.method.clone())),
         };
+        let result = result.map(|(result, new_session)| {
+            if new_session.is_some() {
+                outcome.new_session = new_session;
+            }
+            result
+        });
         match request.id {
             Some(id) => Some(span.in_scope(|| outcome.answer(Some(id), result, req_id))),
             None => {

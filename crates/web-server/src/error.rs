@@ -110,6 +110,9 @@ impl Error {
                 M::UsernameTaken => e(StatusCode::CONFLICT, -32009, "Username taken", "UsernameTaken", none()),
                 M::Conflict { detail: d } => e(StatusCode::CONFLICT, -32009, "Conflict", "Conflict", detail(d)),
                 M::LoginFailed => e(StatusCode::UNAUTHORIZED, -32001, "Login failed", "LoginFailed", none()),
+                M::SessionEnded => {
+                    e(StatusCode::UNAUTHORIZED, -32001, "Unauthorized", "Unauthorized", detail("the session has ended"))
+                }
                 M::EntityNotFound { entity, id } => e(
                     StatusCode::NOT_FOUND,
                     -32004,
@@ -126,7 +129,7 @@ impl Error {
                             -32029,
                             "Too many attempts",
                             "TooManyAttempts",
-                            json!({"retry_after_sec": secs}),
+                            json!({"retry_after_sec": secs, "retry_after_ms": retry_after.as_millis().max(1)}),
                         )
                     }
                 }

@@ -117,7 +117,7 @@ async fn change_pwd_ends_the_other_sessions() {
     assert!(error["data"]["detail"].as_str().unwrap().contains("new_pwd"), "{error}");
 
     assert_eq!(alice.ok("change_pwd", json!({"old_pwd": PWD, "new_pwd": "a new password"})).await, true);
-    assert_eq!(alice.ok("get_me", json!({})).await["username"], "alice", "this session lives on");
+    assert_eq!(alice.ok("get_me", json!({})).await["username"], "alice", "the caller goes on with its new cookie");
     let (status, _) = other.post("/api/rpc", json!({"jsonrpc": "2.0", "id": 1, "method": "get_me"})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the other session ended");
     let (status, _) = app.client().post("/api/login", json!({"username": "alice", "pwd": "a new password"})).await;

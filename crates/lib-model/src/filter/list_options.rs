@@ -60,6 +60,13 @@ impl ListOptions {
         Ok(parsed.with_id_last())
     }
 
+    /// Parses `list_options` as the request carried them (raw JSON text).
+    pub fn parse_raw(options: Option<&serde_json::value::RawValue>, columns: &[Column]) -> Result<Self> {
+        // TODO(robustness): decode under the budgets instead of into a Value first.
+        let value = options.map(|raw| serde_json::from_str::<Value>(raw.get())).transpose();
+        Self::parse(value.map_err(|e| Error::invalid(format!("list_options: {e}")))?.as_ref(), columns)
+    }
+
     /// Appends `id` ascending unless the client ordered by `id` already.
     fn with_id_last(mut self) -> Self {
         if !self.order_bys.iter().any(|(name, _)| *name == "id") {

@@ -81,6 +81,13 @@ impl Filters {
         Ok(filters)
     }
 
+    /// Parses `filters` as the request carried them (raw JSON text).
+    pub fn parse_raw(filters: Option<&serde_json::value::RawValue>, columns: &[Column]) -> Result<Self> {
+        // TODO(robustness): decode under the budgets instead of into a Value first.
+        let value = filters.map(|raw| serde_json::from_str::<Value>(raw.get())).transpose();
+        Self::parse(value.map_err(|e| Error::invalid(format!("filters: {e}")))?.as_ref(), columns)
+    }
+
     /// How many values the filter binds.
     fn value_count(&self) -> usize {
         let text = |op: &OpValString| match op {

@@ -68,7 +68,7 @@ impl Fixture {
     }
 
     pub async fn try_titles(&self, filters: Value) -> lib_model::Result<Vec<String>> {
-        let filters = TaskBmc::parse_filters(Some(&filters))?;
+        let filters = TaskBmc::parse_filters(Some(&raw(&filters)))?;
         let options = TaskBmc::parse_list_options(None)?;
         let tasks = TaskBmc::list(&self.ctx, &self.mm, filters, &options).await?;
         Ok(tasks.into_iter().map(|t| t.title).collect())
@@ -86,4 +86,9 @@ impl Fixture {
 /// The titles of `TASKS` for which `keep` holds, in order.
 pub fn expected(keep: impl Fn(&str, bool, Option<&str>) -> bool) -> Vec<String> {
     TASKS.iter().filter(|(t, d, desc)| keep(t, *d, *desc)).map(|(t, _, _)| t.to_string()).collect()
+}
+
+/// `value` as the raw JSON a request carries.
+pub fn raw(value: &Value) -> Box<serde_json::value::RawValue> {
+    serde_json::value::to_raw_value(value).expect("a Value serializes")
 }

@@ -4,6 +4,7 @@ use crate::params::NoParams;
 use crate::{Result, RpcRouter};
 use lib_core::Ctx;
 use lib_model::ModelManager;
+use lib_model::session::NewSession;
 use lib_model::user::{NewPwd, UserBmc, UserInfo};
 use serde::Deserialize;
 
@@ -15,16 +16,16 @@ struct ChangePwdParams {
 }
 
 pub(super) fn add_methods(router: &mut RpcRouter) {
-    router.add("get_me", get_me).add("change_pwd", change_pwd);
+    router.add("get_me", get_me).add_replacing_session("change_pwd", change_pwd);
 }
 
 async fn get_me(ctx: Ctx, mm: ModelManager, _params: NoParams) -> Result<UserInfo> {
     Ok(UserBmc::get_info(&ctx, &mm).await?)
 }
 
-/// Answers `true`; every other session of the caller ends.
-async fn change_pwd(ctx: Ctx, mm: ModelManager, params: ChangePwdParams) -> Result<bool> {
+/// Answers `true`; every session of the caller ends, and the caller gets a new one (a new cookie).
+async fn change_pwd(ctx: Ctx, mm: ModelManager, params: ChangePwdParams) -> Result<(bool, Option<NewSession>)> {
     let new_pwd = NewPwd::parse("new_pwd", &params.new_pwd)?;
-    UserBmc::change_pwd(&ctx, &mm, &params.old_pwd, &new_pwd).await?;
-    Ok(true)
+    let session = UserBmc::change_pwd(&ctx, &mm, &params.old_pwd, &new_pwd).await?;
+    Ok((true, Some(session)))
 }

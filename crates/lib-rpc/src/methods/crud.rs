@@ -21,12 +21,12 @@ macro_rules! crud_methods {
                 Result::Ok(<$bmc>::get(&ctx, &mm, p.id).await?)
             })
             .add(concat!("list_", $many), |ctx: Ctx, mm: ModelManager, p: ParamsList| async move {
-                let filters = <$bmc>::parse_filters(p.filters.as_ref())?;
-                let options = <$bmc>::parse_list_options(p.list_options.as_ref())?;
+                let filters = <$bmc>::parse_filters(p.filters.as_deref())?;
+                let options = <$bmc>::parse_list_options(p.list_options.as_deref())?;
                 Result::Ok(<$bmc>::list(&ctx, &mm, filters, &options).await?)
             })
             .add(concat!("count_", $many), |ctx: Ctx, mm: ModelManager, p: ParamsCount| async move {
-                let filters = <$bmc>::parse_filters(p.filters.as_ref())?;
+                let filters = <$bmc>::parse_filters(p.filters.as_deref())?;
                 Result::Ok(<$bmc>::count(&ctx, &mm, filters).await?)
             })
             .add(concat!("update_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsForUpdate| async move {

@@ -6,7 +6,7 @@ use crate::state::AppState;
 use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
 use axum::response::{IntoResponse, Response};
 
 pub(super) async fn rpc(
@@ -21,8 +21,13 @@ pub(super) async fn rpc(
     if !outcome.error_kinds.is_empty() {
         span.record("error_kind", outcome.error_kinds.join(","));
     }
-    match outcome.body {
+    let mut response = match outcome.body {
         Some(body) => ([(CONTENT_TYPE, "application/json")], body).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
+    };
+    if let Some(session) = outcome.new_session {
+        let cookie = super::auth::session_cookie(session.token.as_str(), session.max_age, state.config.cookie_secure);
+        response.headers_mut().insert(SET_COOKIE, cookie);
     }
+    response
 }
