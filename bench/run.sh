@@ -4,6 +4,7 @@
 # pgbench (Postgres' own ceiling, same number of connections), and prints a table.
 #
 #   bash bench/run.sh     # BENCH_DURATION=5 (seconds a run) BENCH_ROUNDS=3 BENCH_CONNECTIONS=32
+#                         # BENCH_BIN=path: measure that server binary instead of building one
 #
 # The machine is shared and noisy, so each ratio comes from rounds that alternate the server and
 # pgbench, and the table shows medians.
@@ -31,8 +32,12 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v pgbench >/dev/null || { echo "bench: pgbench (Postgres' client tools) is missing" >&2; exit 2; }
 
-cargo build --release -p web-server
-BIN=target/release/web-server
+if [ -n "${BENCH_BIN:-}" ]; then
+    BIN=$BENCH_BIN
+else
+    cargo build --release -p web-server
+    BIN=target/release/web-server
+fi
 
 APP_ENV=development DATABASE_URL=$DATABASE_URL RUST_LOG=warn "$BIN" reset-dev-db
 APP_ENV=development DATABASE_URL=$DATABASE_URL LISTEN_ADDR=127.0.0.1:$PORT RUST_LOG=warn "$BIN" >"$OUT/server.log" 2>&1 &
