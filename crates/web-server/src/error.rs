@@ -6,6 +6,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use lib_core::LogText;
 use serde_json::{Value, json};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,12 @@ pub enum Error {
     MethodNotAllowed,
     #[error("the request took too long")]
     Timeout,
+    /// A handler panicked; the panic hook has logged the message and location.
+    #[error("a handler panicked")]
+    Panicked,
+    /// The file system failed for a reason that is not the client's (not a missing file).
+    #[error("static file: {0}")]
+    StaticFile(#[source] std::io::Error),
 }
 
 /// What a client is told: status, JSON-RPC-style code, a fixed message, the kind, extra data.
@@ -103,6 +110,11 @@ impl Error {
                 "Timeout",
                 detail("the request took too long"),
             ),
+            Error::Panicked => e(StatusCode::INTERNAL_SERVER_ERROR, -32603, "Internal error", "Internal", none()),
+            Error::StaticFile(cause) => {
+                tracing::error!(error = %cause, "cannot serve a static file");
+                e(StatusCode::INTERNAL_SERVER_ERROR, -32603, "Internal error", "Internal", none())
+            }
             Error::Model(model) => match model {
                 M::InvalidInput { detail: d } => {
                     e(StatusCode::BAD_REQUEST, -32602, "Invalid input", "InvalidInput", detail(d))
@@ -138,7 +150,9 @@ impl Error {
                     e(StatusCode::SERVICE_UNAVAILABLE, -32050, "Service unavailable", "ServiceUnavailable", none())
                 }
                 M::Db(_) | M::Pwd(_) | M::BlockingTask(_) => {
-                    tracing::error!(error = %self, cause = ?self, "internal error");
+                    // Driver messages can quote the values a client sent.
+                    let (error, cause) = (self.to_string(), format!("{self:?}"));
+                    tracing::error!(error = %LogText(&error), cause = %LogText(&cause), "internal error");
                     e(StatusCode::INTERNAL_SERVER_ERROR, -32603, "Internal error", "Internal", none())
                 }
             },

@@ -2,9 +2,11 @@
 
 use crate::error::Error;
 use crate::state::AppState;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::header::COOKIE;
+use axum::http::header::{COOKIE, TRANSFER_ENCODING};
 use axum::http::request::Parts;
+use http_body_util::BodyExt as _;
 use lib_core::Ctx;
 use lib_model::session::SessionBmc;
 use serde::de::DeserializeOwned;
@@ -47,6 +49,9 @@ fn auth_cookie(parts: &Parts) -> Option<String> {
 }
 
 /// The request body, read up to the configured limit (413 past it, without reading the rest).
+///
+/// The limit counts bytes on the wire: a chunked body is also charged its chunk framing, else a
+/// body of one-byte chunks costs six times its limit in bytes and far more in CPU.
 pub(crate) struct BodyBytes(pub(crate) axum::body::Bytes);
 
 impl FromRequest<AppState> for BodyBytes {
@@ -54,23 +59,50 @@ impl FromRequest<AppState> for BodyBytes {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Error> {
         let limit = state.config.body_limit_bytes;
-        match axum::body::to_bytes(request.into_body(), limit).await {
-            Ok(bytes) => Ok(BodyBytes(bytes)),
-            Err(error) if is_length_limit(&error) => Err(Error::BodyTooLarge { limit }),
-            Err(error) => Err(Error::BodyRead(error.to_string())),
-        }
+        // hyper accepts `Transfer-Encoding` only with `chunked` last and drops `Content-Length`
+        // then, so its presence means the body arrives in chunks.
+        let chunked = request.headers().contains_key(TRANSFER_ENCODING);
+        read_within(request.into_body(), limit, chunked).await.map(BodyBytes)
     }
 }
 
-fn is_length_limit(error: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(error) = source {
-        if error.is::<http_body_util::LengthLimitError>() {
-            return true;
+/// Reads `body` frame by frame, charging each data frame its length plus, when `chunked`, the
+/// framing of a chunk that size (`<hex length>\r\n` before it, `\r\n` after); stops at the first
+/// frame that takes the charge past `limit`.
+///
+/// hyper yields one frame per chunk, or per part of a chunk that arrived in pieces, and does not
+/// show the framing itself; so this is an approximation: a chunk split into parts is charged the
+/// framing once per part (more than sent, by a few bytes per read of thousands), and chunk
+/// extensions are not charged (hyper bounds them, 16 KiB per body).
+async fn read_within(mut body: Body, limit: usize, chunked: bool) -> Result<Bytes, Error> {
+    let mut charged = 0usize;
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| Error::BodyRead(error.to_string()))?;
+        let Ok(data) = frame.into_data() else { continue }; // trailers carry no body bytes
+        let framing = if chunked { chunk_framing(data.len()) } else { 0 };
+        charged = charged.saturating_add(data.len() + framing);
+        if charged > limit {
+            return Err(Error::BodyTooLarge { limit });
         }
-        source = error.source();
+        // A body in one frame (the usual case) is kept without a copy.
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            None => joined.extend_from_slice(&data),
+            Some(previous) => {
+                joined.extend_from_slice(&previous);
+                joined.extend_from_slice(&data);
+            }
+        }
     }
-    false
+    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
+}
+
+/// The bytes around a chunk of `len` data bytes: its length in hex, then CRLF twice.
+fn chunk_framing(len: usize) -> usize {
+    let hex_digits = (usize::BITS - len.leading_zeros()).div_ceil(4).max(1) as usize;
+    hex_digits + 4
 }
 
 /// A JSON body parsed strictly into `T`: not JSON is a parse error, a wrong shape names the field.
@@ -90,5 +122,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             let at = if path == "." { String::new() } else { format!("{path}: ") };
             Error::InvalidBody(format!("{at}{}", lib_rpc::params::client_message(&e.into_inner())))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_framing_counts_the_hex_length_and_two_line_ends() {
+        assert_eq!(chunk_framing(0), 5);
+        assert_eq!(chunk_framing(1), 5);
+        assert_eq!(chunk_framing(15), 5);
+        assert_eq!(chunk_framing(16), 6);
+        assert_eq!(chunk_framing(0x3ff), 7);
+        assert_eq!(chunk_framing(0x1000), 8);
     }
 }

@@ -4,9 +4,11 @@
 //! on a given listener until a given shutdown future completes ([`serve`]). `main` calls it with
 //! the real listener and SIGTERM/SIGINT; the black-box tests call it with port 0 and a channel.
 //!
-//! Layers, outermost first: request id, span and log line ([`middleware::observe`]) → timeout →
-//! CSRF and body checks on `POST /api/*` ([`middleware::guard`]) → routes, where the session
-//! cookie becomes a `Ctx` ([`extract::SessionCtx`]) for the routes that need one.
+//! Layers, outermost first ([`middleware::around`]): request id, span and log line
+//! ([`middleware::observe`]) → security headers → catch panic (a handler's panic is that
+//! request's 500) → timeout → CSRF and body checks on `POST /api/*` ([`middleware::guard`]) →
+//! routes, where the session cookie becomes a `Ctx` ([`extract::SessionCtx`]) for the routes that
+//! need one; other paths are static files ([`middleware::static_files`]).
 
 mod error;
 mod extract;

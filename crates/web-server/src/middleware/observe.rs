@@ -7,6 +7,7 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use lib_core::LogText;
 use serde::Serialize;
 use serde_json::json;
 use std::time::Instant;
@@ -34,8 +35,9 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
     let span = tracing::info_span!(
         "request",
         req_id = %req_id,
-        method = %request.method(),
-        path = %path,
+        // Client text, escaped so that it cannot forge or hide log lines (both formats).
+        method = %LogText(request.method().as_str()),
+        path = %LogText(&path),
         user_id = Empty,
         rpc = Empty,
         error_kind = Empty,
