@@ -122,9 +122,17 @@ pub(crate) fn parse_request(raw: &RawValue) -> Result<Request<'_>, Rejected<'_>>
     Ok(Request { id, method, params })
 }
 
+/// A string, a number or null, that decodes: a string with no lone surrogate escape, a number
+/// within the range of a double (`1e400` is not). The id is echoed as sent, and an answer whose
+/// id a client cannot decode would lose the client the whole answer, its batch included.
 fn is_valid_id(id: &RawValue) -> bool {
     let text = id.get();
-    text == "null" || text.starts_with('"') || text.starts_with('-') || text.starts_with(|c: char| c.is_ascii_digit())
+    match text.as_bytes()[0] {
+        b'"' => serde_json::from_str::<String>(text).is_ok(),
+        b'n' => text == "null",
+        b'-' | b'0'..=b'9' => serde_json::from_str::<f64>(text).is_ok(),
+        _ => false,
+    }
 }
 
 /// The members of a request object, as raw slices of the body, and the first thing wrong with
@@ -249,6 +257,10 @@ mod tests {
         );
         let (id, _) = refusal(r#"{"jsonrpc": "2.0", "method": "m", "id": 1, "id": 2}"#);
         assert_eq!(id, None, "no telling which id to answer");
+        for id in [r#""\ud800""#, "1e400", "true"] {
+            let (answered, error) = refusal(&format!(r#"{{"jsonrpc": "2.0", "method": "m", "id": {id}}}"#));
+            assert_eq!((answered, error.as_str()), (None, "invalid request: `id` must be a string, a number or null"));
+        }
     }
 
     #[test]
