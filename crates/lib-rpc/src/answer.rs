@@ -146,9 +146,10 @@ impl AnswerBuf {
         self.bytes.extend_from_slice(bytes);
     }
 
-    /// Writes the response `{"jsonrpc":"2.0","id":..,"result":..}` whose result `write` writes
-    /// (`Ok(None)`) or, when the result does not fit the budgets, nothing, and answers the error
-    /// to answer instead. `tail` bytes that will close the body are kept free.
+    /// Writes the response `{"jsonrpc":"2.0","id":..,"result":..}` whose result `write` writes;
+    /// or, when the result does not fit the budgets (or its serialisation fails or panics),
+    /// nothing, and answers the error to answer instead. The result must leave `tail` bytes free
+    /// for what will close the body.
     pub(crate) fn try_result(
         &mut self,
         id: Option<&RawValue>,

@@ -17,7 +17,7 @@ use std::sync::LazyLock;
 
 const BATCH_LIMIT: usize = 8;
 const MAX_ANSWER_BYTES: usize = 4096;
-const CODES: [i64; 7] = [-32700, -32600, -32601, -32602, -32010, -32029, -32004];
+const CODES: [i64; 6] = [-32700, -32600, -32601, -32602, -32010, -32029];
 
 struct Fixture {
     runtime: tokio::runtime::Runtime,
@@ -31,16 +31,22 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     Fixture { runtime, router: router(), mm }
 });
 
-/// Limits of one case (the tests run in parallel, so each case has its own bytes in flight).
-/// Less room in flight than for one whole answer, so that -32029 happens too.
-fn limits() -> RpcLimits {
-    RpcLimits::new(BATCH_LIMIT, MAX_ANSWER_BYTES, MAX_ANSWER_BYTES / 2)
+/// Limits of one case (the tests run in parallel, so each case has its own bytes in flight):
+/// room in flight for several answers, or for less than one, so that -32029 happens too.
+fn limits(in_flight: usize) -> RpcLimits {
+    RpcLimits::new(BATCH_LIMIT, MAX_ANSWER_BYTES, in_flight)
 }
 
-/// Runs `body` and checks every property of its answer.
+/// Runs `body` with ample and with scarce room in flight, and checks every property of the
+/// answers.
 fn check(body: &[u8]) -> Result<(), TestCaseError> {
+    check_within(body, 4 * MAX_ANSWER_BYTES)?;
+    check_within(body, MAX_ANSWER_BYTES / 2)
+}
+
+fn check_within(body: &[u8], in_flight: usize) -> Result<(), TestCaseError> {
     let f = &*FIXTURE;
-    let limits = limits();
+    let limits = limits(in_flight);
     let outcome = f.runtime.block_on(f.router.handle(Ctx::new(7, 1), &f.mm, body, REQ_ID, &limits));
     let Some(answer) = &outcome.body else {
         // Nothing to answer: only notifications, which are never answered.
@@ -232,7 +238,7 @@ proptest! {
         let body = format!("[{}]", vec![call; n].join(","));
         check(body.as_bytes())?;
         let f = &*FIXTURE;
-        let outcome = f.runtime.block_on(f.router.handle(Ctx::new(7, 1), &f.mm, body.as_bytes(), REQ_ID, &limits()));
+        let outcome = f.runtime.block_on(f.router.handle(Ctx::new(7, 1), &f.mm, body.as_bytes(), REQ_ID, &limits(MAX_ANSWER_BYTES)));
         let answer: Value = serde_json::from_slice(outcome.body.as_ref().unwrap().as_ref()).unwrap();
         match n {
             0 => prop_assert_eq!(&answer["error"]["data"]["kind"], "InvalidRequest"),
