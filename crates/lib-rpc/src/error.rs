@@ -11,14 +11,23 @@ pub enum Error {
     Parse(String),
     #[error("invalid request: {0}")]
     InvalidRequest(String),
-    #[error("batch of {size} exceeds the limit of {limit}")]
-    BatchTooLarge { size: usize, limit: usize },
+    #[error("a batch of more than {limit} requests")]
+    BatchTooLarge { limit: usize },
     #[error("method not found: {0}")]
     MethodNotFound(String),
     #[error("invalid params: {0}")]
     InvalidParams(String),
     #[error("could not serialize the result: {0}")]
     ResultSerialization(#[source] serde_json::Error),
+    /// The call's result would take the answer past `MAX_ANSWER_BYTES`.
+    #[error("the result would take the answer past {limit_bytes} bytes")]
+    AnswerTooLarge { limit_bytes: usize },
+    /// The answers being built across all requests hold `ANSWER_BYTES_IN_FLIGHT` already.
+    #[error("no room for the result among the answers in flight")]
+    AnswersInFlight { retry_after: std::time::Duration },
+    /// The call panicked: a bug, caught so that only this call fails.
+    #[error("panic: {0}")]
+    Panic(String),
     #[error(transparent)]
     Model(#[from] lib_model::Error),
 }
@@ -60,10 +69,17 @@ impl Error {
         use lib_model::Error as M;
         const INTERNAL: (i64, &str, &str) = (-32603, "Internal error", "Internal");
         let detail = |detail: &str| json!({ "detail": detail });
+        let throttled = |retry_after: std::time::Duration| {
+            let data = json!({
+                "retry_after_sec": retry_after.as_secs().max(1),
+                "retry_after_ms": retry_after.as_millis().max(1),
+            });
+            (-32029, "Too many requests", "TooManyRequests", data)
+        };
         match self {
             Error::Parse(d) => (-32700, "Parse error", "ParseError", detail(d)),
             Error::InvalidRequest(d) => (-32600, "Invalid Request", "InvalidRequest", detail(d)),
-            Error::BatchTooLarge { limit, .. } => {
+            Error::BatchTooLarge { limit } => {
                 let d = format!("a batch holds at most {limit} requests");
                 (-32600, "Invalid Request", "BatchTooLarge", detail(&d))
             }
@@ -80,19 +96,24 @@ impl Error {
                 M::UsernameTaken => (-32009, "Conflict", "UsernameTaken", json!({})),
                 M::LoginFailed => (-32001, "Unauthorized", "LoginFailed", json!({})),
                 M::SessionEnded => (-32001, "Unauthorized", "Unauthorized", detail("the session has ended")),
-                M::TooManyAttempts { retry_after } => (
-                    -32029,
-                    "Too many requests",
-                    "TooManyRequests",
-                    json!({
-                        "retry_after_sec": retry_after.as_secs().max(1),
-                        "retry_after_ms": retry_after.as_millis().max(1),
-                    }),
-                ),
+                M::TooManyAttempts { retry_after } => throttled(*retry_after),
                 M::Unavailable(_) => (-32050, "Service unavailable", "ServiceUnavailable", json!({})),
                 M::Db(_) | M::Pwd(_) | M::BlockingTask(_) => (INTERNAL.0, INTERNAL.1, INTERNAL.2, json!({})),
             },
-            Error::ResultSerialization(_) => (INTERNAL.0, INTERNAL.1, INTERNAL.2, json!({})),
+            Error::AnswerTooLarge { limit_bytes } => (
+                -32010,
+                "Answer too large",
+                "AnswerTooLarge",
+                json!({
+                    "limit_bytes": limit_bytes,
+                    "detail": format!(
+                        "this call's result would take the answer past {limit_bytes} bytes: \
+                         ask for fewer rows (a smaller `list_options.limit`) or split the batch"
+                    ),
+                }),
+            ),
+            Error::AnswersInFlight { retry_after } => throttled(*retry_after),
+            Error::ResultSerialization(_) | Error::Panic(_) => (INTERNAL.0, INTERNAL.1, INTERNAL.2, json!({})),
         }
     }
 }

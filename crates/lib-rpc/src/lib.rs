@@ -4,17 +4,27 @@
 //!   Result<T>`; [`RpcRouter::handle`] takes a request body and answers the response body (or
 //!   nothing, for notifications), following the specification in full: batches, notifications,
 //!   exact `id` echo, version and shape checks.
+//! - [`RpcLimits`]: the budgets a body is handled within (batch size, bytes of one answer, answer
+//!   bytes in flight across all requests); [`Answer`] is a response body that holds its share of
+//!   the latter until it is dropped. A request costs memory in proportion to these budgets, not
+//!   to its size: params are decoded from the body's text straight into each method's type, and
+//!   results serialised straight into the one response buffer.
+//! - A panic in a call is that call's -32603; the batch and the connection go on.
 //! - [`methods::router`]: every method of the API contract; [`crud_methods!`] gives an entity its
 //!   six CRUD methods.
 //! - [`Error`] and its one mapping to JSON-RPC error objects ([`Error::to_error_object`]).
 //!
 //! It knows nothing of HTTP: the web layer hands it bytes, a `Ctx` and a request id.
 
+mod answer;
+mod dispatch;
 mod error;
 pub mod methods;
 pub mod params;
 mod protocol;
 mod router;
+mod unwind;
 
+pub use answer::{Answer, RpcLimits};
 pub use error::{Error, ErrorObject, Result};
 pub use router::{RpcOutcome, RpcRouter};

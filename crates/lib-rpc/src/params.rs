@@ -1,11 +1,17 @@
-//! Params of the methods, parsed strictly: unknown fields, server-owned fields and wrong types
-//! are invalid params whose detail names the field.
+//! Params of the methods, decoded straight from the request's JSON text into typed structs:
+//! unknown fields, server-owned fields and wrong types are invalid params whose detail names the
+//! field.
+//!
+//! Nothing here builds a `serde_json::Value`. Decoding the text into the method's struct checks
+//! the shape as it reads: `deny_unknown_fields` refuses an unexpected member when its key is read,
+//! before its value costs anything, and the parts that the model parses itself (`filters`,
+//! `list_options`, `data`) stay raw text until then.
 
 use crate::{Error, Result};
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
+use std::fmt;
 
 /// Fields the server sets; a client giving one in `data` is told so by name.
 const SERVER_OWNED: [&str; 6] = ["id", "owner_id", "cid", "ctime", "mid", "mtime"];
@@ -14,7 +20,7 @@ const SERVER_OWNED: [&str; 6] = ["id", "owner_id", "cid", "ctime", "mid", "mtime
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParamsForCreate {
-    pub data: Value,
+    pub data: Box<RawValue>,
 }
 
 /// `{"id": n, "data": {...}}`
@@ -22,7 +28,7 @@ pub struct ParamsForCreate {
 #[serde(deny_unknown_fields)]
 pub struct ParamsForUpdate {
     pub id: i64,
-    pub data: Value,
+    pub data: Box<RawValue>,
 }
 
 /// `{"id": n}`
@@ -50,19 +56,25 @@ pub struct ParamsCount {
     pub filters: Option<Box<RawValue>>,
 }
 
-/// No params: absent or `{}`.
+/// No params: absent or `{}`. Any member is refused when its key is read.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoParams {}
 
-/// Parses the object `value` as `T`; an error names the path below `prefix`
+/// Decodes a request's params as `T`; absent params read as `{}`.
+pub fn from_params<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T> {
+    from_text(params.map_or("{}", RawValue::get), "")
+}
+
+/// Decodes the JSON object `text` as `T`; an error names the path below `prefix`
 /// (`data.title: invalid type ...`). Arrays are refused: fields are given by name only.
-pub fn from_value<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T> {
-    if !value.is_object() {
+pub fn from_text<T: DeserializeOwned>(text: &str, prefix: &str) -> Result<T> {
+    if !text.trim_start().starts_with('{') {
         let at = if prefix.is_empty() { "params" } else { prefix };
         return Err(Error::InvalidParams(format!("{at}: must be an object")));
     }
-    serde_path_to_error::deserialize(value).map_err(|error| {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let at = match (prefix, path.as_str()) {
             ("", ".") => String::new(),
@@ -70,12 +82,15 @@ pub fn from_value<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T> 
             ("", path) => format!("{path}: "),
             (prefix, path) => format!("{prefix}.{path}: "),
         };
-        Error::InvalidParams(format!("{at}{}", client_message(&error.into_inner())))
-    })
+        Error::InvalidParams(format!("{at}{}", json_message(&error.into_inner())))
+    })?;
+    // Text after the object: impossible for params cut out of a validated body, checked anyway.
+    deserializer.end().map_err(|error| Error::InvalidParams(json_message(&error)))?;
+    Ok(value)
 }
 
 /// serde's message in a client's words: no Rust type names.
-pub fn client_message(error: &impl std::fmt::Display) -> String {
+pub fn client_message(error: &impl fmt::Display) -> String {
     error
         .to_string()
         .replace("expected i64", "expected a whole number within 64 bits")
@@ -83,26 +98,92 @@ pub fn client_message(error: &impl std::fmt::Display) -> String {
         .replace("expected a borrowed string", "expected a string")
 }
 
-/// Parses the `data` of a create or update, refusing server-owned fields by name.
-pub fn data<T: DeserializeOwned>(data: Value) -> Result<T> {
-    if let Value::Object(fields) = &data
-        && let Some(owned) = SERVER_OWNED.iter().find(|name| fields.contains_key(**name))
+/// A decoding error without its position: "line 1 column 12" counts within the params' own
+/// text, which would only confuse a client reading its request.
+fn json_message(error: &serde_json::Error) -> String {
+    let message = client_message(error);
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    match message.strip_suffix(&position) {
+        Some(message) if error.line() > 0 => message.to_string(),
+        _ => message,
+    }
+}
+
+/// Decodes the `data` of a create or update, refusing server-owned fields by name. The keys are
+/// checked first, with nothing built for their values, so a refused `data` costs no memory.
+pub fn data<T: DeserializeOwned>(data: &RawValue) -> Result<T> {
+    if data.get().starts_with('{')
+        && let Ok(ServerOwned(Some(owned))) = serde_json::from_str::<ServerOwned>(data.get())
     {
         return Err(Error::InvalidParams(format!("data.{owned}: is set by the server and cannot be given")));
     }
-    from_value(data, "data")
+    from_text(data.get(), "data")
+}
+
+/// The first server-owned key of an object, if any: read key by key, values skipped unbuilt.
+struct ServerOwned(Option<&'static str>);
+
+impl<'de> Deserialize<'de> for ServerOwned {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        deserializer.deserialize_map(ServerOwnedVisitor)
+    }
+}
+
+struct ServerOwnedVisitor;
+
+impl<'de> Visitor<'de> for ServerOwnedVisitor {
+    type Value = ServerOwned;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<ServerOwned, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<KeyName>()? {
+            map.next_value::<IgnoredAny>()?;
+            found = found.or(key.0);
+        }
+        Ok(ServerOwned(found))
+    }
+}
+
+/// A key compared against [`SERVER_OWNED`] without being kept.
+struct KeyName(Option<&'static str>);
+
+impl<'de> Deserialize<'de> for KeyName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyNameVisitor)
+    }
+}
+
+struct KeyNameVisitor;
+
+impl Visitor<'_> for KeyNameVisitor {
+    type Value = KeyName;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> std::result::Result<KeyName, E> {
+        Ok(KeyName(SERVER_OWNED.iter().copied().find(|owned| *owned == key)))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Data {
         title: String,
+    }
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_string()).unwrap()
     }
 
     fn detail(error: Error) -> String {
@@ -114,29 +195,55 @@ mod tests {
 
     #[test]
     fn errors_name_the_field_and_the_problem() {
-        let wrong_type = detail(data::<Data>(json!({"title": 5})).unwrap_err());
-        assert!(wrong_type.starts_with("data.title: invalid type"), "{wrong_type}");
-        let unknown = detail(data::<Data>(json!({"title": "x", "colour": "red"})).unwrap_err());
+        let wrong_type = detail(data::<Data>(&raw(r#"{"title": 5}"#)).unwrap_err());
+        assert_eq!(wrong_type, "data.title: invalid type: integer `5`, expected a string");
+        let unknown = detail(data::<Data>(&raw(r#"{"title": "x", "colour": "red"}"#)).unwrap_err());
         assert!(unknown.starts_with("data.colour: unknown field `colour`"), "{unknown}");
-        let missing = detail(from_value::<ParamsIded>(json!({}), "").unwrap_err());
-        assert!(missing.contains("missing field `id`"), "{missing}");
-        let too_big = detail(from_value::<ParamsIded>(json!({"id": 18446744073709551615u64}), "").unwrap_err());
+        let missing = detail(from_text::<ParamsIded>("{}", "").unwrap_err());
+        assert_eq!(missing, "missing field `id`");
+        let too_big = detail(from_text::<ParamsIded>(r#"{"id": 18446744073709551615}"#, "").unwrap_err());
         assert!(too_big.starts_with("id: "), "{too_big}");
-        let text = detail(from_value::<ParamsIded>(json!({"id": "3"}), "").unwrap_err());
+        let text = detail(from_text::<ParamsIded>(r#"{"id": "3"}"#, "").unwrap_err());
         assert!(text.contains("expected a whole number within 64 bits") && !text.contains("i64"), "{text}");
     }
 
     #[test]
+    fn undecodable_values_are_invalid_params() {
+        for params in [r#"{"id": 1e400}"#, r#"{"id": "\ud800"}"#] {
+            let error = detail(from_params::<ParamsIded>(Some(&raw(params))).unwrap_err());
+            assert!(error.starts_with("id: ") && !error.contains("line"), "{params}: {error}");
+        }
+    }
+
+    #[test]
+    fn an_unexpected_member_is_refused_before_its_value_is_read() {
+        // The value is not even valid for any type: the key alone decides.
+        let error = detail(from_params::<NoParams>(Some(&raw(r#"{"x": [{"": 0}, 1e400]}"#))).unwrap_err());
+        assert_eq!(error, "x: unknown field `x`, there are no fields");
+        let error = detail(from_params::<ParamsList>(Some(&raw(r#"{"x": [{"": 0}, 1e400]}"#))).unwrap_err());
+        assert!(error.starts_with("x: unknown field `x`"), "{error}");
+    }
+
+    #[test]
+    fn absent_params_read_as_an_empty_object() {
+        assert!(from_params::<NoParams>(None).is_ok());
+        assert!(from_params::<ParamsList>(None).is_ok_and(|p| p.filters.is_none()));
+    }
+
+    #[test]
     fn fields_are_given_by_name_only() {
-        assert_eq!(detail(data::<Data>(json!(["x"])).unwrap_err()), "data: must be an object");
-        assert_eq!(detail(from_value::<ParamsIded>(json!([1]), "").unwrap_err()), "params: must be an object");
+        assert_eq!(detail(data::<Data>(&raw(r#"["x"]"#)).unwrap_err()), "data: must be an object");
+        assert_eq!(detail(from_text::<ParamsIded>("[1]", "").unwrap_err()), "params: must be an object");
     }
 
     #[test]
     fn server_owned_fields_are_refused_by_name() {
         for field in SERVER_OWNED {
-            let error = detail(data::<Data>(json!({"title": "x", field: 1})).unwrap_err());
+            let error = detail(data::<Data>(&raw(&format!(r#"{{"title": "x", "{field}": 1}}"#))).unwrap_err());
             assert_eq!(error, format!("data.{field}: is set by the server and cannot be given"));
         }
+        // An escaped key names the same field.
+        let error = detail(data::<Data>(&raw(r#"{"\u0069d": 1}"#)).unwrap_err());
+        assert_eq!(error, "data.id: is set by the server and cannot be given");
     }
 }

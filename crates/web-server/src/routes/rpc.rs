@@ -4,10 +4,12 @@ use crate::extract::{BodyBytes, SessionCtx};
 use crate::middleware::observe::ReqId;
 use crate::state::AppState;
 use axum::Extension;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
 use axum::response::{IntoResponse, Response};
+use lib_core::LogText;
 
 pub(super) async fn rpc(
     State(state): State<AppState>,
@@ -15,14 +17,18 @@ pub(super) async fn rpc(
     session: SessionCtx,
     BodyBytes(body): BodyBytes,
 ) -> Response {
-    let outcome = state.rpc.handle(session.ctx, &state.mm, &body, &req_id, state.config.rpc_batch_limit).await;
+    let outcome = state.rpc.handle(session.ctx, &state.mm, &body, &req_id, &state.rpc_limits).await;
+    // Nothing of the request is needed any more: its memory goes before the answer is sent.
+    drop(body);
     let span = tracing::Span::current();
-    span.record("rpc", outcome.methods.join(","));
+    // Method names are client text (any string a client sends), so they are logged escaped.
+    span.record("rpc", tracing::field::display(LogText(&outcome.methods.join(","))));
     if !outcome.error_kinds.is_empty() {
         span.record("error_kind", outcome.error_kinds.join(","));
     }
     let mut response = match outcome.body {
-        Some(body) => ([(CONTENT_TYPE, "application/json")], body).into_response(),
+        // By move: the answer's bytes stay counted in flight until the body has been sent.
+        Some(answer) => ([(CONTENT_TYPE, "application/json")], Body::from(Bytes::from_owner(answer))).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     };
     if let Some(session) = outcome.new_session {
