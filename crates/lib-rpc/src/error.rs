@@ -1,5 +1,6 @@
 //! JSON-RPC errors, and the one function that decides what a client sees for each of them.
 
+use lib_core::LogText;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -50,7 +51,10 @@ impl Error {
             Error::Model(lib_model::Error::Unavailable(cause)) => {
                 tracing::warn!(error = %cause, "database unavailable")
             }
-            _ if code == -32603 => tracing::error!(error = %self, cause = ?self, "internal error in an RPC call"),
+            // Driver messages can quote the values a client sent.
+            _ if code == -32603 => {
+                tracing::error!(error = %LogText(&self.to_string()), cause = ?self, "internal error in an RPC call")
+            }
             _ => {}
         }
         data["kind"] = json!(kind);
