@@ -21,6 +21,8 @@ mod error;
 pub mod filter;
 pub mod login;
 mod macros;
+#[cfg(feature = "test-support")]
+pub mod operator_sql;
 pub mod project;
 mod pwd;
 mod pwd_budget;
