@@ -137,3 +137,23 @@ async fn change_pwd_answers_a_new_cookie_and_the_old_token_is_refused_everywhere
         assert_eq!(api.ok("get_me", json!({})).await["username"], "alice", "the new cookie works on {}", api.base);
     }
 }
+
+#[tokio::test]
+async fn a_cached_session_whose_row_is_gone_ends_at_its_next_idle_extension_even_without_a_notification() {
+    let app = common::spawn_app().await;
+    app.user("alice").await;
+    let cookie = app.login_cookie("alice").await;
+    let api = with_cookie(app.url(""), &cookie);
+    assert_eq!(api.ok("get_me", json!({})).await["username"], "alice");
+
+    // A lost notification, as when the listener missed it: the row goes, the cache keeps it.
+    operator_sql::execute(url(&app), "DROP TRIGGER session_revoked_notify ON session").await;
+    operator_sql::execute(url(&app), "DELETE FROM session").await;
+    let (status, _) = api.post("/api/rpc", json!({"jsonrpc": "2.0", "id": 1, "method": "get_me"})).await;
+    assert_ne!(status, StatusCode::UNAUTHORIZED, "still served from the cache: the case this test is about");
+
+    // Past the touch interval the idle deadline is written, finds no row, and the session ends.
+    app.clock.advance(Duration::from_secs(120));
+    let (status, body) = api.post("/api/rpc", json!({"jsonrpc": "2.0", "id": 1, "method": "get_me"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+}
