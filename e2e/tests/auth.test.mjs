@@ -61,6 +61,30 @@ describe('accounts and sessions', { timeout: 120_000 }, () => {
     assertFriendly(text);
   });
 
+  test('the signup form states the username rule', async () => {
+    await page.goto('/#/signup');
+    const hint = await page.locator('#signup-username-hint').textContent();
+    assert.match(hint, /3 to 64/);
+    assert.match(hint, /one script/i);
+    assert.match(hint, /no spaces/i);
+    assert.match(hint, /not case-sensitive/i);
+  });
+
+  test('a username with an invisible character is refused in words', async () => {
+    await page.goto('/#/signup');
+    await page.locator('#signup-username').fill(`ab\u200bcd${Date.now().toString(36)}`);
+    await page.locator('#signup-password').fill(PASSWORD);
+    await page.locator('#signup-password2').fill(PASSWORD);
+    await page.locator('#signup-submit').click();
+    const text = await eventually(async () => {
+      const t = await errorText(page);
+      assert.match(t, /check what you entered/i);
+      assert.match(t, /invisible characters/i);
+      return t;
+    });
+    assertFriendly(text);
+  });
+
   test('a wrong password is refused with a sentence, not raw JSON', async () => {
     await page.goto('/#/login');
     await page.locator('#login-username').fill(username);

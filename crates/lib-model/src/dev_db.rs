@@ -2,7 +2,7 @@
 //! the demo user. Nothing here runs in production: the binary checks `APP_ENV` first.
 
 use crate::store::connect_options;
-use crate::user::UserBmc;
+use crate::user::{UserBmc, Username};
 use crate::{Error, ModelManager, Result};
 use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
 
@@ -38,7 +38,7 @@ pub async fn seed_if_empty(mm: &ModelManager) -> Result<bool> {
     if has_users {
         return Ok(false);
     }
-    UserBmc::insert(mm, DEMO_USERNAME, DEMO_PWD.to_string()).await?;
+    UserBmc::insert(mm, &Username::parse(DEMO_USERNAME)?, DEMO_PWD.to_string()).await?;
     sqlx::raw_sql(include_str!("../../../sql/dev/seed.sql")).execute(mm.db()).await?;
     Ok(true)
 }

@@ -6,8 +6,9 @@
 //!   [`generate_crud_fns!`] gives an entity's Bmc its `create/get/list/count/update/delete`.
 //! - [`filter`]: filters and list options (modql's operators) checked against each entity's
 //!   column allowlist.
-//! - Entities: [`project`], [`task`]; accounts: [`user`], [`session`] (with an in-process cache
-//!   kept true across instances by `LISTEN/NOTIFY`), [`login`].
+//! - Entities: [`project`], [`task`]; accounts: [`user`] (with [`username`]'s rules), [`session`]
+//!   (with an in-process cache kept true across instances by `LISTEN/NOTIFY`), [`login`]; every
+//!   password verification or hash is charged to a per-user and per-address budget first.
 //! - [`dev_db`]: development-only database creation and seeding.
 //!
 //! Every model function takes the caller's [`Ctx`] (where it acts for a user) and the
@@ -20,8 +21,11 @@ mod error;
 pub mod filter;
 pub mod login;
 mod macros;
+#[cfg(feature = "test-support")]
+pub mod operator_sql;
 pub mod project;
 mod pwd;
+mod pwd_budget;
 pub mod serde_fields;
 pub mod session;
 mod session_cache;
@@ -30,6 +34,7 @@ pub mod task;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod user;
+pub mod username;
 
 pub use error::{Error, Result};
 pub use lib_core::Ctx;

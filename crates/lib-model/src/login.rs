@@ -1,8 +1,11 @@
-//! Logging in: throttling of failures, one answer for unknown user and wrong password, the
-//! re-hash of outdated password hashes, and the session that a successful login starts.
+//! Logging in: the password-work budget and the throttling of failures, one answer for unknown
+//! user and wrong password, the re-hash of outdated password hashes, and the session that a
+//! successful login starts.
 
+use crate::pwd_budget::{self, UserKey};
 use crate::session::{NewSession, SessionBmc};
 use crate::user::UserBmc;
+use crate::username;
 use crate::{Error, ModelManager, Result};
 use lib_auth::{PwdError, Verdict};
 use std::net::IpAddr;
@@ -10,7 +13,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 /// No username is longer than this (64 characters of at most 4 bytes): longer ones are neither
-/// looked up nor stored as a throttling key.
+/// looked up nor used as a throttling key.
 const MAX_USERNAME_BYTES: usize = 256;
 
 /// A successful login: who, and the session it started.
@@ -25,36 +28,59 @@ pub struct LoginBmc;
 impl LoginBmc {
     /// Checks the credentials and starts a session.
     ///
-    /// Every attempt is counted before the password is checked (so concurrent guesses cannot slip
-    /// past the limit) and forgiven when it succeeds. Past the limit for the username or for
-    /// `client` within the window the answer is [`Error::TooManyAttempts`], even for the right
-    /// password. An unknown user costs the same hashing time as a wrong password, and both answer
-    /// [`Error::LoginFailed`].
+    /// The verification is charged to the password-work budget of the account (or of the name,
+    /// when no account has it) and of `client` first. Every attempt is then counted before the
+    /// password is checked (so concurrent guesses cannot slip past the limit) and forgiven when
+    /// it succeeds. Past either limit the answer is [`Error::TooManyAttempts`], even for the
+    /// right password. An unknown user costs the same hashing time as a wrong password, and both
+    /// answer [`Error::LoginFailed`].
+    ///
+    /// The name is looked up by its UsernameCaseMapped form (how names are stored since they
+    /// are normalised) and by the older rule, `lower(username)`, so that accounts made before
+    /// keep working, however they were typed then.
     pub async fn login(mm: &ModelManager, username: &str, pwd: &str, client: Option<IpAddr>) -> Result<LoggedIn> {
         // Postgres text cannot hold NUL: such a name cannot exist, nor be a throttling key.
-        let plausible = username.len() <= MAX_USERNAME_BYTES && !username.contains('\0');
-        let name_key = plausible.then_some(username);
-        let attempt = reserve_attempt(mm, name_key, client.map(|addr| format!("addr:{addr}"))).await?;
-
-        let user: Option<(i64, String)> = match name_key {
-            Some(name) => {
-                sqlx::query_as(r#"SELECT id, pwd FROM "user" WHERE lower(username) = lower($1)"#)
-                    .bind(name)
-                    .fetch_optional(mm.db())
-                    .await?
-            }
+        let plausible = (username.len() <= MAX_USERNAME_BYTES && !username.contains('\0')).then_some(username);
+        let normalized = plausible.and_then(username::normalize);
+        let user: Option<(i64, String)> = match plausible {
+            Some(raw) => find(mm, raw, normalized.as_deref()).await?,
             None => None,
         };
-        let (user_id, stored) = user.map_or((None, None), |(id, pwd)| (Some(id), Some(pwd)));
+        let name_key = normalized.or_else(|| plausible.map(str::to_lowercase));
+        let user_key = match (&user, &name_key) {
+            (Some((id, _)), _) => Some(UserKey::Id(*id)),
+            (None, Some(name)) => Some(UserKey::Name(name)),
+            (None, None) => None,
+        };
+        pwd_budget::spend(mm, user_key, client, 1)?;
 
+        let throttle_keys = [
+            match (&user, &name_key) {
+                (Some((id, _)), _) => Some(format!("user:{id}")),
+                (None, Some(name)) => Some(format!("name:{name}")),
+                (None, None) => None,
+            },
+            client.map(|addr| format!("addr:{addr}")),
+        ];
+        let attempt = reserve_attempt(mm, throttle_keys.into_iter().flatten().collect()).await?;
+
+        let (user_id, stored) = user.map_or((None, None), |(id, pwd)| (Some(id), Some(pwd)));
         match (user_id, mm.pwd().verify(pwd.to_string(), stored.clone()).await?) {
             (Some(user_id), Ok(verdict)) => {
                 forgive(mm, &attempt).await?;
-                let mut verified_hash = stored.unwrap_or_default();
-                if verdict == Verdict::Outdated {
-                    verified_hash = mm.pwd().hash(pwd.to_string()).await?;
-                    UserBmc::set_pwd_hash(mm, user_id, &verified_hash).await?;
-                }
+                let stored = stored.unwrap_or_default();
+                let verified_hash = match verdict {
+                    // The re-hash is work too; when the budget has no room it waits for a later login.
+                    Verdict::Outdated if pwd_budget::spend(mm, Some(UserKey::Id(user_id)), client, 1).is_ok() => {
+                        let upgraded = mm.pwd().hash(pwd.to_string()).await?;
+                        // Only over the hash just verified: a password changed meanwhile stays.
+                        if !UserBmc::set_pwd_hash(mm, user_id, &stored, &upgraded).await? {
+                            return Err(Error::LoginFailed);
+                        }
+                        upgraded
+                    }
+                    _ => stored,
+                };
                 // Only while the password is still the one just checked: a change_pwd that ran
                 // meanwhile has ended the user's other sessions, and this one must not outlive it.
                 let session =
@@ -67,27 +93,54 @@ impl LoginBmc {
     }
 }
 
-/// Counts one attempt for each key (the username's, built with Postgres' own `lower()` as the
-/// lookup is, and `other_key`) before the password is checked, starting a new window where the
-/// old one has passed; refuses with [`Error::TooManyAttempts`] when any key is past its limit.
-/// Answers the keys, for [`forgive`].
-pub(crate) async fn reserve_attempt(
-    mm: &ModelManager,
-    username: Option<&str>,
-    other_key: Option<String>,
-) -> Result<Vec<String>> {
+/// The account that `raw` names: the one stored under its normalised form if there is one,
+/// else one whose name matches the older rule (`lower()` of the name as typed).
+async fn find(mm: &ModelManager, raw: &str, normalized: Option<&str>) -> Result<Option<(i64, String)>> {
+    // Both conditions use the unique index on lower(username), so at most two rows match.
+    Ok(sqlx::query_as(
+        r#"SELECT id, pwd FROM "user"
+           WHERE lower(username) = lower($1) OR lower(username) = lower($2)
+           ORDER BY (username = $2) IS TRUE DESC
+           LIMIT 1"#,
+    )
+    .bind(raw)
+    .bind(normalized)
+    .fetch_optional(mm.db())
+    .await?)
+}
+
+/// Counts one attempt for each of `keys` before the password is checked, starting a new window
+/// where the old one has passed; answers the keys, for [`forgive`]. When any key is already at
+/// its limit within its window, nothing at all is written and the answer is
+/// [`Error::TooManyAttempts`]: a throttled client costs the database no writes, and a blocked
+/// address trying ever-new usernames adds no rows.
+pub(crate) async fn reserve_attempt(mm: &ModelManager, keys: Vec<String>) -> Result<Vec<String>> {
     let policy = mm.policy();
     let now = policy.clock.now();
-    let counted: Vec<(String, i32, OffsetDateTime)> = sqlx::query_as(
-        "INSERT INTO login_throttle (key, window_start, failures)
-         SELECT key, $3, 1 FROM unnest(ARRAY['user:' || lower($1), $2]) AS key WHERE key IS NOT NULL
-         ON CONFLICT (key) DO UPDATE SET
-           failures = CASE WHEN login_throttle.window_start <= $4 THEN 1 ELSE login_throttle.failures + 1 END,
-           window_start = CASE WHEN login_throttle.window_start <= $4 THEN $3 ELSE login_throttle.window_start END
-         RETURNING key, failures, window_start",
+    let limits: Vec<i32> = keys.iter().map(|key| i32::try_from(limit_for(mm, key)).unwrap_or(i32::MAX)).collect();
+    // One statement: the keys' state is read first and the upsert runs only when no key is
+    // blocked. Concurrent attempts that all read "not blocked" still serialise on the upsert,
+    // and the counts it answers decide (a count past the limit is refused below).
+    let counted: Vec<(String, i32, OffsetDateTime, bool)> = sqlx::query_as(
+        "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::int[]) AS w(key, lim)),
+         blocked AS (
+           SELECT t.key, t.failures, t.window_start FROM wanted w JOIN login_throttle t USING (key)
+           WHERE t.window_start > $4 AND t.failures >= w.lim
+         ),
+         counted AS (
+           INSERT INTO login_throttle (key, window_start, failures)
+           SELECT key, $3, 1 FROM wanted WHERE NOT EXISTS (SELECT 1 FROM blocked)
+           ON CONFLICT (key) DO UPDATE SET
+             failures = CASE WHEN login_throttle.window_start <= $4 THEN 1 ELSE login_throttle.failures + 1 END,
+             window_start = CASE WHEN login_throttle.window_start <= $4 THEN $3 ELSE login_throttle.window_start END
+           RETURNING key, failures, window_start
+         )
+         SELECT key, failures, window_start, false FROM counted
+         UNION ALL
+         SELECT key, failures, window_start, true FROM blocked",
     )
-    .bind(username)
-    .bind(other_key)
+    .bind(&keys)
+    .bind(&limits)
     .bind(now)
     .bind(now - policy.login_window)
     .fetch_all(mm.db())
@@ -95,12 +148,12 @@ pub(crate) async fn reserve_attempt(
 
     let retry_after = counted
         .iter()
-        .filter(|(key, failures, _)| *failures as i64 > limit_for(mm, key) as i64)
-        .map(|(_, _, window_start)| *window_start + policy.login_window - now)
+        .filter(|(key, failures, _, blocked)| *blocked || i64::from(*failures) > i64::from(limit_for(mm, key)))
+        .map(|(_, _, window_start, _)| *window_start + policy.login_window - now)
         .max();
     match retry_after {
         Some(wait) => Err(Error::TooManyAttempts { retry_after: Duration::try_from(wait).unwrap_or_default() }),
-        None => Ok(counted.into_iter().map(|(key, ..)| key).collect()),
+        None => Ok(keys),
     }
 }
 

@@ -1,11 +1,13 @@
 //! Server-side sessions: a random token in the cookie, its hash in the database, an idle and an
 //! absolute deadline. Live sessions are served from an in-process cache (see `session_cache`);
-//! every deletion announces the session ids so that every instance forgets them.
+//! a trigger on the table announces every deleted row, so that every instance forgets it.
 
-use crate::session_cache::{REVOKED_CHANNEL, SessionRecord};
+use crate::session_cache::SessionRecord;
+use crate::store::Policy;
 use crate::{ModelManager, Result};
 use lib_auth::{SessionToken, TokenHash};
 use lib_core::Ctx;
+use sqlx::PgExecutor;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -23,33 +25,15 @@ pub struct SessionBmc;
 impl SessionBmc {
     /// Starts a session for `user_id` with a fresh token; the client never chooses it.
     pub async fn create(mm: &ModelManager, user_id: i64) -> Result<NewSession> {
-        Self::insert(mm, user_id, None).await?.ok_or(crate::Error::EntityNotFound { entity: "user", id: user_id })
+        insert(mm.db(), mm.policy(), user_id, None)
+            .await?
+            .ok_or(crate::Error::EntityNotFound { entity: "user", id: user_id })
     }
 
     /// Starts a session only if the user's stored password hash is still `verified_hash`, in the
     /// same statement: a password change between the check and now leaves no session behind.
     pub async fn create_if_pwd(mm: &ModelManager, user_id: i64, verified_hash: &str) -> Result<Option<NewSession>> {
-        Self::insert(mm, user_id, Some(verified_hash)).await
-    }
-
-    async fn insert(mm: &ModelManager, user_id: i64, verified_hash: Option<&str>) -> Result<Option<NewSession>> {
-        let policy = mm.policy();
-        let now = policy.clock.now();
-        let token = SessionToken::generate();
-        let inserted = sqlx::query(
-            r#"INSERT INTO session (token_hash, user_id, ctime, expires_at, idle_expires_at)
-               SELECT $1, id, $3, $4, $5 FROM "user" WHERE id = $2 AND ($6::text IS NULL OR pwd = $6)"#,
-        )
-        .bind(token.hash().as_bytes())
-        .bind(user_id)
-        .bind(now)
-        .bind(now + policy.session_max)
-        .bind(now + policy.session_idle)
-        .bind(verified_hash)
-        .execute(mm.db())
-        .await?
-        .rows_affected();
-        Ok((inserted == 1).then_some(NewSession { token, max_age: policy.session_max }))
+        insert(mm.db(), mm.policy(), user_id, Some(verified_hash)).await
     }
 
     /// The context of a live session, or `None` for an unknown, expired or malformed token.
@@ -82,11 +66,18 @@ impl SessionBmc {
         }
         let extended = (now + policy.session_idle).min(record.expires_at);
         if extended - record.idle_expires_at > touch_interval(policy.session_idle) {
-            sqlx::query("UPDATE session SET idle_expires_at = $1 WHERE id = $2")
+            let touched = sqlx::query("UPDATE session SET idle_expires_at = $1 WHERE id = $2")
                 .bind(extended)
                 .bind(record.id)
                 .execute(mm.db())
-                .await?;
+                .await?
+                .rows_affected();
+            // No row: the session was deleted since it was cached or read (its user deleted, an
+            // operator's SQL) and the notification has not arrived yet. It has ended.
+            if touched == 0 {
+                cache.revoke(record.id);
+                return Ok(None);
+            }
             record.idle_expires_at = extended;
             cache.update(&hash, record);
         }
@@ -101,18 +92,6 @@ impl SessionBmc {
         if let Some(token) = SessionToken::parse(token) {
             delete_where(mm, "token_hash = $1", token.hash().as_bytes()).await?;
         }
-        Ok(())
-    }
-
-    /// Ends every session of `user_id` except `keep`.
-    pub async fn delete_others(mm: &ModelManager, user_id: i64, keep: Option<i64>) -> Result<()> {
-        let revoked: Vec<i64> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(with_notify("user_id = $1 AND id IS DISTINCT FROM $2")))
-                .bind(user_id)
-                .bind(keep)
-                .fetch_all(mm.db())
-                .await?;
-        revoked.into_iter().for_each(|id| mm.sessions().revoke(id));
         Ok(())
     }
 
@@ -135,6 +114,34 @@ impl SessionBmc {
     }
 }
 
+/// Inserts a session for `user_id` with a fresh token, only if the user exists and (when given)
+/// its password hash is still `verified_hash`. The user's row is read `FOR SHARE`: a password
+/// change in progress makes this wait and then see the new hash, and one that starts after this
+/// waits for it to commit and then deletes the session it made (see `UserBmc::change_pwd`).
+pub(crate) async fn insert<'c>(
+    db: impl PgExecutor<'c>,
+    policy: &Policy,
+    user_id: i64,
+    verified_hash: Option<&str>,
+) -> Result<Option<NewSession>> {
+    let now = policy.clock.now();
+    let token = SessionToken::generate();
+    let inserted = sqlx::query(
+        r#"INSERT INTO session (token_hash, user_id, ctime, expires_at, idle_expires_at)
+           SELECT $1, id, $3, $4, $5 FROM "user" WHERE id = $2 AND ($6::text IS NULL OR pwd = $6) FOR SHARE"#,
+    )
+    .bind(token.hash().as_bytes())
+    .bind(user_id)
+    .bind(now)
+    .bind(now + policy.session_max)
+    .bind(now + policy.session_idle)
+    .bind(verified_hash)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok((inserted == 1).then_some(NewSession { token, max_age: policy.session_max }))
+}
+
 async fn fetch(mm: &ModelManager, hash: &TokenHash) -> Result<Option<SessionRecord>> {
     let row: Option<(i64, i64, Vec<u8>, OffsetDateTime, OffsetDateTime)> = sqlx::query_as(
         "SELECT id, user_id, token_hash, expires_at, idle_expires_at FROM session WHERE token_hash = $1",
@@ -147,32 +154,31 @@ async fn fetch(mm: &ModelManager, hash: &TokenHash) -> Result<Option<SessionReco
     }))
 }
 
-/// Deletes session `id` if it is past a deadline by the database's own record, and announces it.
+/// Deletes session `id` if it is past a deadline by the database's own record.
 async fn delete_expired(mm: &ModelManager, id: i64, now: OffsetDateTime) -> Result<()> {
     let condition = "id = $1 AND (expires_at <= $2 OR idle_expires_at <= $2)";
     let revoked: Vec<i64> =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(with_notify(condition))).bind(id).bind(now).fetch_all(mm.db()).await?;
+        sqlx::query_scalar(sqlx::AssertSqlSafe(deleting(condition))).bind(id).bind(now).fetch_all(mm.db()).await?;
     revoked.into_iter().for_each(|id| mm.sessions().revoke(id));
     Ok(())
 }
 
-/// Deletes the sessions matching `condition` (one `$1` parameter) and announces them.
+/// Deletes the sessions matching `condition` (one `$1` parameter).
 async fn delete_where<'q, T>(mm: &ModelManager, condition: &'static str, value: T) -> Result<()>
 where
     T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
 {
     let revoked: Vec<i64> =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(with_notify(condition))).bind(value).fetch_all(mm.db()).await?;
+        sqlx::query_scalar(sqlx::AssertSqlSafe(deleting(condition))).bind(value).fetch_all(mm.db()).await?;
     revoked.into_iter().for_each(|id| mm.sessions().revoke(id));
     Ok(())
 }
 
-/// One statement that deletes and notifies every instance, answering the deleted ids.
-fn with_notify(condition: &'static str) -> String {
-    format!(
-        "WITH gone AS (DELETE FROM session WHERE {condition} RETURNING id)
-         SELECT id FROM gone, LATERAL pg_notify('{REVOKED_CHANNEL}', id::text)"
-    )
+/// A deletion answering the deleted ids. The table's trigger announces them to every instance
+/// (this one included) at commit; the caller also drops them from this instance's cache at once,
+/// so that the next request here is refused without waiting for the notification.
+fn deleting(condition: &'static str) -> String {
+    format!("DELETE FROM session WHERE {condition} RETURNING id")
 }
 
 /// How far the idle deadline must move before it is written: a tenth of the idle lifetime, at

@@ -1,8 +1,9 @@
 //! The in-process session cache: a valid session costs no query per request.
 //!
-//! Correctness across server instances rests on Postgres `LISTEN/NOTIFY`: every statement that
-//! deletes sessions also sends their ids on [`REVOKED_CHANNEL`], and each instance's listener
-//! ([`run_listener`]) drops them from its cache, typically within milliseconds. The cache is used
+//! Correctness across server instances rests on Postgres `LISTEN/NOTIFY`: a trigger on the
+//! `session` table sends the id of every deleted row on [`REVOKED_CHANNEL`] (`*` for a TRUNCATE),
+//! whatever deleted it, and each instance's listener ([`run_listener`]) drops them from its cache,
+//! typically within milliseconds. The cache is used
 //! only while that listener is connected; whenever it is not, the cache is emptied and every
 //! request reads the database, so a missed notification can never keep a revoked session alive.
 
@@ -86,6 +87,14 @@ impl SessionCache {
         }
     }
 
+    /// Forgets every session: the table was truncated.
+    pub(crate) fn revoke_all(&self) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.by_hash.clear();
+        inner.by_id.clear();
+    }
+
     /// Drops sessions past either deadline.
     pub(crate) fn purge(&self, now: OffsetDateTime) {
         let mut inner = self.lock();
@@ -120,8 +129,13 @@ pub async fn run_listener(mm: ModelManager) {
             cache.set_enabled(true);
             // `Ok(None)` means the connection was lost; notifications may have been missed.
             while let Ok(Some(notification)) = listener.try_recv().await {
-                if let Ok(session_id) = notification.payload().parse::<i64>() {
-                    cache.revoke(session_id);
+                match notification.payload() {
+                    "*" => cache.revoke_all(),
+                    payload => {
+                        if let Ok(session_id) = payload.parse::<i64>() {
+                            cache.revoke(session_id);
+                        }
+                    }
                 }
             }
             cache.set_enabled(false);
@@ -188,6 +202,17 @@ mod tests {
         cache.set_enabled(false);
         cache.set_enabled(true);
         assert!(cache.get(&h).is_none());
+    }
+
+    #[test]
+    fn a_truncation_forgets_every_session() {
+        let cache = SessionCache::default();
+        cache.set_enabled(true);
+        let (one, two) = (hash(), hash());
+        cache.insert_if_current(cache.generation(), one, record(1));
+        cache.insert_if_current(cache.generation(), two, record(2));
+        cache.revoke_all();
+        assert!(cache.get(&one).is_none() && cache.get(&two).is_none());
     }
 
     #[test]

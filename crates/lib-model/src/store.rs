@@ -1,6 +1,8 @@
-//! [`ModelManager`]: the connection pool and the password service, shared by every model call.
+//! [`ModelManager`]: the connection pool, the password service and its budget, shared by every
+//! model call.
 
 use crate::pwd::PwdService;
+use crate::pwd_budget::PwdBudget;
 use crate::session_cache::SessionCache;
 use crate::{Error, Result};
 use lib_core::{Clock, Config, SystemClock};
@@ -18,6 +20,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../sql/migrati
 pub struct ModelManager {
     db: PgPool,
     pwd: Arc<PwdService>,
+    pwd_budget: Arc<PwdBudget>,
     policy: Arc<Policy>,
     sessions: Arc<SessionCache>,
 }
@@ -30,6 +33,8 @@ pub(crate) struct Policy {
     pub(crate) login_fails_per_user: u32,
     pub(crate) login_fails_per_addr: u32,
     pub(crate) login_window: Duration,
+    pub(crate) pwd_work_per_user: u32,
+    pub(crate) pwd_work_per_addr: u32,
 }
 
 impl ModelManager {
@@ -57,21 +62,26 @@ impl ModelManager {
             login_fails_per_user: config.login_fails_per_user,
             login_fails_per_addr: config.login_fails_per_addr,
             login_window: config.login_window,
+            pwd_work_per_user: config.pwd_work_per_user,
+            pwd_work_per_addr: config.pwd_work_per_addr,
         };
         Ok(Self {
             db,
             pwd: Arc::new(PwdService::new(config)),
+            pwd_budget: Arc::new(PwdBudget::new(policy.clock.clone(), config.pwd_work_window)),
             policy: Arc::new(policy),
             sessions: Arc::new(SessionCache::default()),
         })
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations, then fills in what SQL cannot compute (the confusable
+    /// skeletons of usernames that have none).
     pub async fn migrate(&self) -> Result<()> {
         MIGRATOR.run(&self.db).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(e) => Error::from_db(e),
             other => Error::Db(sqlx::Error::Migrate(Box::new(other))),
-        })
+        })?;
+        crate::user::backfill_skeletons(self).await
     }
 
     /// Answers whether the database responds right now.
@@ -90,6 +100,10 @@ impl ModelManager {
 
     pub(crate) fn pwd(&self) -> &PwdService {
         &self.pwd
+    }
+
+    pub(crate) fn pwd_budget(&self) -> &PwdBudget {
+        &self.pwd_budget
     }
 
     pub(crate) fn policy(&self) -> &Policy {

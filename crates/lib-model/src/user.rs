@@ -1,34 +1,18 @@
 //! Users: sign-up, the caller's own record, and password change. Logging in lives in
-//! [`login`](crate::login).
+//! [`login`](crate::login), the username rules in [`username`](crate::username).
 
 use crate::login::{forgive, reserve_attempt};
-use crate::session::{NewSession, SessionBmc};
+use crate::pwd_budget::{self, UserKey};
+use crate::session::{self, NewSession};
+use crate::username;
 use crate::{Error, ModelManager, Result};
 use lib_auth::PwdError;
 use lib_core::Ctx;
 use serde::Serialize;
 use sqlx::FromRow;
+use std::net::IpAddr;
 
-/// A username that passed the rules: 3 to 64 characters, no whitespace or control characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Username(String);
-
-impl Username {
-    pub fn parse(text: &str) -> Result<Self> {
-        let chars = text.chars().count();
-        if !(3..=64).contains(&chars) {
-            return Err(Error::invalid("username: must be 3 to 64 characters"));
-        }
-        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(Error::invalid("username: must not contain whitespace or control characters"));
-        }
-        Ok(Self(text.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use crate::username::Username;
 
 /// A password acceptable for sign-up or change: 8 to 1024 bytes, no NUL.
 #[derive(Clone, PartialEq, Eq)]
@@ -63,78 +47,185 @@ pub struct UserInfo {
 pub struct UserBmc;
 
 impl UserBmc {
-    /// Creates an account; a username taken in any letter case is [`Error::UsernameTaken`].
+    /// Creates an account with no client address to charge (seeding, tests); see [`Self::signup`].
     pub async fn create(mm: &ModelManager, username: &Username, pwd: &NewPwd) -> Result<i64> {
-        Self::insert(mm, username.as_str(), pwd.0.clone()).await
+        Self::signup(mm, username, pwd, None).await
+    }
+
+    /// Creates an account. The hash is charged to the password-work budget of the name and of
+    /// `client` first. A username equal to an existing one in any letter case or width, or one
+    /// that looks like it (the same confusable skeleton), is [`Error::UsernameTaken`].
+    pub async fn signup(mm: &ModelManager, username: &Username, pwd: &NewPwd, client: Option<IpAddr>) -> Result<i64> {
+        pwd_budget::spend(mm, Some(UserKey::Name(username.as_str())), client, 1)?;
+        Self::insert(mm, username, pwd.0.clone()).await
     }
 
     /// Inserts with no password rule: the development seed's `welcome` is shorter than signup allows.
-    pub(crate) async fn insert(mm: &ModelManager, username: &str, clear_pwd: String) -> Result<i64> {
+    pub(crate) async fn insert(mm: &ModelManager, username: &Username, clear_pwd: String) -> Result<i64> {
+        // A taken name is refused before the hash is spent on it; the unique indexes still
+        // decide a race between two signups.
+        let taken: bool = sqlx::query_scalar(
+            r#"SELECT EXISTS (SELECT 1 FROM "user" WHERE lower(username) = lower($1) OR username_skeleton = $2)"#,
+        )
+        .bind(username.as_str())
+        .bind(username.skeleton())
+        .fetch_one(mm.db())
+        .await?;
+        if taken {
+            return Err(Error::UsernameTaken);
+        }
         let hash = mm.pwd().hash(clear_pwd).await?;
-        let id = sqlx::query_scalar(r#"INSERT INTO "user" (username, pwd) VALUES ($1, $2) RETURNING id"#)
-            .bind(username)
-            .bind(hash)
-            .fetch_one(mm.db())
-            .await?;
+        let id = sqlx::query_scalar(
+            r#"INSERT INTO "user" (username, username_skeleton, pwd) VALUES ($1, $2, $3) RETURNING id"#,
+        )
+        .bind(username.as_str())
+        .bind(username.skeleton())
+        .bind(hash)
+        .fetch_one(mm.db())
+        .await?;
         Ok(id)
     }
 
+    /// The caller's account; a caller whose user is gone has no session left.
     pub async fn get_info(ctx: &Ctx, mm: &ModelManager) -> Result<UserInfo> {
         sqlx::query_as(r#"SELECT id, username FROM "user" WHERE id = $1"#)
             .bind(ctx.user_id())
             .fetch_optional(mm.db())
             .await?
-            .ok_or(Error::EntityNotFound { entity: "user", id: ctx.user_id() })
+            .ok_or(Error::SessionEnded)
     }
 
     /// Replaces the caller's password after checking the old one, ends every session of the
     /// caller and answers a new one for the caller (the old token may be what an attacker
-    /// held). Wrong old passwords count like failed logins, so a stolen session cannot be used
-    /// to guess the password.
+    /// held). The verification and the hash are charged to the password-work budget first;
+    /// wrong old passwords count like failed logins, so a stolen session cannot be used to
+    /// guess the password.
+    ///
+    /// The change replaces only the hash that was verified, and ends the sessions and starts
+    /// the new one in the same transaction. When the hash changed meanwhile, nothing changes:
+    /// [`Error::SessionEnded`] when a concurrent change (or logoff, or deletion) has ended the
+    /// caller's session, else [`Error::Conflict`] (a login re-hashed it: try again).
     pub async fn change_pwd(ctx: &Ctx, mm: &ModelManager, old_pwd: &str, new_pwd: &NewPwd) -> Result<NewSession> {
-        let attempt = reserve_attempt(mm, None, Some(format!("pwd:{}", ctx.user_id()))).await?;
-        let stored: Option<String> = sqlx::query_scalar(r#"SELECT pwd FROM "user" WHERE id = $1"#)
-            .bind(ctx.user_id())
+        let user_id = ctx.user_id();
+        pwd_budget::spend(mm, Some(UserKey::Id(user_id)), ctx.client_addr(), 2)?;
+        let attempt = reserve_attempt(mm, vec![format!("pwd:{user_id}")]).await?;
+        let stored: String = sqlx::query_scalar(r#"SELECT pwd FROM "user" WHERE id = $1"#)
+            .bind(user_id)
             .fetch_optional(mm.db())
-            .await?;
-        let Some(stored) = stored else {
-            return Err(Error::EntityNotFound { entity: "user", id: ctx.user_id() });
-        };
-        match mm.pwd().verify(old_pwd.to_string(), Some(stored)).await? {
+            .await?
+            .ok_or(Error::SessionEnded)?;
+        match mm.pwd().verify(old_pwd.to_string(), Some(stored.clone())).await? {
             Ok(_) => forgive(mm, &attempt).await?,
             Err(PwdError::NotMatching) => return Err(Error::invalid("old_pwd: does not match the current password")),
             Err(other) => return Err(other.into()),
         }
         let hash = mm.pwd().hash(new_pwd.0.clone()).await?;
-        Self::set_pwd_hash(mm, ctx.user_id(), &hash).await?;
-        SessionBmc::delete_others(mm, ctx.user_id(), None).await?;
-        SessionBmc::create(mm, ctx.user_id()).await
+
+        let mut tx = mm.db().begin().await?;
+        // The row lock taken here also orders this change with a login starting a session
+        // (`session::insert` reads the user FOR SHARE): that login either waits and then sees
+        // the new hash, or commits first and has its session deleted below.
+        let changed = sqlx::query(r#"UPDATE "user" SET pwd = $1, mtime = now() WHERE id = $2 AND pwd = $3"#)
+            .bind(&hash)
+            .bind(user_id)
+            .bind(&stored)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let ended: Vec<i64> = if changed == 1 {
+            sqlx::query_scalar("DELETE FROM session WHERE user_id = $1 RETURNING id")
+                .bind(user_id)
+                .fetch_all(&mut *tx)
+                .await?
+        } else {
+            Vec::new()
+        };
+        // A session that ended while the old password was checked cannot change it any more.
+        let caller_live = ctx.session_id().is_none_or(|id| ended.contains(&id));
+        if changed == 0 || !caller_live {
+            drop(tx);
+            return Err(match ctx.session_id() {
+                Some(id) if changed == 0 && session_exists(mm, id).await? => {
+                    Error::Conflict { detail: "the password changed meanwhile; try again" }
+                }
+                _ => Error::SessionEnded,
+            });
+        }
+        let new_session = session::insert(&mut *tx, mm.policy(), user_id, None).await?.ok_or(Error::SessionEnded)?;
+        tx.commit().await?;
+        // The trigger tells every instance at commit; this one forgets them at once.
+        ended.into_iter().for_each(|id| mm.sessions().revoke(id));
+        Ok(new_session)
     }
 
-    pub(crate) async fn set_pwd_hash(mm: &ModelManager, user_id: i64, hash: &str) -> Result<()> {
-        sqlx::query(r#"UPDATE "user" SET pwd = $1, mtime = now() WHERE id = $2"#)
-            .bind(hash)
+    /// Replaces `user_id`'s password hash with `new` only if it is still `expected` (the hash
+    /// that was just verified); answers whether it did. A password changed in between stays.
+    pub async fn set_pwd_hash(mm: &ModelManager, user_id: i64, expected: &str, new: &str) -> Result<bool> {
+        let changed = sqlx::query(r#"UPDATE "user" SET pwd = $1, mtime = now() WHERE id = $2 AND pwd = $3"#)
+            .bind(new)
             .bind(user_id)
+            .bind(expected)
             .execute(mm.db())
+            .await?
+            .rows_affected();
+        Ok(changed == 1)
+    }
+}
+
+async fn session_exists(mm: &ModelManager, session_id: i64) -> Result<bool> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM session WHERE id = $1)")
+        .bind(session_id)
+        .fetch_one(mm.db())
+        .await?)
+}
+
+/// Fills in the confusable skeleton of every user that has none (every account made before
+/// skeletons were kept), at start, from Rust: SQL cannot compute it. The name is not rewritten.
+/// A skeleton that another user already has, or that two of these share, is left out (the
+/// older account gets it): such an account keeps working, it only guards no look-alikes.
+pub(crate) async fn backfill_skeletons(mm: &ModelManager) -> Result<()> {
+    let missing: Vec<(i64, String)> =
+        sqlx::query_as(r#"SELECT id, username FROM "user" WHERE username_skeleton IS NULL ORDER BY id"#)
+            .fetch_all(mm.db())
             .await?;
-        Ok(())
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let (ids, skeletons): (Vec<i64>, Vec<String>) = missing
+        .into_iter()
+        .map(|(id, name)| {
+            // Legacy names the profile refuses still get a skeleton of their lower-case form.
+            let form = username::normalize(&name).unwrap_or_else(|| name.to_lowercase());
+            (id, username::skeleton(&form))
+        })
+        .unzip();
+    let filled = sqlx::query(
+        r#"UPDATE "user" u SET username_skeleton = s.skeleton
+           FROM (SELECT DISTINCT ON (skeleton) id, skeleton
+                 FROM unnest($1::bigint[], $2::text[]) AS t(id, skeleton) ORDER BY skeleton, id) s
+           WHERE u.id = s.id AND u.username_skeleton IS NULL
+             AND NOT EXISTS (SELECT 1 FROM "user" x WHERE x.username_skeleton = s.skeleton)"#,
+    )
+    .bind(&ids)
+    .bind(&skeletons)
+    .execute(mm.db())
+    .await
+    .map_err(Error::from_db);
+    match filled {
+        Ok(_) => Ok(()),
+        // A signup (or another instance) took one of these skeletons meanwhile: the rest waits
+        // for the next start rather than stopping this one.
+        Err(Error::UsernameTaken) => {
+            tracing::warn!("some username skeletons could not be filled in; the next start tries again");
+            Ok(())
+        }
+        Err(error) => Err(error),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn usernames_follow_the_contract() {
-        assert!(Username::parse("ab").is_err());
-        assert!(Username::parse("abc").is_ok());
-        assert!(Username::parse(&"é".repeat(64)).is_ok(), "characters, not bytes");
-        assert!(Username::parse(&"a".repeat(65)).is_err());
-        assert!(Username::parse("a b c").is_err());
-        assert!(Username::parse("abc\u{0}").is_err());
-        assert!(Username::parse("abc\t").is_err());
-    }
 
     #[test]
     fn passwords_follow_the_contract() {

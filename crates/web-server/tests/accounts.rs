@@ -48,6 +48,26 @@ async fn signup_validates_and_refuses_taken_usernames_in_any_case() {
 }
 
 #[tokio::test]
+async fn usernames_are_normalised_and_invisible_mixed_script_or_look_alike_ones_are_refused() {
+    let app = spawn_app().await;
+    let api = app.client();
+    for username in ["ab\u{200b}cd", "\u{202e}evil", "ab\u{ad}cd", "раураl"] {
+        let (status, body) = api.post("/api/signup", json!({"username": username, "pwd": PWD})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{username:?}: {body}");
+        assert_error(&body["error"], -32602, "InvalidInput");
+        assert!(body["error"]["data"]["detail"].as_str().unwrap().starts_with("username:"), "{body}");
+    }
+    assert_eq!(api.post("/api/signup", json!({"username": "paypal", "pwd": PWD})).await.0, StatusCode::OK);
+    let (status, body) = api.post("/api/signup", json!({"username": "раураӏ", "pwd": PWD})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "all-Cyrillic look-alike: {body}");
+    assert_error(&body["error"], -32009, "UsernameTaken");
+
+    assert_eq!(api.post("/api/signup", json!({"username": "ＢＯＢ", "pwd": PWD})).await.0, StatusCode::OK);
+    assert_eq!(api.post("/api/login", json!({"username": "Bob", "pwd": PWD})).await.0, StatusCode::OK);
+    assert_eq!(api.ok("get_me", json!({})).await["username"], "bob", "stored width-mapped and case-folded");
+}
+
+#[tokio::test]
 async fn login_sets_a_strict_http_only_session_cookie() {
     let app = spawn_app().await;
     let api = app.client();

@@ -4,7 +4,10 @@ import { h, field, messageBox, busy } from '../dom.js';
 import { describeError } from '../errors.js';
 import { RpcError } from '../rpc.js';
 
-const USERNAME_HINT = '3 to 64 characters, no spaces.';
+// The server's rule (RFC 8265 usernames with UTS #39 checks), in words.
+const USERNAME_HINT = '3 to 64 letters or digits, all of one script (punctuation such as . _ - is fine); '
+  + 'no spaces or invisible characters. Not case-sensitive: "Alice" and "alice" are the same name.';
+const USERNAME_TAKEN = 'That username, or one that looks just like it, is already taken. Please choose another one.';
 const PASSWORD_HINT = 'At least 8 characters.';
 
 export function loginView(ctx) {
@@ -86,6 +89,7 @@ export function signupView(ctx) {
     } catch (err) {
       error.show(describeError(err, {
         InvalidInput: `Please check what you entered. Username: ${USERNAME_HINT} Password: ${PASSWORD_HINT}`,
+        UsernameTaken: USERNAME_TAKEN,
       }));
       (err.kind === 'UsernameTaken' ? user.control : pwd.control).focus();
       return;

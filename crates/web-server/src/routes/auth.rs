@@ -25,11 +25,12 @@ pub(super) struct Credentials {
 
 pub(super) async fn signup(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Json<serde_json::Value>, Error> {
     let username = Username::parse(&body.username)?;
     let pwd = NewPwd::parse("pwd", &body.pwd)?;
-    let user_id = UserBmc::create(&state.mm, &username, &pwd).await?;
+    let user_id = UserBmc::signup(&state.mm, &username, &pwd, Some(client.ip())).await?;
     tracing::Span::current().record("user_id", user_id);
     Ok(Json(json!({"result": {"user_id": user_id}})))
 }
