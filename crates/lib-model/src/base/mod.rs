@@ -4,7 +4,12 @@
 //! functions build each statement with sea-query, apply the scope themselves, set the audit
 //! columns, and run exactly one statement per call (writes return the row with `RETURNING`).
 //! [`generate_crud_fns!`](crate::generate_crud_fns) gives the Bmc inherent methods over them.
+//!
+//! Fixed-shape statements (by id, `get_many`, writes) stay prepared on their connection; those
+//! whose text a client's filter or order shapes (list, count) run unprepared (see `Prepare`).
 
+#[cfg(test)]
+mod tests;
 mod write;
 
 pub use write::{FieldValue, WriteFields};
@@ -123,8 +128,8 @@ pub async fn get_many<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, ids: Vec<i64>) -> 
 /// which Postgres casts; the literal is made of integers only.
 fn id_in<B: DbBmc>(ids: &[i64]) -> Expr {
     let literal = format!("{{{}}}", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
-    let any = Expr::cust_with_values("ANY(CAST($1 AS bigint[]))", [literal]);
-    Expr::col((B::TABLE, "id")).eq(any)
+    // One custom expression: sea-query would parenthesise `ANY(...)` as the right side of `=`.
+    Expr::cust_with_exprs("$1 = ANY(CAST($2 AS bigint[]))", [Expr::col((B::TABLE, "id")), Expr::val(literal)])
 }
 
 pub async fn list<B: DbBmc>(

@@ -8,10 +8,11 @@
 //! recurses into itself: however deep a client nests arrays or objects, the decoder refuses at
 //! the first level the grammar does not have.
 
-use super::ops::{BoolOps, IntOps, OpArg, OpKind, TextOps, TimeOps};
+use super::ops::{BoolOps, IntOps, OpKind, TextOps, TimeOps};
 use super::parse::{FieldFilter, FieldOps};
-use super::scalar::{Conv, Refusal, Scalar, visit_scalars};
-use super::{Column, FieldKind, MAX_FILTER_NODES, MAX_FILTER_VALUES, MAX_LIST_VALUES};
+use super::scalar::{Refusal, Scalar, visit_scalars};
+use super::values::{BareArg, MapArg};
+use super::{Column, FieldKind, MAX_FILTER_NODES, MAX_FILTER_VALUES};
 use crate::Error;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
@@ -27,7 +28,7 @@ pub(super) fn decode<'de, D: Deserializer<'de>>(input: D, columns: &[Column]) ->
 }
 
 /// What one decoding has counted so far, and the refusal that stopped it.
-struct State<'c> {
+pub(super) struct State<'c> {
     columns: &'c [Column],
     nodes: usize,
     values: usize,
@@ -35,7 +36,7 @@ struct State<'c> {
 }
 
 impl State<'_> {
-    fn refuse<E: serde::de::Error>(&mut self, error: Error) -> E {
+    pub(super) fn refuse<E: serde::de::Error>(&mut self, error: Error) -> E {
         self.refusal.refuse(error)
     }
 
@@ -52,7 +53,7 @@ impl State<'_> {
     }
 
     /// Counts a value: each becomes a bound parameter, and a statement holds at most 65,535.
-    fn count_value<E: serde::de::Error>(&mut self) -> Result<(), E> {
+    pub(super) fn count_value<E: serde::de::Error>(&mut self) -> Result<(), E> {
         self.values += 1;
         if self.values > MAX_FILTER_VALUES {
             return Err(self.refuse(Error::invalid(format!("filters: at most {MAX_FILTER_VALUES} values in all"))));
@@ -79,7 +80,7 @@ impl fmt::Display for Group {
 
 /// Where a value sits, for error details: `filters[1].title.$in`.
 #[derive(Clone, Copy)]
-struct At<'a> {
+pub(super) struct At<'a> {
     group: Group,
     field: &'a str,
     /// Empty for an error about the field itself.
@@ -87,7 +88,7 @@ struct At<'a> {
 }
 
 impl At<'_> {
-    fn error(&self, what: impl fmt::Display) -> Error {
+    pub(super) fn error(&self, what: impl fmt::Display) -> Error {
         let dot = if self.op.is_empty() { "" } else { "." };
         Error::invalid(format!("{}.{}{dot}{}: {what}", self.group, self.field, self.op))
     }
@@ -268,135 +269,5 @@ impl<K: OpKind> OpsSeed<'_, '_, '_, K> {
             Some(op) => Ok(K::wrap(vec![op])),
             None => Err(self.state.refuse(at.error("unknown operator"))),
         }
-    }
-}
-
-/// An operator's value, still unread in the map.
-struct MapArg<'m, 's, 'c, 'a, A> {
-    map: &'m mut A,
-    state: &'s mut State<'c>,
-    at: At<'a>,
-}
-
-impl<'de, A: MapAccess<'de>> OpArg<A::Error> for MapArg<'_, '_, '_, '_, A> {
-    fn one<T>(self, conv: Conv<T>) -> Result<T, A::Error> {
-        self.map.next_value_seed(ScalarSeed { state: self.state, at: self.at, conv, counted: true })
-    }
-
-    fn many<T>(self, conv: Conv<T>) -> Result<Vec<T>, A::Error> {
-        self.map.next_value_seed(ListSeed { state: self.state, at: self.at, conv })
-    }
-}
-
-/// A bare condition value, already read.
-struct BareArg<'v, 's, 'c, 'a> {
-    value: Scalar<'v>,
-    state: &'s mut State<'c>,
-    at: At<'a>,
-}
-
-impl<E: serde::de::Error> OpArg<E> for BareArg<'_, '_, '_, '_> {
-    fn one<T>(self, conv: Conv<T>) -> Result<T, E> {
-        self.state.count_value()?;
-        conv(self.value).map_err(|what| self.state.refuse(self.at.error(what)))
-    }
-
-    fn many<T>(self, _: Conv<T>) -> Result<Vec<T>, E> {
-        Err(self.state.refuse(self.at.error("expected an array")))
-    }
-}
-
-/// One scalar, converted as it is read; an array or object is refused unread.
-struct ScalarSeed<'s, 'c, 'a, T> {
-    state: &'s mut State<'c>,
-    at: At<'a>,
-    conv: Conv<T>,
-    /// Whether this value counts against the value budget here (list items are counted by
-    /// their list, after its own limit).
-    counted: bool,
-}
-
-impl<'de, T> DeserializeSeed<'de> for ScalarSeed<'_, '_, '_, T> {
-    type Value = T;
-
-    fn deserialize<D: Deserializer<'de>>(self, input: D) -> Result<T, D::Error> {
-        input.deserialize_any(self)
-    }
-}
-
-impl<'de, T> Visitor<'de> for ScalarSeed<'_, '_, '_, T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a scalar")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<T, A::Error> {
-        self.scalar(Scalar::Array)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<T, A::Error> {
-        self.scalar(Scalar::Object)
-    }
-
-    visit_scalars!();
-}
-
-impl<T> ScalarSeed<'_, '_, '_, T> {
-    fn scalar<E: serde::de::Error>(self, value: Scalar<'_>) -> Result<T, E> {
-        if self.counted {
-            self.state.count_value()?;
-        }
-        (self.conv)(value).map_err(|what| self.state.refuse(self.at.error(what)))
-    }
-}
-
-/// A list operator's array: at most [`MAX_LIST_VALUES`] scalars, each counted as a value.
-struct ListSeed<'s, 'c, 'a, T> {
-    state: &'s mut State<'c>,
-    at: At<'a>,
-    conv: Conv<T>,
-}
-
-impl<'de, T> DeserializeSeed<'de> for ListSeed<'_, '_, '_, T> {
-    type Value = Vec<T>;
-
-    fn deserialize<D: Deserializer<'de>>(self, input: D) -> Result<Vec<T>, D::Error> {
-        input.deserialize_any(self)
-    }
-}
-
-impl<'de, T> Visitor<'de> for ListSeed<'_, '_, '_, T> {
-    type Value = Vec<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-        let mut items = Vec::new();
-        loop {
-            let seed = ScalarSeed { state: &mut *self.state, at: self.at, conv: self.conv, counted: false };
-            let Some(item) = seq.next_element_seed(seed)? else {
-                return Ok(items);
-            };
-            if items.len() == MAX_LIST_VALUES {
-                return Err(self.state.refuse(self.at.error(format!("at most {MAX_LIST_VALUES} values in a list"))));
-            }
-            self.state.count_value()?;
-            items.push(item);
-        }
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Vec<T>, A::Error> {
-        self.scalar(Scalar::Object)
-    }
-
-    visit_scalars!();
-}
-
-impl<T> ListSeed<'_, '_, '_, T> {
-    fn scalar<E: serde::de::Error>(self, _: Scalar<'_>) -> Result<Vec<T>, E> {
-        Err(self.state.refuse(self.at.error("expected an array")))
     }
 }

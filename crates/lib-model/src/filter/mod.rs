@@ -15,6 +15,7 @@
 mod decode;
 mod list_options;
 mod ops;
+mod order_bys;
 mod parse;
 #[cfg(test)]
 mod proptests;
@@ -22,6 +23,7 @@ mod scalar;
 mod sql;
 #[cfg(test)]
 mod tests;
+mod values;
 
 pub use list_options::{DEFAULT_LIMIT, ListOptions, MAX_LIMIT, MAX_ORDER_BYS};
 pub use parse::{Filters, MAX_FILTER_NODES, MAX_FILTER_VALUES, MAX_LIST_VALUES};

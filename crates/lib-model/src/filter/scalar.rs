@@ -106,7 +106,7 @@ pub(super) fn int(value: Scalar<'_>) -> Result<i64, &'static str> {
 
 /// The earliest instant of Postgres' `timestamptz` (Julian day 0, 4714-11-24 BC). Its latest,
 /// 294276 AD, is past anything the `time` crate represents.
-const PG_MIN_TIME: OffsetDateTime = datetime!(-4713-11-24 0:00 UTC);
+pub(super) const PG_MIN_TIME: OffsetDateTime = datetime!(-4713-11-24 0:00 UTC);
 
 /// An RFC 3339 time, as the UTC instant that is bound. A local time near the end of the `time`
 /// crate's range can name an instant past it (`9999-12-31T23:59:59-23:59`), which sqlx would

@@ -240,3 +240,16 @@ fn a_condition_of_n_parts_nests_log2_n_deep() {
     let likes = condition(&format!(r#"{{"description": {{"$notContainsAny": {words}}}}}"#));
     assert!(depth(&likes) <= 10 + 3, "1000 patterns nest {} deep", depth(&likes));
 }
+
+#[tokio::test]
+async fn postgres_refuses_the_instant_before_the_first_one_the_filter_accepts() {
+    use super::scalar::PG_MIN_TIME;
+    let db = crate::test_support::TestDb::new().await;
+    let mm = db.mm();
+    let bind = |time: time::OffsetDateTime| {
+        sqlx::query_scalar::<_, time::OffsetDateTime>("SELECT $1::timestamptz").bind(time).fetch_one(mm.db())
+    };
+    assert_eq!(bind(PG_MIN_TIME).await.unwrap(), PG_MIN_TIME);
+    let before = bind(PG_MIN_TIME - time::Duration::microseconds(1)).await.unwrap_err();
+    assert_eq!(before.as_database_error().and_then(|e| e.code()).as_deref(), Some("22008"), "{before}");
+}
