@@ -5,8 +5,9 @@
 //! columns, and run exactly one statement per call (writes return the row with `RETURNING`).
 //! [`generate_crud_fns!`](crate::generate_crud_fns) gives the Bmc inherent methods over them.
 //!
-//! Fixed-shape statements (by id, `get_many`, writes) stay prepared on their connection; those
-//! whose text a client's filter or order shapes (list, count) run unprepared (see `Prepare`).
+//! Fixed-shape statements (by id, `get_many`, writes, unfiltered lists and counts) stay prepared
+//! on their connection; those whose text a client's filter or order shapes run unprepared (see
+//! `Prepare`).
 
 #[cfg(test)]
 mod tests;
@@ -138,13 +139,15 @@ pub async fn list<B: DbBmc>(
     filters: Filters,
     options: &ListOptions,
 ) -> Result<Vec<B::Entity>> {
-    fetch_all(mm, &list_statement::<B>(ctx, filters, options), Prepare::Once).await
+    let prepare = Prepare::fixed_if(!filters.restricts() && options.has_default_order());
+    fetch_all(mm, &list_statement::<B>(ctx, filters, options), prepare).await
 }
 
 pub async fn count<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, filters: Filters) -> Result<i64> {
+    let prepare = Prepare::fixed_if(!filters.restricts());
     let (sql, values) = count_statement::<B>(ctx, filters).build_sqlx(PostgresQueryBuilder);
-    // Its text depends on the client's filter: not kept prepared (see `Prepare::Once`).
-    Ok(sqlx::query_scalar_with(AssertSqlSafe(sql), values).persistent(false).fetch_one(mm.db()).await?)
+    let query = sqlx::query_scalar_with(AssertSqlSafe(sql), values).persistent(prepare.persistent());
+    Ok(query.fetch_one(mm.db()).await?)
 }
 
 /// The `SELECT` of a list: what `list` runs.
@@ -236,12 +239,24 @@ where
 /// Whether a statement's plan is kept on the connection.
 #[derive(Clone, Copy)]
 enum Prepare {
-    /// A fixed shape (get by id, `get_many`, writes): prepared once per connection and reused.
+    /// A fixed shape (get by id, `get_many`, writes, an unfiltered list in the default order):
+    /// prepared once per connection and reused, one round trip per call.
     Keep,
     /// A shape built from client input (filters, orders): run as Postgres' unnamed statement
     /// and not cached, so a client sending ever-new shapes leaves nothing behind in the server
     /// or in Postgres once the call ends (each cached statement can hold megabytes of plan).
+    /// It costs a second round trip per call (parse and describe, then execute).
     Once,
+}
+
+impl Prepare {
+    fn fixed_if(fixed: bool) -> Self {
+        if fixed { Prepare::Keep } else { Prepare::Once }
+    }
+
+    fn persistent(self) -> bool {
+        matches!(self, Prepare::Keep)
+    }
 }
 
 async fn fetch_all<E>(mm: &ModelManager, statement: &impl SqlxBinder, prepare: Prepare) -> Result<Vec<E>>
@@ -249,6 +264,6 @@ where
     E: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
     let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
-    let query = sqlx::query_as_with(AssertSqlSafe(sql), values).persistent(matches!(prepare, Prepare::Keep));
+    let query = sqlx::query_as_with(AssertSqlSafe(sql), values).persistent(prepare.persistent());
     Ok(query.fetch_all(mm.db()).await?)
 }

@@ -55,6 +55,13 @@ async fn lists_and_counts_of_new_filter_shapes_leave_no_prepared_statement() {
         assert_eq!(TaskBmc::count(&ctx, &mm, filters(shape)).await.unwrap(), 3);
     }
     assert_eq!(prepared(&mm).await, before);
+
+    // Unfiltered, in the default order, a list and a count have one text each: kept.
+    for _ in 0..3 {
+        TaskBmc::list(&ctx, &mm, filters(json!([{"done": true}, {}])), &ListOptions::default()).await.unwrap();
+        TaskBmc::count(&ctx, &mm, Filters::default()).await.unwrap();
+    }
+    assert_eq!(prepared(&mm).await, before + 2);
 }
 
 #[tokio::test]

@@ -61,6 +61,11 @@ impl ListOptions {
         self
     }
 
+    /// Whether the order is the default one (`id` ascending alone), whatever the page.
+    pub(crate) fn has_default_order(&self) -> bool {
+        matches!(self.order_bys.as_slice(), [("id", Order::Asc)])
+    }
+
     pub(crate) fn apply(&self, table: &'static str, select: &mut SelectStatement) {
         for (name, order) in &self.order_bys {
             select.order_by_expr(Expr::col((table, *name)), order.clone());

@@ -144,7 +144,7 @@ fn scalar() -> impl Strategy<Value = Json> {
 
 /// Any JSON, a few levels deep, for where the grammar expects something else.
 fn junk() -> impl Strategy<Value = Json> {
-    let leaf = prop_oneof![scalar(), (0usize..400).prop_map(Json::Deep)];
+    let leaf = prop_oneof![scalar(), (1usize..400).prop_map(Json::Deep)];
     leaf.prop_recursive(4, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
@@ -265,7 +265,7 @@ fn list_options() -> impl Strategy<Value = Json> {
 }
 
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 proptest! {

@@ -13,10 +13,15 @@ use sea_query::extension::postgres::PgExpr as _;
 use sea_query::{Condition, Expr, ExprTrait as _, LikeExpr};
 
 impl Filters {
+    /// Whether the filter restricts anything: an empty group matches every row, and so does
+    /// the OR that contains it.
+    pub(crate) fn restricts(&self) -> bool {
+        !(self.groups.is_empty() || self.groups.iter().any(Vec::is_empty))
+    }
+
     /// The condition for `table`, or `None` when the filter restricts nothing.
     pub(crate) fn into_condition(self, table: &'static str) -> Option<Condition> {
-        // An empty group matches every row, and so does the OR that contains it.
-        if self.groups.is_empty() || self.groups.iter().any(Vec::is_empty) {
+        if !self.restricts() {
             return None;
         }
         let groups = self.groups.into_iter().map(|group| all_of(group.into_iter().map(|f| f.into_condition(table))));
