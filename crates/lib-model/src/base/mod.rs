@@ -4,7 +4,13 @@
 //! functions build each statement with sea-query, apply the scope themselves, set the audit
 //! columns, and run exactly one statement per call (writes return the row with `RETURNING`).
 //! [`generate_crud_fns!`](crate::generate_crud_fns) gives the Bmc inherent methods over them.
+//!
+//! Fixed-shape statements (by id, `get_many`, writes, unfiltered lists and counts) stay prepared
+//! on their connection; those whose text a client's filter or order shapes run unprepared (see
+//! `Prepare`).
 
+#[cfg(test)]
+mod tests;
 mod write;
 
 pub use write::{FieldValue, WriteFields};
@@ -106,16 +112,25 @@ pub async fn get<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64) -> Result<B::E
     fetch_optional(mm, &select).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
 }
 
-/// The rows among `ids` that `ctx` may see, in one statement (`id IN (...)`), in no particular
-/// order; ids that are missing or not the caller's are simply absent.
+/// The rows among `ids` that `ctx` may see, in one statement, in no particular order; ids that
+/// are missing or not the caller's are simply absent.
 pub async fn get_many<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, ids: Vec<i64>) -> Result<Vec<B::Entity>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let mut select = select_columns::<B>();
-    select.cond_where(Condition::all().add(Expr::col((B::TABLE, "id")).is_in(ids)).add(B::scope(ctx)));
-    let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
-    Ok(sqlx::query_as_with(AssertSqlSafe(sql), values).fetch_all(mm.db()).await?)
+    select.cond_where(Condition::all().add(id_in::<B>(&ids)).add(B::scope(ctx)));
+    fetch_all(mm, &select, Prepare::Keep).await
+}
+
+/// `id = ANY($1)`: one statement text whatever the number of ids, so it is prepared once per
+/// connection (`id IN ($1, ..., $n)` would be a new statement for every n). sea-query binds no
+/// arrays without its `postgres-array` feature, so the ids travel as one array literal in text,
+/// which Postgres casts; the literal is made of integers only.
+fn id_in<B: DbBmc>(ids: &[i64]) -> Expr {
+    let literal = format!("{{{}}}", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+    // One custom expression: sea-query would parenthesise `ANY(...)` as the right side of `=`.
+    Expr::cust_with_exprs("$1 = ANY(CAST($2 AS bigint[]))", [Expr::col((B::TABLE, "id")), Expr::val(literal)])
 }
 
 pub async fn list<B: DbBmc>(
@@ -124,18 +139,30 @@ pub async fn list<B: DbBmc>(
     filters: Filters,
     options: &ListOptions,
 ) -> Result<Vec<B::Entity>> {
-    let mut select = select_columns::<B>();
-    select.cond_where(scoped::<B>(ctx, filters));
-    options.apply(B::TABLE, &mut select);
-    let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
-    Ok(sqlx::query_as_with(AssertSqlSafe(sql), values).fetch_all(mm.db()).await?)
+    let prepare = Prepare::fixed_if(!filters.restricts() && options.has_default_order());
+    fetch_all(mm, &list_statement::<B>(ctx, filters, options), prepare).await
 }
 
 pub async fn count<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, filters: Filters) -> Result<i64> {
+    let prepare = Prepare::fixed_if(!filters.restricts());
+    let (sql, values) = count_statement::<B>(ctx, filters).build_sqlx(PostgresQueryBuilder);
+    let query = sqlx::query_scalar_with(AssertSqlSafe(sql), values).persistent(prepare.persistent());
+    Ok(query.fetch_one(mm.db()).await?)
+}
+
+/// The `SELECT` of a list: what `list` runs.
+pub(crate) fn list_statement<B: DbBmc>(ctx: &Ctx, filters: Filters, options: &ListOptions) -> SelectStatement {
+    let mut select = select_columns::<B>();
+    select.cond_where(scoped::<B>(ctx, filters));
+    options.apply(B::TABLE, &mut select);
+    select
+}
+
+/// The `SELECT count(*)` of a count: what `count` runs.
+pub(crate) fn count_statement<B: DbBmc>(ctx: &Ctx, filters: Filters) -> SelectStatement {
     let mut select = Query::select();
     select.expr(Expr::cust("count(*)")).from(B::TABLE).cond_where(scoped::<B>(ctx, filters));
-    let (sql, values) = select.build_sqlx(PostgresQueryBuilder);
-    Ok(sqlx::query_scalar_with(AssertSqlSafe(sql), values).fetch_one(mm.db()).await?)
+    select
 }
 
 pub async fn update<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64, data: B::ForUpdate) -> Result<B::Entity> {
@@ -207,4 +234,36 @@ where
 {
     let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
     Ok(sqlx::query_as_with(AssertSqlSafe(sql), values).fetch_optional(mm.db()).await?)
+}
+
+/// Whether a statement's plan is kept on the connection.
+#[derive(Clone, Copy)]
+enum Prepare {
+    /// A fixed shape (get by id, `get_many`, writes, an unfiltered list in the default order):
+    /// prepared once per connection and reused, one round trip per call.
+    Keep,
+    /// A shape built from client input (filters, orders): run as Postgres' unnamed statement
+    /// and not cached, so a client sending ever-new shapes leaves nothing behind in the server
+    /// or in Postgres once the call ends (each cached statement can hold megabytes of plan).
+    /// It costs a second round trip per call (parse and describe, then execute).
+    Once,
+}
+
+impl Prepare {
+    fn fixed_if(fixed: bool) -> Self {
+        if fixed { Prepare::Keep } else { Prepare::Once }
+    }
+
+    fn persistent(self) -> bool {
+        matches!(self, Prepare::Keep)
+    }
+}
+
+async fn fetch_all<E>(mm: &ModelManager, statement: &impl SqlxBinder, prepare: Prepare) -> Result<Vec<E>>
+where
+    E: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
+    let query = sqlx::query_as_with(AssertSqlSafe(sql), values).persistent(prepare.persistent());
+    Ok(query.fetch_all(mm.db()).await?)
 }

@@ -1,12 +1,21 @@
-//! `list_options`: order, limit and offset, checked against the entity's columns.
+//! `list_options`: order, limit and offset, checked against the entity's columns and decoded
+//! straight from the request's JSON text under their own budget ([`MAX_ORDER_BYS`]).
 
 use super::Column;
-use crate::{Error, Result};
+use super::order_bys::OrderBysSeed;
+use super::scalar::{Refusal, Scalar, visit_scalars};
+use crate::Error;
 use sea_query::{Expr, Order, SelectStatement};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::fmt;
 
 pub const DEFAULT_LIMIT: u64 = 100;
 pub const MAX_LIMIT: u64 = 1000;
+/// The most entries of `order_bys`: each is a sort key of the statement, and more than a few
+/// cannot change an order that already ends on the unique `id`.
+pub const MAX_ORDER_BYS: usize = 16;
 
 /// Validated list options. The order always ends on `id`, so pages are stable.
 #[derive(Debug, Clone)]
@@ -24,47 +33,24 @@ impl Default for ListOptions {
 }
 
 impl ListOptions {
-    /// Parses `{"order_bys"?: s | [s], "limit"?: n, "offset"?: n}`; absent or `null` means defaults.
-    pub fn parse(options: Option<&Value>, columns: &[Column]) -> Result<Self> {
-        let mut parsed = Self { order_bys: Vec::new(), limit: DEFAULT_LIMIT, offset: 0 };
-        let options = match options {
-            None | Some(Value::Null) => return Ok(Self::default()),
-            Some(Value::Object(options)) => options,
-            Some(_) => return Err(Error::invalid("list_options: must be an object")),
-        };
-        // A member given as `null` means its default, as an absent one does.
-        for (key, value) in options.iter().filter(|(_, value)| !value.is_null()) {
-            match key.as_str() {
-                "order_bys" => parsed.order_bys = parse_order_bys(value, columns)?,
-                "limit" => {
-                    parsed.limit = value
-                        .as_i64()
-                        .filter(|limit| (1..=MAX_LIMIT as i64).contains(limit))
-                        .ok_or_else(|| Error::invalid(format!("list_options.limit: must be 1 to {MAX_LIMIT}")))?
-                        as u64
-                }
-                "offset" => {
-                    parsed.offset = value
-                        .as_i64()
-                        .filter(|offset| *offset >= 0)
-                        .ok_or_else(|| Error::invalid("list_options.offset: must be a whole number, 0 or more"))?
-                        as u64
-                }
-                other => {
-                    return Err(Error::invalid(format!(
-                        "list_options.{other}: unknown option (order_bys, limit, offset)"
-                    )));
-                }
-            }
+    /// Parses `{"order_bys"?: s | [s], "limit"?: n, "offset"?: n}` given as a `Value`; absent or
+    /// `null` means defaults. The same decoder as [`ListOptions::parse_raw`].
+    pub fn parse(options: Option<&Value>, columns: &[Column]) -> crate::Result<Self> {
+        match options {
+            None => Ok(Self::default()),
+            Some(value) => decode(value, columns),
         }
-        Ok(parsed.with_id_last())
     }
 
     /// Parses `list_options` as the request carried them (raw JSON text).
-    pub fn parse_raw(options: Option<&serde_json::value::RawValue>, columns: &[Column]) -> Result<Self> {
-        // TODO(robustness): decode under the budgets instead of into a Value first.
-        let value = options.map(|raw| serde_json::from_str::<Value>(raw.get())).transpose();
-        Self::parse(value.map_err(|e| Error::invalid(format!("list_options: {e}")))?.as_ref(), columns)
+    pub fn parse_raw(options: Option<&RawValue>, columns: &[Column]) -> crate::Result<Self> {
+        let Some(raw) = options else {
+            return Ok(Self::default());
+        };
+        let mut input = serde_json::Deserializer::from_str(raw.get());
+        let options = decode(&mut input, columns)?;
+        input.end().map_err(|e| Error::invalid(format!("list_options: {e}")))?;
+        Ok(options)
     }
 
     /// Appends `id` ascending unless the client ordered by `id` already.
@@ -75,37 +61,163 @@ impl ListOptions {
         self
     }
 
+    /// Whether the order is the default one (`id` ascending alone), whatever the page.
+    pub(crate) fn has_default_order(&self) -> bool {
+        matches!(self.order_bys.as_slice(), [("id", Order::Asc)])
+    }
+
     pub(crate) fn apply(&self, table: &'static str, select: &mut SelectStatement) {
         for (name, order) in &self.order_bys {
             select.order_by_expr(Expr::col((table, *name)), order.clone());
         }
         select.limit(self.limit).offset(self.offset);
     }
+
+    /// How many sort keys (with the final `id`), the limit and the offset.
+    #[cfg(test)]
+    pub(super) fn shape(&self) -> (usize, u64, u64) {
+        (self.order_bys.len(), self.limit, self.offset)
+    }
 }
 
-fn parse_order_bys(value: &Value, columns: &[Column]) -> Result<Vec<(&'static str, Order)>> {
-    let names: Vec<&Value> = match value {
-        Value::Array(names) => names.iter().collect(),
-        one => vec![one],
-    };
-    names
-        .into_iter()
-        .map(|name| {
-            let name = name
-                .as_str()
-                .ok_or_else(|| Error::invalid("list_options.order_bys: expected a field name or a list of them"))?;
-            let (field, order) = match name.strip_prefix('!') {
-                Some(field) => (field, Order::Desc),
-                None => (name, Order::Asc),
+fn decode<'de, D: Deserializer<'de>>(input: D, columns: &[Column]) -> crate::Result<ListOptions> {
+    let mut refusal = Refusal::default();
+    match input.deserialize_any(OptionsVisitor { columns, refusal: &mut refusal }) {
+        Ok(options) => Ok(options.with_id_last()),
+        Err(error) => Err(refusal.into_error("list_options", error)),
+    }
+}
+
+struct OptionsVisitor<'c, 'r> {
+    columns: &'c [Column],
+    refusal: &'r mut Refusal,
+}
+
+impl<'de> Visitor<'de> for OptionsVisitor<'_, '_> {
+    type Value = ListOptions;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ListOptions, A::Error> {
+        let mut parsed = ListOptions { order_bys: Vec::new(), limit: DEFAULT_LIMIT, offset: 0 };
+        let mut seen: [bool; 3] = [false; 3];
+        while let Some(key) = map.next_key::<String>()? {
+            let slot = match key.as_str() {
+                "order_bys" => 0,
+                "limit" => 1,
+                "offset" => 2,
+                other => {
+                    let unknown = format!("list_options.{other}: unknown option (order_bys, limit, offset)");
+                    return Err(self.refusal.refuse(Error::invalid(unknown)));
+                }
             };
-            let column = columns.iter().find(|c| c.name == field).ok_or_else(|| {
-                let known: Vec<_> = columns.iter().map(|c| c.name).collect();
-                Error::invalid(format!(
-                    "list_options.order_bys: unknown field `{field}` (orderable: {})",
-                    known.join(", ")
-                ))
-            })?;
-            Ok((column.name, order))
-        })
-        .collect()
+            if std::mem::replace(&mut seen[slot], true) {
+                return Err(self.refusal.refuse(Error::invalid(format!("list_options.{key}: given twice"))));
+            }
+            // A member given as `null` means its default, as an absent one does.
+            match slot {
+                0 => {
+                    let seed = OrderBysSeed::new(self.columns, &mut *self.refusal);
+                    parsed.order_bys = map.next_value_seed(seed)?;
+                }
+                1 => {
+                    let limit = map.next_value_seed(IntSeed { refusal: &mut *self.refusal, bound: Bound::Limit })?;
+                    parsed.limit = limit.unwrap_or(DEFAULT_LIMIT);
+                }
+                _ => {
+                    let offset = map.next_value_seed(IntSeed { refusal: &mut *self.refusal, bound: Bound::Offset })?;
+                    parsed.offset = offset.unwrap_or(0);
+                }
+            }
+        }
+        Ok(parsed)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<ListOptions, A::Error> {
+        self.scalar(Scalar::Array)
+    }
+
+    visit_scalars!();
+}
+
+impl OptionsVisitor<'_, '_> {
+    fn scalar<E: serde::de::Error>(self, value: Scalar<'_>) -> Result<ListOptions, E> {
+        match value {
+            Scalar::Null => Ok(ListOptions { order_bys: Vec::new(), limit: DEFAULT_LIMIT, offset: 0 }),
+            _ => Err(self.refusal.refuse(Error::invalid("list_options: must be an object"))),
+        }
+    }
+}
+
+/// Which whole-number option an [`IntSeed`] reads.
+#[derive(Clone, Copy)]
+enum Bound {
+    Limit,
+    Offset,
+}
+
+impl Bound {
+    fn check(self, value: Scalar<'_>) -> Option<u64> {
+        let whole = match value {
+            Scalar::Int(n) => u64::try_from(n).ok()?,
+            Scalar::UInt(n) => n,
+            _ => return None,
+        };
+        match self {
+            Bound::Limit => (1..=MAX_LIMIT).contains(&whole).then_some(whole),
+            // At most i64::MAX: Postgres' OFFSET is a bigint.
+            Bound::Offset => i64::try_from(whole).is_ok().then_some(whole),
+        }
+    }
+
+    fn refused(self) -> Error {
+        match self {
+            Bound::Limit => Error::invalid(format!("list_options.limit: must be 1 to {MAX_LIMIT}")),
+            Bound::Offset => Error::invalid("list_options.offset: must be a whole number, 0 or more"),
+        }
+    }
+}
+
+/// `limit` or `offset`: `null` (the default) or a whole number in its bound.
+struct IntSeed<'r> {
+    refusal: &'r mut Refusal,
+    bound: Bound,
+}
+
+impl IntSeed<'_> {
+    fn scalar<E: serde::de::Error>(self, value: Scalar<'_>) -> Result<Option<u64>, E> {
+        match (value, self.bound.check(value)) {
+            (Scalar::Null, _) => Ok(None),
+            (_, Some(n)) => Ok(Some(n)),
+            (_, None) => Err(self.refusal.refuse(self.bound.refused())),
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for IntSeed<'_> {
+    type Value = Option<u64>;
+
+    fn deserialize<D: Deserializer<'de>>(self, input: D) -> Result<Option<u64>, D::Error> {
+        input.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IntSeed<'_> {
+    type Value = Option<u64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a whole number")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Option<u64>, A::Error> {
+        self.scalar(Scalar::Array)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Option<u64>, A::Error> {
+        self.scalar(Scalar::Object)
+    }
+
+    visit_scalars!();
 }

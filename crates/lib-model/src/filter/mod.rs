@@ -1,19 +1,32 @@
 //! Filters and list options: what clients may ask of `list_*` and `count_*`, checked against an
-//! entity's column allowlist, then rendered as sea-query conditions.
+//! entity's column allowlist and the shape budgets while they are decoded, then rendered as
+//! sea-query conditions.
 //!
 //! The operator vocabulary is modql's (`$eq`, `$containsCi`, `$in`, ...), and text and bool
-//! operators parse into modql's `OpValString` / `OpValBool`. The JSON parsing and the SQL
+//! operators parse into modql's `OpValString` / `OpValBool`. The JSON decoding and the SQL
 //! rendering are this crate's own, because modql's have defects the contract forbids: unknown
 //! fields pass silently, `%` `_` `\` act as wildcards, `$notEndsWith` runs as `$endsWith`, bool
 //! `$null` runs as `$not`, `$empty: false` is an OR, numbers may wrap, and `$in` on time is
-//! inverted. Each is covered by a test in `tests/filters.rs`.
+//! inverted. Each is covered by a test in `tests/typed_filters.rs` or `tests/text_filters.rs`.
+//!
+//! Budgets, each refused as `InvalidInput` naming it, at the first node past it:
+//! [`MAX_FILTER_NODES`], [`MAX_FILTER_VALUES`], [`MAX_LIST_VALUES`] and [`MAX_ORDER_BYS`].
 
+mod decode;
 mod list_options;
+mod ops;
+mod order_bys;
 mod parse;
+#[cfg(test)]
+mod proptests;
+mod scalar;
 mod sql;
+#[cfg(test)]
+mod tests;
+mod values;
 
-pub use list_options::{DEFAULT_LIMIT, ListOptions, MAX_LIMIT};
-pub use parse::{Filters, MAX_FILTER_VALUES, MAX_LIST_VALUES};
+pub use list_options::{DEFAULT_LIMIT, ListOptions, MAX_LIMIT, MAX_ORDER_BYS};
+pub use parse::{Filters, MAX_FILTER_NODES, MAX_FILTER_VALUES, MAX_LIST_VALUES};
 
 /// What a column holds: it decides which operators and which JSON values a filter may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

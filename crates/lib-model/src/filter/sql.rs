@@ -1,5 +1,11 @@
 //! Typed operators to sea-query conditions. Values are always bound parameters; pattern values
 //! are escaped so that `%`, `_` and `\` match themselves.
+//!
+//! Every AND or OR of many parts is built as a balanced tree ([`all_of`], [`any_of`]). sea-query
+//! renders a `Condition` by folding its parts into a left-deep chain of binary expressions
+//! (`((a OR b) OR c) OR ...`), which it then renders, clones and drops recursively: a flat
+//! condition of n parts costs n stack frames several times over, and 15,000 of them overflowed a
+//! worker's stack. Nested two at a time, the depth is log2(n) whatever the filter.
 
 use super::parse::{Cmp, FieldFilter, FieldOps, Filters};
 use modql::filter::{OpValBool, OpValString};
@@ -7,16 +13,19 @@ use sea_query::extension::postgres::PgExpr as _;
 use sea_query::{Condition, Expr, ExprTrait as _, LikeExpr};
 
 impl Filters {
+    /// Whether the filter restricts anything: an empty group matches every row, and so does
+    /// the OR that contains it.
+    pub(crate) fn restricts(&self) -> bool {
+        !(self.groups.is_empty() || self.groups.iter().any(Vec::is_empty))
+    }
+
     /// The condition for `table`, or `None` when the filter restricts nothing.
     pub(crate) fn into_condition(self, table: &'static str) -> Option<Condition> {
-        // An empty group matches every row, and so does the OR that contains it.
-        if self.groups.is_empty() || self.groups.iter().any(Vec::is_empty) {
+        if !self.restricts() {
             return None;
         }
-        let any = self.groups.into_iter().fold(Condition::any(), |any, group| {
-            any.add(group.into_iter().fold(Condition::all(), |all, filter| all.add(filter.into_condition(table))))
-        });
-        Some(any)
+        let groups = self.groups.into_iter().map(|group| all_of(group.into_iter().map(|f| f.into_condition(table))));
+        Some(any_of(groups))
     }
 }
 
@@ -25,10 +34,10 @@ impl FieldFilter {
         let col = Expr::col((table, self.column.name));
         let field = Field { col, nullable: self.column.nullable };
         match self.ops {
-            FieldOps::Text(ops) => ops.into_iter().fold(Condition::all(), |all, op| all.add(field.text(op))),
-            FieldOps::Bool(ops) => ops.into_iter().fold(Condition::all(), |all, op| all.add(field.bool(op))),
-            FieldOps::Int(ops) => ops.into_iter().fold(Condition::all(), |all, op| all.add(field.cmp(op))),
-            FieldOps::Time(ops) => ops.into_iter().fold(Condition::all(), |all, op| all.add(field.cmp(op))),
+            FieldOps::Text(ops) => all_of(ops.into_iter().map(|op| field.text(op))),
+            FieldOps::Bool(ops) => all_of(ops.into_iter().map(|op| field.bool(op))),
+            FieldOps::Int(ops) => all_of(ops.into_iter().map(|op| field.cmp(op))),
+            FieldOps::Time(ops) => all_of(ops.into_iter().map(|op| field.cmp(op))),
         }
     }
 }
@@ -93,7 +102,7 @@ impl Field {
             OpValString::NotContains(v) => self.not_like(Contains, &v),
             OpValString::ContainsAny(vs) => self.any_like(Contains, vs),
             OpValString::NotContainsAny(vs) => self.none_like(Contains, vs),
-            OpValString::ContainsAll(vs) => vs.iter().fold(Condition::all(), |all, v| all.add(self.like(Contains, v))),
+            OpValString::ContainsAll(vs) => all_of(vs.iter().map(|v| self.like(Contains, v))),
             OpValString::StartsWith(v) => self.like(StartsWith, &v),
             OpValString::NotStartsWith(v) => self.not_like(StartsWith, &v),
             OpValString::StartsWithAny(vs) => self.any_like(StartsWith, vs),
@@ -130,12 +139,12 @@ impl Field {
         if values.is_empty() {
             return always(false);
         }
-        values.iter().fold(Condition::any(), |any, v| any.add(self.like(pattern, v)))
+        any_of(values.iter().map(|v| self.like(pattern, v)))
     }
 
     /// No pattern matches; an empty list excludes nothing.
     fn none_like(&self, pattern: Pattern, values: Vec<String>) -> Condition {
-        values.iter().fold(Condition::all(), |all, v| all.add(self.not_like(pattern, v)))
+        all_of(values.iter().map(|v| self.not_like(pattern, v)))
     }
 }
 
@@ -180,6 +189,36 @@ fn in_list<T: Into<sea_query::Value>>(col: Expr, values: Vec<T>) -> Condition {
 /// An empty `$notIn` excludes nothing.
 fn not_in_list<T: Into<sea_query::Value>>(col: Expr, values: Vec<T>) -> Condition {
     if values.is_empty() { always(true) } else { col.is_not_in(values.into_iter().map(Into::into)).into() }
+}
+
+/// The AND of `parts` (true when there are none), nested so that its depth is log2 of their count.
+fn all_of(parts: impl Iterator<Item = Condition>) -> Condition {
+    balanced(parts, Condition::all)
+}
+
+/// The OR of `parts` (false when there are none), nested so that its depth is log2 of their count.
+fn any_of(parts: impl Iterator<Item = Condition>) -> Condition {
+    balanced(parts, Condition::any)
+}
+
+/// Pairs up `parts` level by level, without recursion, until one condition is left.
+fn balanced(parts: impl Iterator<Item = Condition>, join: fn() -> Condition) -> Condition {
+    let mut level: Vec<Condition> = parts.collect();
+    if level.is_empty() {
+        return join();
+    }
+    while level.len() > 1 {
+        let mut pairs = Vec::with_capacity(level.len().div_ceil(2));
+        let mut parts = level.into_iter();
+        while let Some(first) = parts.next() {
+            pairs.push(match parts.next() {
+                Some(second) => join().add(first).add(second),
+                None => first,
+            });
+        }
+        level = pairs;
+    }
+    level.pop().unwrap_or_else(join)
 }
 
 fn always(value: bool) -> Condition {
