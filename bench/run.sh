@@ -40,7 +40,10 @@ else
 fi
 
 APP_ENV=development DATABASE_URL=$DATABASE_URL RUST_LOG=warn "$BIN" reset-dev-db
-APP_ENV=development DATABASE_URL=$DATABASE_URL LISTEN_ADDR=127.0.0.1:$PORT RUST_LOG=warn "$BIN" >"$OUT/server.log" 2>&1 &
+# The login storm measures what hashing costs other requests; the password-work budget would turn
+# most of it into 429s, so it is lifted here.
+APP_ENV=development DATABASE_URL=$DATABASE_URL LISTEN_ADDR=127.0.0.1:$PORT RUST_LOG=warn \
+    PWD_WORK_PER_USER=1000000 PWD_WORK_PER_ADDR=1000000 "$BIN" >"$OUT/server.log" 2>&1 &
 SERVER_PID=$!
 trap 'kill $SERVER_PID 2>/dev/null || true; jobs -p | xargs -r kill 2>/dev/null || true' EXIT
 BASE=http://127.0.0.1:$PORT

@@ -129,7 +129,7 @@ pub(crate) async fn reserve_attempt(mm: &ModelManager, keys: Vec<String>) -> Res
          ),
          counted AS (
            INSERT INTO login_throttle (key, window_start, failures)
-           SELECT key, $3, 1 FROM wanted WHERE NOT EXISTS (SELECT 1 FROM blocked)
+           SELECT key, $3, 1 FROM wanted WHERE NOT EXISTS (SELECT 1 FROM blocked) ORDER BY key
            ON CONFLICT (key) DO UPDATE SET
              failures = CASE WHEN login_throttle.window_start <= $4 THEN 1 ELSE login_throttle.failures + 1 END,
              window_start = CASE WHEN login_throttle.window_start <= $4 THEN $3 ELSE login_throttle.window_start END
@@ -158,10 +158,16 @@ pub(crate) async fn reserve_attempt(mm: &ModelManager, keys: Vec<String>) -> Res
 }
 
 /// A successful attempt clears the account's count and takes itself back from the address's.
+///
+/// Every statement here locks its throttle rows in key order (`ORDER BY key` in the upsert, the
+/// `locked` CTE here): concurrent logins that share an address would otherwise deadlock, one
+/// holding the account's row and waiting for the address's while the other holds the reverse.
 pub(crate) async fn forgive(mm: &ModelManager, keys: &[String]) -> Result<()> {
     sqlx::query(
-        "WITH cleared AS (DELETE FROM login_throttle WHERE key = ANY($1) AND key NOT LIKE 'addr:%')
-         UPDATE login_throttle SET failures = failures - 1 WHERE key = ANY($1) AND key LIKE 'addr:%' AND failures > 0",
+        "WITH locked AS (SELECT key FROM login_throttle WHERE key = ANY($1) ORDER BY key FOR UPDATE),
+         cleared AS (DELETE FROM login_throttle WHERE key IN (SELECT key FROM locked) AND key NOT LIKE 'addr:%')
+         UPDATE login_throttle SET failures = failures - 1
+         WHERE key IN (SELECT key FROM locked) AND key LIKE 'addr:%' AND failures > 0",
     )
     .bind(keys)
     .execute(mm.db())
