@@ -3,8 +3,10 @@
 //!
 //! It protects this instance's CPU, so it lives in process memory: no database round trip, and
 //! nothing written for a client that is already over its budget. Memory is bounded: past
-//! [`MAX_KEYS`] keys, stale windows are swept, and if every key is still live a new key is
-//! refused (the attempt is throttled) rather than the map growing.
+//! [`MAX_KEYS`] keys, stale windows are swept, and if every key is still live the oldest windows
+//! are forgotten to make room. Refusing new keys instead would let anyone who fills the map (a
+//! few hundred IPv6 blocks trying unknown names) lock every other visitor out; forgetting old
+//! windows only lets the owners of those keys, who already waited longest, start anew.
 
 use crate::{Error, ModelManager, Result};
 use lib_core::Clock;
@@ -16,6 +18,9 @@ use time::OffsetDateTime;
 
 /// About 100 bytes a key: a few MiB at most.
 const MAX_KEYS: usize = 50_000;
+/// When the map is full of live windows, this share of it (the oldest) is forgotten at once, so
+/// that a flood pays the scan once per many new keys rather than once per key.
+const EVICT_SHARE: usize = 8;
 
 /// Spends `units` of password work (one per verification or hash about to run) for `user`, from
 /// `addr`, before any of it runs and before anything is written; past either budget the answer
@@ -122,7 +127,7 @@ impl PwdBudget {
         if inner.spent.len() + new_keys > self.max_keys {
             self.sweep(&mut inner, now);
             if inner.spent.len() + new_keys > self.max_keys {
-                return Err(self.until_room(&inner, now));
+                self.forget_oldest(&mut inner, new_keys);
             }
         } else if inner.last_sweep.is_none_or(|at| now >= at + self.window) {
             // Now and then even when not full, so that stale keys do not sit until the cap.
@@ -143,10 +148,16 @@ impl PwdBudget {
         inner.last_sweep = Some(now);
     }
 
-    /// How long until the oldest live window ends and frees a key.
-    fn until_room(&self, inner: &Inner, now: OffsetDateTime) -> Duration {
-        let oldest = inner.spent.values().map(|(start, _)| *start).min().unwrap_or(now);
-        Duration::try_from(oldest + self.window - now).unwrap_or(self.window).max(Duration::from_millis(1))
+    /// Forgets the oldest windows: at least `room` keys, and an eighth of the map.
+    fn forget_oldest(&self, inner: &mut Inner, room: usize) {
+        let count = room.max(self.max_keys / EVICT_SHARE).min(inner.spent.len());
+        if count == 0 {
+            return;
+        }
+        let mut starts: Vec<OffsetDateTime> = inner.spent.values().map(|(start, _)| *start).collect();
+        let (_, cutoff, _) = starts.select_nth_unstable(count - 1);
+        let cutoff = *cutoff;
+        inner.spent.retain(|_, (start, _)| *start > cutoff);
     }
 }
 
@@ -212,16 +223,25 @@ mod tests {
     }
 
     #[test]
-    fn past_the_key_cap_new_keys_are_refused_until_old_windows_end() {
+    fn a_full_map_forgets_its_oldest_windows_and_still_serves_new_keys() {
         let (budget, clock) = budget(4);
-        budget.spend(&charge("192.0.2.1", 1), 1).unwrap();
+        budget.spend(&charge("192.0.2.1", 1), 4).unwrap();
         clock.advance(Duration::from_secs(10));
         budget.spend(&charge("192.0.2.2", 2), 1).unwrap();
-        let wait = budget.spend(&charge("192.0.2.3", 3), 1).unwrap_err();
-        assert_eq!(wait, Duration::from_secs(50), "until the oldest window ends");
-        assert!(budget.spend(&charge("192.0.2.1", 1), 1).is_ok(), "known keys still work");
-        clock.advance(Duration::from_secs(50));
-        assert!(budget.spend(&charge("192.0.2.3", 3), 1).is_ok(), "the stale keys were swept");
-        assert!(budget.inner.lock().unwrap().spent.len() <= 4);
+        clock.advance(Duration::from_secs(10));
+        assert!(budget.spend(&charge("192.0.2.3", 3), 1).is_ok(), "an unseen client is served while the map is full");
+        let spent = &budget.inner.lock().unwrap().spent;
+        assert!(spent.len() <= 4, "{} keys", spent.len());
+        assert!(!spent.contains_key("user:1") && spent.contains_key("user:2"), "the oldest window went first");
+    }
+
+    #[test]
+    fn a_flood_of_new_keys_never_grows_the_map_past_its_cap() {
+        let (budget, _clock) = budget(64);
+        for i in 0..1000u32 {
+            let addr = std::net::Ipv4Addr::from(0xc000_0200 + i).to_string();
+            budget.spend(&charge(&addr, i64::from(i)), 1).unwrap();
+            assert!(budget.inner.lock().unwrap().spent.len() <= 64);
+        }
     }
 }

@@ -106,10 +106,17 @@ impl SessionBmc {
             .execute(mm.db())
             .await?
             .rows_affected();
-        sqlx::query("DELETE FROM login_throttle WHERE window_start <= $1")
-            .bind(now - policy.login_window)
-            .execute(mm.db())
-            .await?;
+        // In key order and skipping rows a login holds, like every statement on these rows
+        // (see `login::forgive`): a purge must never deadlock with a login.
+        sqlx::query(
+            "WITH stale AS (
+               SELECT key FROM login_throttle WHERE window_start <= $1 ORDER BY key FOR UPDATE SKIP LOCKED
+             )
+             DELETE FROM login_throttle WHERE key IN (SELECT key FROM stale)",
+        )
+        .bind(now - policy.login_window)
+        .execute(mm.db())
+        .await?;
         Ok(purged)
     }
 }

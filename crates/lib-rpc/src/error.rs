@@ -53,7 +53,7 @@ impl Error {
             }
             // Driver messages can quote the values a client sent.
             _ if code == -32603 => {
-                tracing::error!(error = %LogText(&self.to_string()), cause = ?self, "internal error in an RPC call")
+                tracing::error!(error = %LogText(&self.to_string()), cause = %LogText(&format!("{self:?}")), "internal error in an RPC call")
             }
             _ => {}
         }
