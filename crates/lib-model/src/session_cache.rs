@@ -54,6 +54,11 @@ impl SessionCache {
         if inner.enabled { inner.by_hash.get(hash).copied() } else { None }
     }
 
+    /// Whether the cache is in use (its listener is connected).
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.lock().enabled
+    }
+
     pub(crate) fn generation(&self) -> u64 {
         self.lock().generation
     }

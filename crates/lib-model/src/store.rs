@@ -89,6 +89,12 @@ impl ModelManager {
         sqlx::query("SELECT 1").execute(&self.db).await.is_ok()
     }
 
+    /// Whether this instance's revocation listener is connected, so that live sessions are
+    /// served from its cache (for health checks and tests).
+    pub fn revocations_live(&self) -> bool {
+        self.sessions.is_enabled()
+    }
+
     /// Waits for checked-out connections to return, then closes them all.
     pub async fn close(&self) {
         self.db.close().await;

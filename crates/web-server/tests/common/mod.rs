@@ -46,9 +46,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().unwrap();
     let (shutdown, stop) = oneshot::channel::<()>();
-    let server = tokio::spawn(web_server::serve(config.clone(), mm, listener, async {
+    let server = tokio::spawn(web_server::serve(config.clone(), mm.clone(), listener, async {
         let _ = stop.await;
     }));
+    revocations_live(&mm).await;
     TestApp { addr, peer: None, clock, config, shutdown: Some(shutdown), server: Some(server), _db: db }
 }
 
@@ -59,8 +60,19 @@ pub async fn spawn_two_instances() -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     app.peer = Some(listener.local_addr().unwrap());
     // It stops with the test's runtime.
-    tokio::spawn(web_server::serve(app.config.clone(), mm, listener, std::future::pending()));
+    tokio::spawn(web_server::serve(app.config.clone(), mm.clone(), listener, std::future::pending()));
+    revocations_live(&mm).await;
     app
+}
+
+/// Returns once the instance's revocation listener is connected, so that tests about cached
+/// sessions start with the cache in use.
+async fn revocations_live(mm: &lib_model::ModelManager) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !mm.revocations_live() {
+        assert!(tokio::time::Instant::now() < deadline, "the revocation listener did not connect");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 impl TestApp {
