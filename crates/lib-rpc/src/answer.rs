@@ -7,7 +7,7 @@
 //!   once, straight into it, through a writer that stops at the first byte past either budget;
 //!   the buffer then rolls back to the call's start and the call is answered with an error.
 //! - [`Answer`]: the finished body, which keeps its bytes counted in flight until it is dropped
-//!   (after the web layer has sent it).
+//!   (by the web layer once the connection has taken it, or its send deadline has passed).
 //!
 //! What the budgets count: results. Envelopes and error objects are always written (and counted
 //! in flight), since their size follows from the request itself (its ids and names) and the batch
@@ -178,8 +178,8 @@ enum Stop {
     InFlight,
 }
 
-/// A finished response body. Its bytes stay counted in flight until it is dropped, so hand it
-/// to the transport by move (for axum: `Bytes::from_owner(answer)`).
+/// A finished response body. Its bytes stay counted in flight until it is dropped: the transport
+/// should drop it once sent, and give up on a connection that does not take it in time.
 #[derive(Debug)]
 pub struct Answer {
     bytes: Vec<u8>,
