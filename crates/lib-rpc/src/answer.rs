@@ -1,12 +1,13 @@
 //! The response body as it is written, and the two budgets on it.
 //!
 //! - [`RpcLimits`]: the batch limit, `MAX_ANSWER_BYTES` (one answer) and `ANSWER_BYTES_IN_FLIGHT`
-//!   (all answers being built or sent at once, across every request).
+//!   (all answers being built or sent at once, across every request), of which one user may hold
+//!   at most their share ([`RpcLimits::user_share`]: twice `MAX_ANSWER_BYTES`).
 //! - [`AnswerBuf`]: the one buffer a body's responses are written into. Each result is serialised
 //!   once, straight into it, through a writer that stops at the first byte past either budget;
 //!   the buffer then rolls back to the call's start and the call is answered with an error.
 //! - [`Answer`]: the finished body, which keeps its bytes counted in flight until it is dropped
-//!   (after the web layer has sent it).
+//!   (by the web layer once the connection has taken it, or its send deadline has passed).
 //!
 //! What the budgets count: results. Envelopes and error objects are always written (and counted
 //! in flight), since their size follows from the request itself (its ids and names) and the batch
@@ -15,10 +16,11 @@
 
 use crate::Error;
 use serde_json::value::RawValue;
+use std::collections::HashMap;
 use std::io;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// How long a call refused for want of room in flight suggests waiting: answers in flight are
@@ -42,7 +44,12 @@ pub struct RpcLimits {
 
 impl RpcLimits {
     pub fn new(batch_limit: usize, max_answer_bytes: usize, answer_bytes_in_flight: usize) -> Self {
-        let in_flight = Arc::new(InFlight { limit: answer_bytes_in_flight, used: AtomicUsize::new(0) });
+        let in_flight = Arc::new(InFlight {
+            limit: answer_bytes_in_flight,
+            used: AtomicUsize::new(0),
+            user_limit: max_answer_bytes.saturating_mul(2).min(answer_bytes_in_flight),
+            users: Mutex::new(HashMap::new()),
+        });
         Self { batch_limit, max_answer_bytes, in_flight }
     }
 
@@ -54,45 +61,113 @@ impl RpcLimits {
     pub fn bytes_in_flight(&self) -> usize {
         self.in_flight.used.load(Ordering::Relaxed)
     }
+
+    /// The most answer bytes one user may hold in flight across all their requests: twice
+    /// `max_answer_bytes` (one full answer being sent while the next is built), never more than
+    /// the whole budget. One user can thus take at most this much of the room of everyone else.
+    pub fn user_share(&self) -> usize {
+        self.in_flight.user_limit
+    }
+
+    /// Answer bytes `user_id` holds in flight right now.
+    pub fn user_bytes_in_flight(&self, user_id: i64) -> usize {
+        self.in_flight.users().get(&user_id).copied().unwrap_or(0)
+    }
+
+    /// How many users hold answer bytes in flight right now (the entries of the per-user count,
+    /// which exist only while their user holds bytes).
+    pub fn users_in_flight(&self) -> usize {
+        self.in_flight.users().len()
+    }
 }
 
-/// Answer bytes held across all requests. A counter rather than a semaphore: nothing ever waits
-/// for room (a call that finds none is answered -32029 at once, so that a request never holds
-/// its memory while queueing for more), and a counter reserves exact bytes.
+/// Answer bytes held across all requests, and by each user. Counters rather than semaphores:
+/// nothing ever waits for room (a call that finds none is answered -32029 at once, so that a
+/// request never holds its memory while queueing for more), and a counter reserves exact bytes.
 #[derive(Debug)]
 struct InFlight {
     limit: usize,
     used: AtomicUsize,
+    /// The most one user may hold: [`RpcLimits::user_share`].
+    user_limit: usize,
+    /// Bytes held per user id. An entry exists only while its user holds bytes (it is removed
+    /// when they fall to zero), so the map is bounded by the answers in flight. Locked only when
+    /// an answer grows (by doubling: a few times per answer) or is dropped.
+    users: Mutex<HashMap<i64, usize>>,
 }
 
-/// Bytes of one answer counted in flight; given back when dropped.
+impl InFlight {
+    /// Nothing panics while the lock is held; a poisoned lock is used as it is all the same.
+    fn users(&self) -> MutexGuard<'_, HashMap<i64, usize>> {
+        self.users.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Bytes of one answer counted in flight, globally and for its user; given back when dropped.
 #[derive(Debug)]
 struct Reservation {
     in_flight: Arc<InFlight>,
+    user_id: i64,
     bytes: usize,
 }
 
 impl Reservation {
-    /// Grows by `bytes` if the budget has room.
+    /// Grows by `bytes` if both the user's share and the global budget have room.
     fn try_grow(&mut self, bytes: usize) -> bool {
-        let limit = self.in_flight.limit;
-        let grown = self.in_flight.used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+        if bytes == 0 {
+            return true;
+        }
+        let in_flight = &*self.in_flight;
+        // Held across the global update, so that the user's count and the global one move together.
+        let mut users = in_flight.users();
+        let held = users.get(&self.user_id).copied().unwrap_or(0);
+        if held.checked_add(bytes).is_none_or(|total| total > in_flight.user_limit) {
+            return false;
+        }
+        let limit = in_flight.limit;
+        let grown = in_flight.used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
             used.checked_add(bytes).filter(|total| *total <= limit)
         });
-        self.bytes += if grown.is_ok() { bytes } else { 0 };
-        grown.is_ok()
+        if grown.is_err() {
+            return false;
+        }
+        *users.entry(self.user_id).or_insert(0) += bytes;
+        self.bytes += bytes;
+        true
     }
 
-    /// Grows by `bytes` whatever the budget: for the writes that are always made.
+    /// Grows by `bytes` whatever the budgets: for the writes that are always made.
     fn force_grow(&mut self, bytes: usize) {
+        if bytes == 0 {
+            return;
+        }
+        let mut users = self.in_flight.users();
         self.in_flight.used.fetch_add(bytes, Ordering::AcqRel);
+        *users.entry(self.user_id).or_insert(0) += bytes;
         self.bytes += bytes;
+    }
+
+    /// Whether what is counted in flight, forced writes included, is within both budgets.
+    fn within_budgets(&self) -> bool {
+        let users = self.in_flight.users();
+        let held = users.get(&self.user_id).copied().unwrap_or(0);
+        held <= self.in_flight.user_limit && self.in_flight.used.load(Ordering::Acquire) <= self.in_flight.limit
     }
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
+        if self.bytes == 0 {
+            return;
+        }
+        let mut users = self.in_flight.users();
         self.in_flight.used.fetch_sub(self.bytes, Ordering::AcqRel);
+        if let Some(held) = users.get_mut(&self.user_id) {
+            *held = held.saturating_sub(self.bytes);
+            if *held == 0 {
+                users.remove(&self.user_id);
+            }
+        }
     }
 }
 
@@ -103,8 +178,8 @@ enum Stop {
     InFlight,
 }
 
-/// A finished response body. Its bytes stay counted in flight until it is dropped, so hand it
-/// to the transport by move (for axum: `Bytes::from_owner(answer)`).
+/// A finished response body. Its bytes stay counted in flight until it is dropped: the transport
+/// should drop it once sent, and give up on a connection that does not take it in time.
 #[derive(Debug)]
 pub struct Answer {
     bytes: Vec<u8>,
@@ -121,13 +196,17 @@ impl AsRef<[u8]> for Answer {
 pub(crate) struct AnswerBuf {
     bytes: Vec<u8>,
     max_bytes: usize,
+    /// The length results may reach without asking the budgets again: the capacity obtained
+    /// within them, short of what forced writes took past them.
+    granted: usize,
     reservation: Reservation,
 }
 
 impl AnswerBuf {
-    pub(crate) fn new(limits: &RpcLimits) -> Self {
-        let reservation = Reservation { in_flight: limits.in_flight.clone(), bytes: 0 };
-        Self { bytes: Vec::new(), max_bytes: limits.max_answer_bytes, reservation }
+    /// An empty answer of `user_id`, whose bytes count against their share.
+    pub(crate) fn new(limits: &RpcLimits, user_id: i64) -> Self {
+        let reservation = Reservation { in_flight: limits.in_flight.clone(), user_id, bytes: 0 };
+        Self { bytes: Vec::new(), max_bytes: limits.max_answer_bytes, granted: 0, reservation }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -192,12 +271,29 @@ impl AnswerBuf {
     /// itself, so that what is counted in flight is the memory really held.
     fn make_room(&mut self, more: usize, always: bool) -> Result<(), Stop> {
         let needed = self.bytes.len() + more;
-        if needed <= self.bytes.capacity() {
+        let capacity = self.bytes.capacity();
+        if needed <= self.granted || (always && needed <= capacity) {
             return Ok(());
         }
-        let doubled = (self.bytes.capacity() * 2).max(MIN_STEP).max(needed);
-        // Doubling past the answer's own limit would only hold memory that can never be used.
-        let wanted = if needed <= self.max_bytes { doubled.min(self.max_bytes) } else { needed };
+        if needed <= capacity {
+            // Room that only forced writes took: a result may use it once what is counted is
+            // within the budgets again (other answers sent), not before.
+            if !self.reservation.within_budgets() {
+                return Err(Stop::InFlight);
+            }
+            self.granted = capacity;
+            return Ok(());
+        }
+        let wanted = if needed <= self.max_bytes {
+            // Doubling past the answer's own limit would only hold memory that can never be used.
+            (capacity * 2).max(MIN_STEP).min(self.max_bytes).max(needed)
+        } else {
+            // Past its limit an answer takes only forced writes (the errors of the calls after it
+            // was full): the part past the limit still grows geometrically, so that a run of them
+            // does not copy the whole buffer at each.
+            let past = capacity.saturating_sub(self.max_bytes);
+            (self.max_bytes + 2 * past).max(capacity + MIN_STEP).max(needed)
+        };
         let reserved = self.reservation.bytes;
         let grown = self.reservation.try_grow(wanted.saturating_sub(reserved))
             || self.reservation.try_grow(needed.saturating_sub(reserved));
@@ -205,13 +301,18 @@ impl AnswerBuf {
             if !always {
                 return Err(Stop::InFlight);
             }
-            self.reservation.force_grow(needed.saturating_sub(reserved));
+            // By the same steps as above: growing to exactly `needed` would copy the buffer at
+            // every forced write once the budget is full.
+            self.reservation.force_grow(wanted.saturating_sub(reserved));
         }
         let target = self.reservation.bytes;
         self.bytes.reserve_exact(target - self.bytes.len());
         // The allocator may give more than asked: count what is held.
         let extra = self.bytes.capacity().saturating_sub(self.reservation.bytes);
         self.reservation.force_grow(extra);
+        if grown {
+            self.granted = self.bytes.capacity();
+        }
         Ok(())
     }
 
@@ -258,5 +359,37 @@ impl io::Write for ResultWriter<'_> {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forced_writes_with_no_room_in_flight_grow_by_doubling() {
+        // No room at all: every growth is forced.
+        let limits = RpcLimits::new(10, 1024 * 1024, 0);
+        let mut answer = AnswerBuf::new(&limits, 1);
+        let mut reallocations = 0;
+        for _ in 0..20_000 {
+            let capacity = answer.bytes.capacity();
+            answer.push(&[b'x'; 100]);
+            reallocations += usize::from(answer.bytes.capacity() != capacity);
+        }
+        assert_eq!(answer.len(), 2_000_000);
+        // 16 KiB doubled up to the 1 MiB limit, then steps past it: a handful, not one per write.
+        assert!(reallocations <= 20, "{reallocations} reallocations");
+        assert_eq!(limits.bytes_in_flight(), answer.bytes.capacity(), "what is held is counted");
+        assert_eq!(limits.user_bytes_in_flight(1), answer.bytes.capacity());
+        drop(answer);
+        assert_eq!(limits.bytes_in_flight(), 0);
+        assert_eq!(limits.users_in_flight(), 0);
+    }
+
+    #[test]
+    fn a_users_share_is_twice_an_answer_within_the_global_budget() {
+        assert_eq!(RpcLimits::new(10, 1000, 10_000).user_share(), 2000);
+        assert_eq!(RpcLimits::new(10, 1000, 1500).user_share(), 1500);
     }
 }

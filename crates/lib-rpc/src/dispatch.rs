@@ -22,7 +22,7 @@ impl RpcRouter {
         req_id: &str,
         limits: &RpcLimits,
     ) -> RpcOutcome {
-        let mut out = Responses::new(limits, req_id);
+        let mut out = Responses::new(limits, req_id, ctx.user_id());
         match parse_body(body, limits.batch_limit) {
             Err(error) => out.error(None, error),
             Ok(Incoming::Single(raw)) => self.call(ctx, mm, parse_request(raw), &mut out).await,
@@ -142,8 +142,14 @@ struct Responses<'r> {
 }
 
 impl<'r> Responses<'r> {
-    fn new(limits: &RpcLimits, req_id: &'r str) -> Self {
-        Self { answer: AnswerBuf::new(limits), outcome: RpcOutcome::default(), req_id, batch: false, written: 0 }
+    fn new(limits: &RpcLimits, req_id: &'r str, user_id: i64) -> Self {
+        Self {
+            answer: AnswerBuf::new(limits, user_id),
+            outcome: RpcOutcome::default(),
+            req_id,
+            batch: false,
+            written: 0,
+        }
     }
 
     fn begin_batch(&mut self) {

@@ -5,8 +5,8 @@
 //!   nothing, for notifications), following the specification in full: batches, notifications,
 //!   exact `id` echo, version and shape checks.
 //! - [`RpcLimits`]: the budgets a body is handled within (batch size, bytes of one answer, answer
-//!   bytes in flight across all requests); [`Answer`] is a response body that holds its share of
-//!   the latter until it is dropped. A request costs memory in proportion to these budgets, not
+//!   bytes in flight across all requests, and a share of them per user); [`Answer`] is a response
+//!   body that holds its part of both until it is dropped. A request costs memory in proportion to these budgets, not
 //!   to its size: params are decoded from the body's text straight into each method's type, and
 //!   results serialised straight into the one response buffer.
 //! - A panic in a call is that call's -32603; the batch and the connection go on.

@@ -1,10 +1,12 @@
-//! The router's budgets at their edges: batch size, bytes of one answer, answer bytes in flight;
-//! and a panicking call answered alone.
+//! The router's budgets at their edges: batch size, bytes of one answer, answer bytes in flight
+//! (in all and per user); and a panicking call answered alone.
 
 mod common;
 
 use common::{REQ_ID, assert_envelope, call, handle, json_of, mm, router, router_with_bugs, text_of};
-use lib_rpc::RpcLimits;
+use lib_core::Ctx;
+use lib_model::ModelManager;
+use lib_rpc::{RpcLimits, RpcOutcome, RpcRouter};
 use serde_json::Value;
 
 const MIB: usize = 1024 * 1024;
@@ -166,4 +168,47 @@ async fn a_panicking_call_answers_internal_error_and_the_batch_goes_on() {
     assert_eq!(responses.iter().find(|r| r["id"] == 2).unwrap()["result"]["data"], 7);
     assert_eq!(responses.iter().find(|r| r["id"] == 5).unwrap()["result"]["data"], "xxx");
     assert_eq!(outcome.error_kinds, ["Internal"; 4]);
+}
+
+/// Runs `body` for the user `user_id`.
+async fn handle_as(router: &RpcRouter, mm: &ModelManager, limits: &RpcLimits, user_id: i64, body: &str) -> RpcOutcome {
+    router.handle(Ctx::new(user_id, 1), mm, body.as_bytes(), REQ_ID, limits).await
+}
+
+#[tokio::test]
+async fn one_users_answers_in_flight_cannot_take_the_room_of_another() {
+    let (router, mm) = (router(), mm());
+    // Room for many answers in all, but two full ones per user.
+    let limits = RpcLimits::new(10, 64 * 1024, 16 * 64 * 1024);
+    assert_eq!(limits.user_share(), 2 * 64 * 1024);
+    let big = call(1, "text", r#"{"n": 40000}"#);
+    let (alice, bob) = (1, 2);
+
+    // Alice's answers not yet sent: two fill her share.
+    let held: Vec<RpcOutcome> =
+        vec![handle_as(&router, &mm, &limits, alice, &big).await, handle_as(&router, &mm, &limits, alice, &big).await];
+    for outcome in &held {
+        assert!(outcome.error_kinds.is_empty(), "{:?}", text_of(outcome));
+    }
+    assert_eq!(limits.user_bytes_in_flight(alice), limits.user_share());
+
+    // Her next call finds no room, as when the whole budget is taken...
+    let throttled = handle_as(&router, &mm, &limits, alice, &big).await;
+    let response = json_of(&throttled);
+    assert_error(&response, -32029, "TooManyRequests");
+    assert_eq!(response["error"]["data"]["retry_after_ms"], 500);
+    drop(throttled);
+
+    // ... while Bob's call of the same size is answered, with plenty of room left in all.
+    let bobs = handle_as(&router, &mm, &limits, bob, &big).await;
+    assert_eq!(json_of(&bobs)["result"]["data"].as_str().unwrap().len(), 40000);
+    assert_eq!(limits.users_in_flight(), 2);
+    assert!(limits.bytes_in_flight() < 16 * 64 * 1024 - 64 * 1024);
+
+    // Once sent, nothing is left of either: no entry per user outlives their answers.
+    drop((held, bobs));
+    assert_eq!(limits.bytes_in_flight(), 0);
+    assert_eq!(limits.users_in_flight(), 0);
+    let outcome = handle_as(&router, &mm, &limits, alice, &big).await;
+    assert!(outcome.error_kinds.is_empty(), "{:?}", text_of(&outcome));
 }

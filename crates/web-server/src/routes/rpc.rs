@@ -1,10 +1,12 @@
-//! `POST /api/rpc`: a session is required; the body goes to lib-rpc.
+//! `POST /api/rpc`: a session is required; the body goes to lib-rpc, and its answer is sent
+//! within a deadline ([`body`]).
+
+mod body;
 
 use crate::extract::{BodyBytes, SessionCtx};
 use crate::middleware::observe::ReqId;
 use crate::state::AppState;
 use axum::Extension;
-use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
@@ -27,8 +29,10 @@ pub(super) async fn rpc(
         span.record("error_kind", outcome.error_kinds.join(","));
     }
     let mut response = match outcome.body {
-        // By move: the answer's bytes stay counted in flight until the body has been sent.
-        Some(answer) => ([(CONTENT_TYPE, "application/json")], Body::from(Bytes::from_owner(answer))).into_response(),
+        // The answer's bytes stay counted in flight until the connection has taken them, or at
+        // most `request_timeout` from now: a client that does not read holds no room past that.
+        Some(answer) => ([(CONTENT_TYPE, "application/json")], body::answer_body(answer, state.config.request_timeout))
+            .into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     };
     if let Some(session) = outcome.new_session {
