@@ -8,12 +8,12 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc keeps freed pages of an idle thread for `MIMALLOC_PURGE_DELAY` ms (1000) and only
-/// returns them when that thread allocates again, so after a burst of large answers the resident
-/// memory stayed ~100 MiB above idle for as long as the workers were idle. With a delay of 0 it
-/// returns to idle within seconds (bench/robustness.sh) at no measurable cost (bench/run.sh).
-/// mimalloc reads its options from the environment before `main`, hence the one re-exec; an
-/// operator's own `MIMALLOC_PURGE_DELAY` is kept.
+/// mimalloc keeps freed pages of a thread for `MIMALLOC_PURGE_DELAY` ms (1000) and returns them
+/// only when that thread allocates again, so after a burst of large answers the resident memory
+/// stayed 50-100 MiB above idle for as long as the workers were idle. At 10 ms it returns close
+/// to idle within seconds (bench/robustness.sh), and get_task's throughput is the same as at
+/// 1000 in alternating runs (0 cost 3-4%). mimalloc reads its options from the environment
+/// before `main`, hence the one re-exec; an operator's own `MIMALLOC_PURGE_DELAY` is kept.
 fn return_freed_memory_promptly() {
     #[cfg(unix)]
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none()
@@ -22,7 +22,7 @@ fn return_freed_memory_promptly() {
         use std::os::unix::process::CommandExt as _;
         // `exec` only returns on failure; the server then runs with mimalloc's default.
         let _ =
-            std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("MIMALLOC_PURGE_DELAY", "0").exec();
+            std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("MIMALLOC_PURGE_DELAY", "10").exec();
     }
 }
 
