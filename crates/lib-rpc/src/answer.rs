@@ -192,6 +192,13 @@ impl AsRef<[u8]> for Answer {
     }
 }
 
+impl Answer {
+    /// The bytes, no longer counted in flight: for a transport that bounds what it holds itself.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
 /// The response body being written.
 pub(crate) struct AnswerBuf {
     bytes: Vec<u8>,

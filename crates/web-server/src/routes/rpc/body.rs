@@ -24,8 +24,9 @@ use std::time::Duration;
 use tokio::task::AbortHandle;
 use tracing::Instrument as _;
 
-/// Bytes copied at a time. An answer no longer than this is copied at once, and dropped before
-/// it is sent: hyper takes it whole, so what a slow client holds is bounded the same way.
+/// Bytes copied at a time. An answer no longer than this is handed over whole, uncopied, and
+/// stops counting in flight at once: hyper takes it whole, so what a slow client holds is
+/// bounded the same way.
 const CHUNK: usize = 64 * 1024;
 
 /// The body for `answer`, which gives up its bytes in flight once it has been taken whole by the
@@ -33,7 +34,7 @@ const CHUNK: usize = 64 * 1024;
 pub(super) fn answer_body(answer: Answer, deadline: Duration) -> Body {
     let len = answer.as_ref().len();
     if len <= CHUNK {
-        return Body::from(Bytes::copy_from_slice(answer.as_ref()));
+        return Body::from(answer.into_bytes());
     }
     let slot = Arc::new(Mutex::new(Some(answer)));
     let weak = Arc::downgrade(&slot);
