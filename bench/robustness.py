@@ -178,6 +178,18 @@ codes = sorted({(status, json.loads(body)[-1]["error"]["code"] if body.startswit
 rows.append(("16 concurrent 1 MiB decoding bombs", f"answers {codes}",
              f"peak +{mib(peak - base)}", f"after 5 s +{mib(after - base)}"))
 
+# -- The same bombs against /api/login, which needs no account.
+login_bomb = ('{"username":"robust1","pwd":"x","x":' + bomb(148_000)[5:-1] + "}").encode()
+assert len(login_bomb) < MIB, len(login_bomb)
+base = settle(1)
+sampler = Sampler()
+bombs = concurrently(16, lambda _: post("/api/login", login_bomb))
+peak = sampler.stop()
+after = settle()
+statuses = sorted({status for status, _, _ in bombs})
+rows.append(("16 concurrent 1 MiB decoding bombs on /api/login (no account)", f"HTTP {statuses}",
+             f"peak +{mib(peak - base)}", f"after 5 s +{mib(after - base)}"))
+
 # -- Query shapes: 28 count_tasks whose $notContainsAny lists differ by one value.
 before_pg = backends_private_kib()
 words = [f"word{n:05d}" for n in range(1000)]

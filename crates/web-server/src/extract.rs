@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use http_body_util::BodyExt as _;
 use lib_core::Ctx;
 use lib_model::session::SessionBmc;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use std::net::SocketAddr;
 
 pub(crate) const AUTH_COOKIE: &str = "auth-token";
@@ -113,14 +113,18 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Error> {
         let BodyBytes(bytes) = BodyBytes::from_request(request, state).await?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Error::BodyNotJson(e.to_string()))?;
-        if !value.is_object() {
+        // Checked as JSON without building anything, then decoded straight into `T`, as RPC
+        // params are: an unexpected member is refused at its name, so a body of these
+        // unauthenticated endpoints costs no more memory than its fields (never a `Value` tree
+        // many times its size).
+        serde_json::from_slice::<IgnoredAny>(&bytes).map_err(|e| Error::BodyNotJson(e.to_string()))?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| Error::BodyNotJson("the body is not UTF-8".into()))?;
+        if !text.trim_start().starts_with('{') {
             return Err(Error::InvalidBody("the body must be a JSON object".into()));
         }
-        serde_path_to_error::deserialize(value).map(JsonBody).map_err(|e| {
-            let path = e.path().to_string();
-            let at = if path == "." { String::new() } else { format!("{path}: ") };
-            Error::InvalidBody(format!("{at}{}", lib_rpc::params::client_message(&e.into_inner())))
+        lib_rpc::params::from_text(text, "").map(JsonBody).map_err(|error| match error {
+            lib_rpc::Error::InvalidParams(detail) => Error::InvalidBody(detail),
+            other => Error::InvalidBody(other.to_string()),
         })
     }
 }

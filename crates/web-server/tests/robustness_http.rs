@@ -197,3 +197,16 @@ async fn a_path_with_line_breaking_or_bidi_characters_is_an_ordinary_404() {
     }
     assert_eq!(get(app.addr, "GET", b"/health/live").await.status, 200);
 }
+
+#[tokio::test]
+async fn an_unexpected_member_of_a_login_body_is_refused_by_name_whatever_it_carries() {
+    let app = spawn_app().await;
+    // Just under the body limit: a `Value` of it would take about 100 times its size.
+    let bomb = vec![serde_json::json!({"": 0}); 140_000];
+    let body = serde_json::json!({"username": "alice", "pwd": "a good password", "x": bomb});
+    let (status, answer) = app.client().post("/api/login", body).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_error(&answer["error"], -32602, "InvalidInput");
+    let detail = answer["error"]["data"]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("x: unknown field `x`"), "{detail}");
+}
