@@ -5,8 +5,9 @@
 //! default; production refuses a missing or development pepper (`PWD_KEY`).
 
 use crate::b64::{b64u_decode, b64u_encode};
+use ipnet::IpNet;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -134,6 +135,25 @@ pub struct Config {
     pub pwd_work_per_user: u32,
     pub pwd_work_per_addr: u32,
     pub pwd_work_window: Duration,
+    /// Every database statement of a call is stopped by Postgres past this (-32008).
+    pub db_statement_timeout: Duration,
+    /// How many calls of one user may use the database at once (per instance).
+    pub user_max_inflight: usize,
+    /// How long a call beyond `user_max_inflight` waits for a slot before -32029.
+    pub user_queue_wait: Duration,
+    /// A connection that has not sent complete request headers within this is closed.
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection idle for this long is closed.
+    pub keepalive_idle: Duration,
+    /// Most open connections from one client address (the TCP peer).
+    pub max_connections_per_addr: usize,
+    /// Most open connections in all (kept below the process' file limit at start).
+    pub max_connections: usize,
+    /// Signups one client address may make within `signup_window`, then 429.
+    pub signups_per_addr: u32,
+    pub signup_window: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Config {
@@ -184,10 +204,28 @@ impl Config {
             return Err(err("ANSWER_BYTES_IN_FLIGHT", "must be at least MAX_ANSWER_BYTES"));
         }
 
+        let db_max_connections: u32 = vars.number("DB_MAX_CONNECTIONS", 16)?;
+        let user_max_inflight: usize = vars.number("USER_MAX_INFLIGHT", 4)?;
+        if user_max_inflight >= db_max_connections as usize {
+            return Err(err(
+                "USER_MAX_INFLIGHT",
+                "must be less than DB_MAX_CONNECTIONS, so that one user can never hold the whole pool",
+            ));
+        }
+        let max_connections: usize = vars.number("MAX_CONNECTIONS", 8192)?;
+        let max_connections_per_addr: usize = vars.number("MAX_CONNECTIONS_PER_ADDR", 256)?;
+        if max_connections_per_addr > max_connections {
+            return Err(err("MAX_CONNECTIONS_PER_ADDR", "must not be more than MAX_CONNECTIONS"));
+        }
+        let trusted_proxies = match vars.get("TRUSTED_PROXIES") {
+            Some(list) => parse_networks(&list).map_err(|reason| err("TRUSTED_PROXIES", reason))?,
+            None => Vec::new(),
+        };
+
         Ok(Self {
             env,
             database_url: Redacted::new(database_url),
-            db_max_connections: vars.number("DB_MAX_CONNECTIONS", 16)?,
+            db_max_connections,
             db_acquire_timeout: Duration::from_millis(vars.number("DB_ACQUIRE_TIMEOUT_MS", 3000)?),
             listen_addr: vars.parsed("LISTEN_ADDR", "127.0.0.1:8080")?,
             pwd_key,
@@ -214,6 +252,16 @@ impl Config {
             pwd_work_per_user: vars.number("PWD_WORK_PER_USER", 30)?,
             pwd_work_per_addr: vars.number("PWD_WORK_PER_ADDR", 300)?,
             pwd_work_window: vars.seconds("PWD_WORK_WINDOW_SEC", 60)?,
+            db_statement_timeout: Duration::from_millis(vars.number("DB_STATEMENT_TIMEOUT_MS", 5000)?),
+            user_max_inflight,
+            user_queue_wait: Duration::from_millis(vars.number("USER_QUEUE_WAIT_MS", 1000)?),
+            header_read_timeout: vars.seconds("HEADER_READ_TIMEOUT_SEC", 10)?,
+            keepalive_idle: vars.seconds("KEEPALIVE_IDLE_SEC", 60)?,
+            max_connections_per_addr,
+            max_connections,
+            signups_per_addr: vars.number("SIGNUPS_PER_ADDR", 20)?,
+            signup_window: vars.seconds("SIGNUP_WINDOW_SEC", 3600)?,
+            trusted_proxies,
         })
     }
 
@@ -226,6 +274,19 @@ impl Config {
     pub fn is_development(&self) -> bool {
         self.env == AppEnv::Development
     }
+}
+
+/// `a.b.c.d, 10.0.0.0/8, ::1`: addresses (a network of one) or CIDR ranges.
+fn parse_networks(list: &str) -> Result<Vec<IpNet>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("'{item}' is neither an IP address nor a CIDR range"))
+        })
+        .collect()
 }
 
 fn err(var: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -319,6 +380,26 @@ mod tests {
             parse(&[("APP_ENV", "development"), ("MAX_ANSWER_BYTES", "2000"), ("ANSWER_BYTES_IN_FLIGHT", "1000")])
                 .unwrap_err();
         assert_eq!(error.var, "ANSWER_BYTES_IN_FLIGHT");
+    }
+
+    #[test]
+    fn hostile_load_limits_are_checked_against_each_other() {
+        let error = parse(&[("APP_ENV", "development"), ("USER_MAX_INFLIGHT", "16")]).unwrap_err();
+        assert_eq!(error.var, "USER_MAX_INFLIGHT");
+        let error = parse(&[("APP_ENV", "development"), ("MAX_CONNECTIONS", "10")]).unwrap_err();
+        assert_eq!(error.var, "MAX_CONNECTIONS_PER_ADDR");
+        let error = parse(&[("APP_ENV", "development"), ("DB_STATEMENT_TIMEOUT_MS", "0")]).unwrap_err();
+        assert_eq!(error.var, "DB_STATEMENT_TIMEOUT_MS");
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_ranges() {
+        let config = parse(&[("APP_ENV", "development"), ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]).unwrap();
+        let shown: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+        let error = parse(&[("APP_ENV", "development"), ("TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")]).unwrap_err();
+        assert_eq!(error.var, "TRUSTED_PROXIES");
+        assert!(error.reason.contains("proxy.local"), "{error}");
     }
 
     #[test]

@@ -35,6 +35,15 @@ pub enum Error {
     #[error("too many failed attempts, retry after {retry_after:?}")]
     TooManyAttempts { retry_after: Duration },
 
+    /// The caller already has `USER_MAX_INFLIGHT` calls using the database, and no slot came
+    /// free within `USER_QUEUE_WAIT_MS`.
+    #[error("too many calls at once, retry after {retry_after:?}")]
+    TooManyRequests { retry_after: Duration },
+
+    /// Postgres stopped the statement at the statement timeout (SQLSTATE 57014).
+    #[error("the statement ran past the statement timeout")]
+    QueryTimeout,
+
     /// The database cannot be reached (refused, timed out, shutting down).
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
@@ -59,6 +68,9 @@ impl Error {
     pub(crate) fn from_db(error: sqlx::Error) -> Self {
         if is_unavailable(&error) {
             return Error::Unavailable(error);
+        }
+        if is_query_canceled(&error) {
+            return Error::QueryTimeout;
         }
         if let Some(db_error) = error.as_database_error()
             && let Some(known) = db_error.constraint().and_then(constraint_error)
@@ -95,6 +107,13 @@ fn constraint_error(constraint: &str) -> Option<Error> {
         "task_description_check" => Error::invalid("data.description: must be at most 10000 characters"),
         _ => return None,
     })
+}
+
+/// SQLSTATE 57014: the statement timeout, the only cancel this server's own statements meet
+/// while someone waits for their answer (an abandoned statement is cancelled with no one left
+/// to answer).
+fn is_query_canceled(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("57014"))
 }
 
 fn is_unavailable(error: &sqlx::Error) -> bool {

@@ -33,6 +33,10 @@ pub enum Error {
     Model(#[from] lib_model::Error),
 }
 
+/// What a client can do about a statement timeout.
+pub const QUERY_TIMEOUT_DETAIL: &str = "the database stopped this call at the statement timeout: narrow the \
+     filters (fewer values, conditions an index serves, such as by id or project_id) or ask for fewer rows";
+
 /// The `error` member of a response.
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorObject {
@@ -100,7 +104,8 @@ impl Error {
                 M::UsernameTaken => (-32009, "Conflict", "UsernameTaken", json!({})),
                 M::LoginFailed => (-32001, "Unauthorized", "LoginFailed", json!({})),
                 M::SessionEnded => (-32001, "Unauthorized", "Unauthorized", detail("the session has ended")),
-                M::TooManyAttempts { retry_after } => throttled(*retry_after),
+                M::TooManyAttempts { retry_after } | M::TooManyRequests { retry_after } => throttled(*retry_after),
+                M::QueryTimeout => (-32008, "Query timeout", "QueryTimeout", detail(QUERY_TIMEOUT_DETAIL)),
                 M::Unavailable(_) => (-32050, "Service unavailable", "ServiceUnavailable", json!({})),
                 M::Db(_) | M::Pwd(_) | M::BlockingTask(_) => (INTERNAL.0, INTERNAL.1, INTERNAL.2, json!({})),
             },

@@ -26,5 +26,5 @@ mod router;
 mod unwind;
 
 pub use answer::{Answer, RpcLimits};
-pub use error::{Error, ErrorObject, Result};
+pub use error::{Error, ErrorObject, QUERY_TIMEOUT_DETAIL, Result};
 pub use router::{RpcOutcome, RpcRouter};

@@ -67,6 +67,14 @@ impl Error {
         };
         let detail = |detail: &str| json!({ "detail": detail });
         let none = || json!({});
+        let throttled = |retry_after: std::time::Duration, message, kind| {
+            let secs = retry_after.as_secs().max(1);
+            let data = json!({"retry_after_sec": secs, "retry_after_ms": retry_after.as_millis().max(1)});
+            ClientError {
+                retry_after_secs: Some(secs),
+                ..e(StatusCode::TOO_MANY_REQUESTS, -32029, message, kind, data)
+            }
+        };
         match self {
             Error::Unauthorized => {
                 e(StatusCode::UNAUTHORIZED, -32001, "Unauthorized", "Unauthorized", detail("no valid session"))
@@ -132,19 +140,15 @@ impl Error {
                     "EntityNotFound",
                     json!({"entity": entity, "id": id}),
                 ),
-                M::TooManyAttempts { retry_after } => {
-                    let secs = retry_after.as_secs().max(1);
-                    ClientError {
-                        retry_after_secs: Some(secs),
-                        ..e(
-                            StatusCode::TOO_MANY_REQUESTS,
-                            -32029,
-                            "Too many attempts",
-                            "TooManyAttempts",
-                            json!({"retry_after_sec": secs, "retry_after_ms": retry_after.as_millis().max(1)}),
-                        )
-                    }
-                }
+                M::TooManyAttempts { retry_after } => throttled(*retry_after, "Too many attempts", "TooManyAttempts"),
+                M::TooManyRequests { retry_after } => throttled(*retry_after, "Too many requests", "TooManyRequests"),
+                M::QueryTimeout => e(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    -32008,
+                    "Query timeout",
+                    "QueryTimeout",
+                    detail(lib_rpc::QUERY_TIMEOUT_DETAIL),
+                ),
                 M::Unavailable(cause) => {
                     tracing::warn!(error = %cause, "database unavailable");
                     e(StatusCode::SERVICE_UNAVAILABLE, -32050, "Service unavailable", "ServiceUnavailable", none())

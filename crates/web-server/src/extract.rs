@@ -10,7 +10,7 @@ use http_body_util::BodyExt as _;
 use lib_core::Ctx;
 use lib_model::session::SessionBmc;
 use serde::de::{DeserializeOwned, IgnoredAny};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 pub(crate) const AUTH_COOKIE: &str = "auth-token";
 
@@ -27,12 +27,32 @@ impl FromRequestParts<AppState> for SessionCtx {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let token = auth_cookie(parts).ok_or(Error::Unauthorized)?;
         let ctx = SessionBmc::resolve(&state.mm, &token).await?.ok_or(Error::Unauthorized)?;
-        let ctx = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(client)) => ctx.with_client_addr(client.ip()),
+        let ctx = match ClientAddr::of(parts) {
+            Some(ClientAddr(client)) => ctx.with_client_addr(client),
             None => ctx,
         };
         tracing::Span::current().record("user_id", ctx.user_id());
         Ok(SessionCtx { ctx, token })
+    }
+}
+
+/// The client's address, as every throttle and the log line use it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddr(pub(crate) IpAddr);
+
+impl ClientAddr {
+    /// The address of the request's client, if the transport told it.
+    pub(crate) fn of(parts: &Parts) -> Option<Self> {
+        parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| ClientAddr(peer.ip()))
+    }
+}
+
+impl<S: Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        // Every connection is served with its peer's address; a request without one is a bug.
+        Self::of(parts).ok_or(Error::Panicked)
     }
 }
 

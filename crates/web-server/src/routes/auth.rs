@@ -1,10 +1,10 @@
 //! `POST /api/signup`, `/api/login`, `/api/logoff`.
 
 use crate::error::Error;
-use crate::extract::{AUTH_COOKIE, JsonBody, SessionCtx};
+use crate::extract::{AUTH_COOKIE, ClientAddr, JsonBody, SessionCtx};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +13,6 @@ use lib_model::session::SessionBmc;
 use lib_model::user::{NewPwd, UserBmc, Username};
 use serde::Deserialize;
 use serde_json::json;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 #[derive(Deserialize)]
@@ -25,23 +24,22 @@ pub(super) struct Credentials {
 
 pub(super) async fn signup(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Json<serde_json::Value>, Error> {
     let username = Username::parse(&body.username)?;
     let pwd = NewPwd::parse("pwd", &body.pwd)?;
-    let user_id = UserBmc::signup(&state.mm, &username, &pwd, Some(client.ip())).await?;
+    let user_id = UserBmc::signup(&state.mm, &username, &pwd, Some(client)).await?;
     tracing::Span::current().record("user_id", user_id);
     Ok(Json(json!({"result": {"user_id": user_id}})))
 }
 
 pub(super) async fn login(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Response, Error> {
-    let LoggedIn { user_id, session } =
-        LoginBmc::login(&state.mm, &body.username, &body.pwd, Some(client.ip())).await?;
+    let LoggedIn { user_id, session } = LoginBmc::login(&state.mm, &body.username, &body.pwd, Some(client)).await?;
     tracing::Span::current().record("user_id", user_id);
     let cookie = session_cookie(session.token.as_str(), session.max_age, state.config.cookie_secure);
     Ok(([(SET_COOKIE, cookie)], Json(json!({"result": {"success": true}}))).into_response())
