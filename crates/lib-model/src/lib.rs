@@ -18,7 +18,9 @@
 pub mod base;
 pub mod dev_db;
 mod error;
+mod fair_share;
 pub mod filter;
+mod lease;
 pub mod login;
 mod macros;
 #[cfg(feature = "test-support")]

@@ -21,3 +21,29 @@ async fn connect(url: &str) -> PgConnection {
     let options = connect_options(url).expect("a valid database URL");
     PgConnection::connect_with(&options).await.expect("connect to the test database")
 }
+
+/// A table locked against every other session (`ACCESS EXCLUSIVE`), so that any statement
+/// touching it waits: a statement that runs as long as a test needs. Released on drop.
+pub struct TableLock {
+    _conn: PgConnection,
+}
+
+/// Locks `table` in a transaction of its own on the database at `url`.
+pub async fn lock_table(url: &str, table: &str) -> TableLock {
+    let mut conn = connect(url).await;
+    sqlx::query("BEGIN").execute(&mut conn).await.expect("begin");
+    let lock = format!(r#"LOCK TABLE "{}" IN ACCESS EXCLUSIVE MODE"#, table.replace('"', ""));
+    sqlx::query(AssertSqlSafe(lock)).execute(&mut conn).await.expect("lock the table");
+    TableLock { _conn: conn }
+}
+
+/// How many statements of other sessions are running (or waiting) on `table` right now.
+pub async fn statements_on(url: &str, table: &str) -> i64 {
+    let sql = format!(
+        r#"SELECT count(*) FROM pg_stat_activity
+           WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
+             AND query LIKE '%FROM "{}"%'"#,
+        table.replace(['"', '\'', '%', '_'], "")
+    );
+    fetch_i64(url, &sql).await
+}

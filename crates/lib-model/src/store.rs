@@ -1,13 +1,15 @@
 //! [`ModelManager`]: the connection pool, the password service and its budget, shared by every
 //! model call.
 
+use crate::fair_share::FairShare;
+use crate::lease::{CLIENT_CHECK_INTERVAL, Lease};
 use crate::pwd::PwdService;
 use crate::pwd_budget::PwdBudget;
 use crate::session_cache::SessionCache;
 use crate::{Error, Result};
-use lib_core::{Clock, Config, SystemClock};
-use sqlx::PgPool;
+use lib_core::{Clock, Config, Ctx, SystemClock};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection as _, PgConnection, PgPool};
 use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +25,9 @@ pub struct ModelManager {
     pwd_budget: Arc<PwdBudget>,
     policy: Arc<Policy>,
     sessions: Arc<SessionCache>,
+    fair_share: Arc<FairShare>,
+    /// For the migrations' own connection, which runs without the statement timeout.
+    admin_options: PgConnectOptions,
 }
 
 /// The account rules the model enforces, taken from the configuration.
@@ -46,7 +51,8 @@ impl ModelManager {
 
     /// As [`ModelManager::new`], with session and throttling times read from `clock`.
     pub fn with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Self> {
-        let options = connect_options(config.database_url.expose())?;
+        let admin_options = connect_options(config.database_url.expose())?;
+        let options = with_statement_limits(admin_options.clone(), config.db_statement_timeout);
         let db = PgPoolOptions::new()
             .max_connections(config.db_max_connections)
             .acquire_timeout(config.db_acquire_timeout)
@@ -71,13 +77,22 @@ impl ModelManager {
             pwd_budget: Arc::new(PwdBudget::new(policy.clock.clone(), config.pwd_work_window)),
             policy: Arc::new(policy),
             sessions: Arc::new(SessionCache::default()),
+            fair_share: Arc::new(FairShare::new(config.user_max_inflight, config.user_queue_wait)),
+            admin_options,
         })
     }
 
     /// Applies pending migrations, then fills in what SQL cannot compute (the confusable
     /// skeletons of usernames that have none).
+    ///
+    /// Migrations run on a connection of their own, without the statement timeout: building an
+    /// index over a big table may well take longer than any call should.
     pub async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.db).await.map_err(|e| match e {
+        let mut conn = PgConnection::connect_with(&self.admin_options).await?;
+        let migrated = MIGRATOR.run(&mut conn).await;
+        // A failed close leaves nothing behind that Postgres will not clean up itself.
+        let _ = conn.close().await;
+        migrated.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(e) => Error::from_db(e),
             other => Error::Db(sqlx::Error::Migrate(Box::new(other))),
         })?;
@@ -104,6 +119,20 @@ impl ModelManager {
         &self.db
     }
 
+    /// A connection for a call of `ctx`'s user, within the user's fair share: waits for one of
+    /// the user's slots first (then [`Error::TooManyRequests`]), then for the pool.
+    pub(crate) async fn lease(&self, ctx: &Ctx) -> Result<Lease> {
+        let slot = self.fair_share.take(ctx.user_id()).await?;
+        let conn = self.db.acquire().await?;
+        Ok(Lease::new(conn, slot))
+    }
+
+    /// How many users this instance tracks in the fair share right now (those with a call
+    /// holding or waiting for a slot): the state is bounded by the calls in flight.
+    pub fn fair_share_users(&self) -> usize {
+        self.fair_share.users_tracked()
+    }
+
     pub(crate) fn pwd(&self) -> &PwdService {
         &self.pwd
     }
@@ -119,6 +148,15 @@ impl ModelManager {
     pub(crate) fn sessions(&self) -> &SessionCache {
         &self.sessions
     }
+}
+
+/// Every statement is stopped past `statement_timeout`, and a statement whose client has gone is
+/// stopped at Postgres' next check for it (see `lease.rs`).
+fn with_statement_limits(options: PgConnectOptions, statement_timeout: Duration) -> PgConnectOptions {
+    options.options([
+        ("statement_timeout", format!("{}ms", statement_timeout.as_millis())),
+        ("client_connection_check_interval", format!("{}ms", CLIENT_CHECK_INTERVAL.as_millis())),
+    ])
 }
 
 /// Parses a Postgres URL.

@@ -88,11 +88,8 @@ impl UserBmc {
 
     /// The caller's account; a caller whose user is gone has no session left.
     pub async fn get_info(ctx: &Ctx, mm: &ModelManager) -> Result<UserInfo> {
-        sqlx::query_as(r#"SELECT id, username FROM "user" WHERE id = $1"#)
-            .bind(ctx.user_id())
-            .fetch_optional(mm.db())
-            .await?
-            .ok_or(Error::SessionEnded)
+        let query = sqlx::query_as(r#"SELECT id, username FROM "user" WHERE id = $1"#).bind(ctx.user_id());
+        mm.lease(ctx).await?.run(|conn| query.fetch_optional(conn)).await?.ok_or(Error::SessionEnded)
     }
 
     /// Replaces the caller's password after checking the old one, ends every session of the

@@ -94,7 +94,7 @@ pub async fn create<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: B::ForCreate) 
         }
     };
 
-    match fetch_optional::<B::Entity>(mm, &insert).await {
+    match fetch_optional::<B::Entity>(ctx, mm, &insert).await {
         Ok(Some(row)) => Ok(row),
         // No row: the guard found no parent of the caller's. A foreign-key violation: the parent
         // was deleted between the guard and the insert; to the client both are the same.
@@ -109,7 +109,7 @@ pub async fn create<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: B::ForCreate) 
 pub async fn get<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64) -> Result<B::Entity> {
     let mut select = select_columns::<B>();
     select.cond_where(by_id::<B>(ctx, id));
-    fetch_optional(mm, &select).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
+    fetch_optional(ctx, mm, &select).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
 }
 
 /// The rows among `ids` that `ctx` may see, in one statement, in no particular order; ids that
@@ -120,7 +120,7 @@ pub async fn get_many<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, ids: Vec<i64>) -> 
     }
     let mut select = select_columns::<B>();
     select.cond_where(Condition::all().add(id_in::<B>(&ids)).add(B::scope(ctx)));
-    fetch_all(mm, &select, Prepare::Keep).await
+    fetch_all(ctx, mm, &select, Prepare::Keep).await
 }
 
 /// `id = ANY($1)`: one statement text whatever the number of ids, so it is prepared once per
@@ -140,14 +140,14 @@ pub async fn list<B: DbBmc>(
     options: &ListOptions,
 ) -> Result<Vec<B::Entity>> {
     let prepare = Prepare::fixed_if(!filters.restricts() && options.has_default_order());
-    fetch_all(mm, &list_statement::<B>(ctx, filters, options), prepare).await
+    fetch_all(ctx, mm, &list_statement::<B>(ctx, filters, options), prepare).await
 }
 
 pub async fn count<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, filters: Filters) -> Result<i64> {
     let prepare = Prepare::fixed_if(!filters.restricts());
     let (sql, values) = count_statement::<B>(ctx, filters).build_sqlx(PostgresQueryBuilder);
     let query = sqlx::query_scalar_with(AssertSqlSafe(sql), values).persistent(prepare.persistent());
-    Ok(query.fetch_one(mm.db()).await?)
+    mm.lease(ctx).await?.run(|conn| query.fetch_one(conn)).await
 }
 
 /// The `SELECT` of a list: what `list` runs.
@@ -178,13 +178,13 @@ pub async fn update<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64, data: B::Fo
         .values([("mid", Expr::val(ctx.user_id())), ("mtime", Expr::cust("now()"))])
         .cond_where(by_id::<B>(ctx, id))
         .returning(returning::<B>());
-    fetch_optional(mm, &update).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
+    fetch_optional(ctx, mm, &update).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
 }
 
 pub async fn delete<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64) -> Result<B::Entity> {
     let mut delete = Query::delete();
     delete.from_table(B::TABLE).cond_where(by_id::<B>(ctx, id)).returning(returning::<B>());
-    fetch_optional(mm, &delete).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
+    fetch_optional(ctx, mm, &delete).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
 }
 
 fn select_columns<B: DbBmc>() -> SelectStatement {
@@ -228,12 +228,13 @@ fn checked_fields(fields: Vec<(&'static str, sea_query::Value)>) -> Result<Vec<(
     Ok(fields)
 }
 
-async fn fetch_optional<E>(mm: &ModelManager, statement: &impl SqlxBinder) -> Result<Option<E>>
+async fn fetch_optional<E>(ctx: &Ctx, mm: &ModelManager, statement: &impl SqlxBinder) -> Result<Option<E>>
 where
     E: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
     let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
-    Ok(sqlx::query_as_with(AssertSqlSafe(sql), values).fetch_optional(mm.db()).await?)
+    let query = sqlx::query_as_with(AssertSqlSafe(sql), values);
+    mm.lease(ctx).await?.run(|conn| query.fetch_optional(conn)).await
 }
 
 /// Whether a statement's plan is kept on the connection.
@@ -259,11 +260,11 @@ impl Prepare {
     }
 }
 
-async fn fetch_all<E>(mm: &ModelManager, statement: &impl SqlxBinder, prepare: Prepare) -> Result<Vec<E>>
+async fn fetch_all<E>(ctx: &Ctx, mm: &ModelManager, statement: &impl SqlxBinder, prepare: Prepare) -> Result<Vec<E>>
 where
     E: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
     let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
     let query = sqlx::query_as_with(AssertSqlSafe(sql), values).persistent(prepare.persistent());
-    Ok(query.fetch_all(mm.db()).await?)
+    mm.lease(ctx).await?.run(|conn| query.fetch_all(conn)).await
 }
