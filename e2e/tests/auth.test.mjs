@@ -99,6 +99,28 @@ describe('accounts and sessions', { timeout: 120_000 }, () => {
     assert.equal(await page.locator('#nav').isVisible(), false);
   });
 
+  test('a throttled login says when to try again', async () => {
+    // Ten failures for a name nobody has lock that name (the v1 throttle, no device cookie).
+    const target = randomUsername('locked');
+    for (let i = 0; i < 10; i += 1) {
+      const status = await page.evaluate(async (name) => (await fetch('/api/login', {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: name, pwd: 'wrong password' }),
+      })).status, target);
+      assert.equal(status, 401);
+    }
+    await page.goto('/#/login');
+    await page.locator('#login-username').fill(target);
+    await page.locator('#login-password').fill('wrong password');
+    await page.locator('#login-submit').click();
+    const text = await eventually(async () => {
+      const t = await errorText(page);
+      assert.match(t, /too many failed attempts\. please try again in \d+ minutes/i);
+      return t;
+    });
+    assertFriendly(text);
+  });
+
   test('logging in shows the projects and who is signed in', async () => {
     await loginViaUi(page, username, PASSWORD);
     assert.match(page.url(), /#\/projects$/);

@@ -9,6 +9,7 @@ const SENTENCES = {
   InvalidParams: 'The server could not accept that request.',
   TooManyAttempts: 'Too many failed attempts. Please wait a while before trying again.',
   TooManyRequests: 'Too many requests right now. Please slow down and try again shortly.',
+  QueryTimeout: 'That search took too long. Please narrow it down (fewer or more specific filters) and try again.',
   EntityNotFound: 'That item no longer exists. It may have been deleted.',
   Conflict: 'That clashes with something that already exists.',
   ServiceUnavailable: 'The service is temporarily unavailable. Please try again in a moment.',
@@ -22,10 +23,21 @@ const SENTENCES = {
 const UNEXPECTED = new Set(['Internal', 'ParseError', 'InvalidRequest', 'BatchTooLarge',
   'MethodNotFound', 'UnsupportedMediaType', 'BadResponse', 'Unknown']);
 
-function waitText(seconds) {
+function waitText(ms) {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds === 1) return '1 second';
   if (seconds < 90) return `${seconds} seconds`;
   return `${Math.ceil(seconds / 60)} minutes`;
 }
+
+// Throttled answers say when to retry; the sentence does too.
+const THROTTLED = {
+  TooManyAttempts: (wait) => `Too many failed attempts. Please try again in ${wait}.`,
+  TooManyRequests: (wait) => `Too many requests at once. Please try again in ${wait}.`,
+};
+
+// Kinds whose server detail is for developers; the sentence says it for people.
+const DETAIL_HIDDEN = new Set(['QueryTimeout']);
 
 /**
  * A friendly sentence for `err`.
@@ -38,10 +50,10 @@ export function describeError(err, overrides = {}) {
   if (!text) {
     text = 'Something went wrong. Please try again.';
   }
-  if (kind === 'TooManyAttempts' && err.retryAfter) {
-    text = `Too many failed attempts. Please try again in ${waitText(err.retryAfter)}.`;
+  if (THROTTLED[kind] && err.retryAfterMs) {
+    text = THROTTLED[kind](waitText(err.retryAfterMs));
   }
-  if (err?.detail) text += ` (${err.detail})`;
+  if (err?.detail && !DETAIL_HIDDEN.has(kind)) text += ` (${err.detail})`;
   if ((UNEXPECTED.has(kind) || !SENTENCES[kind]) && err?.reqId) {
     text += ` Reference: ${err.reqId}.`;
   }

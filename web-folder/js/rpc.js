@@ -12,11 +12,12 @@ export class RpcError extends Error {
    * @param {string|null} o.detail  `error.data.detail` when the server gave one
    * @param {string|null} o.reqId   `error.data.req_id` or the `x-request-id` header
    * @param {number|null} o.status  HTTP status
-   * @param {number|null} o.retryAfter  seconds from `Retry-After`, when present
+   * @param {number|null} o.retryAfterMs  when to retry, in ms: `error.data.retry_after_ms`, else
+   *                                      the `Retry-After` header; null when the server gave none
    * @param {object|null} o.data    the whole `error.data` object
    */
   constructor({ code = null, message = '', kind = 'Unknown', detail = null, reqId = null,
-    status = null, retryAfter = null, data = null }) {
+    status = null, retryAfterMs = null, data = null }) {
     super(message || kind);
     this.name = 'RpcError';
     this.code = code;
@@ -24,7 +25,7 @@ export class RpcError extends Error {
     this.detail = detail;
     this.reqId = reqId;
     this.status = status;
-    this.retryAfter = retryAfter;
+    this.retryAfterMs = retryAfterMs;
     this.data = data;
   }
 }
@@ -42,7 +43,8 @@ const KIND_BY_STATUS = {
 
 function errorFromBody(errObj, status, headers) {
   const data = errObj && typeof errObj.data === 'object' && errObj.data !== null ? errObj.data : {};
-  const retry = headers ? Number.parseInt(headers.get('retry-after') ?? '', 10) : NaN;
+  const retrySec = headers ? Number.parseInt(headers.get('retry-after') ?? '', 10) : NaN;
+  const retryMs = Number.isFinite(data.retry_after_ms) ? data.retry_after_ms : retrySec * 1000;
   return new RpcError({
     code: typeof errObj?.code === 'number' ? errObj.code : null,
     message: typeof errObj?.message === 'string' ? errObj.message : '',
@@ -50,7 +52,7 @@ function errorFromBody(errObj, status, headers) {
     detail: typeof data.detail === 'string' ? data.detail : null,
     reqId: typeof data.req_id === 'string' ? data.req_id : (headers?.get('x-request-id') ?? null),
     status,
-    retryAfter: Number.isFinite(retry) ? retry : null,
+    retryAfterMs: Number.isFinite(retryMs) && retryMs > 0 ? retryMs : null,
     data,
   });
 }

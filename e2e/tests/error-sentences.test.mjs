@@ -1,0 +1,26 @@
+// The sentences the page shows for errors a browser cannot easily provoke (a fair-share
+// refusal, a statement timeout): the module is plain JavaScript, tested without a browser.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { describeError } from '../../web-folder/js/errors.js';
+
+describe('error sentences', () => {
+  test('a throttled call says when to retry, to the second', () => {
+    const text = describeError({ kind: 'TooManyRequests', retryAfterMs: 1200 });
+    assert.equal(text, 'Too many requests at once. Please try again in 2 seconds.');
+    assert.match(describeError({ kind: 'TooManyRequests', retryAfterMs: 300 }), /in 1 second\./);
+  });
+
+  test('a throttled login says when to retry, in minutes when long', () => {
+    const text = describeError({ kind: 'TooManyAttempts', retryAfterMs: 900_000 });
+    assert.equal(text, 'Too many failed attempts. Please try again in 15 minutes.');
+  });
+
+  test('a statement timeout asks for a narrower search, without the developer detail', () => {
+    const text = describeError({ kind: 'QueryTimeout', detail: 'the database stopped this call' });
+    assert.match(text, /took too long/);
+    assert.match(text, /narrow it down/);
+    assert.doesNotMatch(text, /database stopped/);
+  });
+});
