@@ -32,26 +32,16 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v pgbench >/dev/null || { echo "bench: pgbench (Postgres' client tools) is missing" >&2; exit 2; }
 
-if [ -n "${BENCH_BIN:-}" ]; then
-    BIN=$BENCH_BIN
-else
-    cargo build --release -p web-server
-    BIN=target/release/web-server
-fi
+. bench/lib.sh
+BIN=$(bench_server_bin "${BENCH_BIN:-}")
 
-APP_ENV=development DATABASE_URL=$DATABASE_URL RUST_LOG=warn "$BIN" reset-dev-db
+trap 'kill ${SERVER_PID:-} 2>/dev/null || true; jobs -p | xargs -r kill 2>/dev/null || true' EXIT
 # The login storm measures what hashing costs other requests; the password-work budget would turn
 # most of it into 429s, so it is lifted here.
-APP_ENV=development DATABASE_URL=$DATABASE_URL LISTEN_ADDR=127.0.0.1:$PORT RUST_LOG=warn \
-    PWD_WORK_PER_USER=1000000 PWD_WORK_PER_ADDR=1000000 "$BIN" >"$OUT/server.log" 2>&1 &
-SERVER_PID=$!
-trap 'kill $SERVER_PID 2>/dev/null || true; jobs -p | xargs -r kill 2>/dev/null || true' EXIT
+bench_start_server "$BIN" "$DATABASE_URL" "$PORT" "$OUT/server.log" PWD_WORK_PER_USER=1000000 PWD_WORK_PER_ADDR=1000000
 BASE=http://127.0.0.1:$PORT
-for _ in $(seq 1 100); do curl -sf "$BASE/health/ready" >/dev/null && break; sleep 0.1; done
 
-curl -sf -H 'content-type: application/json' -d "{\"username\":\"bench\",\"pwd\":\"$BENCH_PWD\"}" "$BASE/api/signup" >/dev/null
-echo "bench: loading the data set" >&2
-psql -q -f bench/seed.sql >/dev/null
+bench_seed "$BASE" "$BENCH_PWD"
 export BENCH_PWD
 BENCH_COOKIE=$(curl -si -H 'content-type: application/json' -d "{\"username\":\"bench\",\"pwd\":\"$BENCH_PWD\"}" "$BASE/api/login" \
     | tr -d '\r' | sed -n 's/^set-cookie: \(auth-token=[^;]*\).*/\1/ip')
