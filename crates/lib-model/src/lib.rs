@@ -7,7 +7,8 @@
 //! - [`filter`]: filters and list options (modql's operators) checked against each entity's
 //!   column allowlist.
 //! - Entities: [`project`], [`task`]; accounts: [`user`] (with [`username`]'s rules), [`session`]
-//!   (with an in-process cache kept true across instances by `LISTEN/NOTIFY`), [`login`]; every
+//!   (with an in-process cache kept true across instances by `LISTEN/NOTIFY`), [`login`] (with
+//!   [`device`] cookies that keep an owner out of others' throttle); every
 //!   password verification or hash is charged to a per-user and per-address budget first.
 //! - [`dev_db`]: development-only database creation and seeding.
 //!
@@ -17,6 +18,7 @@
 
 pub mod base;
 pub mod dev_db;
+pub mod device;
 mod error;
 mod fair_share;
 pub mod filter;

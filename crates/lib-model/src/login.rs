@@ -1,13 +1,16 @@
 //! Logging in: the password-work budget and the throttling of failures, one answer for unknown
-//! user and wrong password, the re-hash of outdated password hashes, and the session that a
-//! successful login starts.
+//! user and wrong password, the re-hash of outdated password hashes, the session that a
+//! successful login starts, and the device cookie that keeps its owner out of others' throttle.
+//! The throttle itself ([`reserve`]) also counts signups per address.
 
+use crate::device::{DEVICE_LIFETIME, DeviceCookie, DeviceToken, DeviceUse, MAX_DEVICES_PER_USER};
 use crate::pwd_budget::{self, UserKey};
 use crate::session::{NewSession, SessionBmc};
 use crate::user::UserBmc;
 use crate::username;
 use crate::{Error, ModelManager, Result};
-use lib_auth::{PwdError, Verdict};
+use lib_auth::{PwdError, TokenHash, Verdict};
+use sqlx::FromRow;
 use std::net::IpAddr;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -16,16 +19,23 @@ use time::OffsetDateTime;
 /// looked up nor used as a throttling key.
 const MAX_USERNAME_BYTES: usize = 256;
 
-/// A successful login: who, and the session it started.
+/// A successful login: who, the session it started, and the device cookie to set.
 #[derive(Debug)]
 pub struct LoggedIn {
     pub user_id: i64,
     pub session: NewSession,
+    pub device: DeviceCookie,
 }
 
 pub struct LoginBmc;
 
 impl LoginBmc {
+    /// Checks the credentials and starts a session, with no device cookie presented; see
+    /// [`Self::login_on_device`].
+    pub async fn login(mm: &ModelManager, username: &str, pwd: &str, client: Option<IpAddr>) -> Result<LoggedIn> {
+        Self::login_on_device(mm, username, pwd, client, None).await
+    }
+
     /// Checks the credentials and starts a session.
     ///
     /// The verification is charged to the password-work budget of the account (or of the name,
@@ -35,43 +45,67 @@ impl LoginBmc {
     /// right password. An unknown user costs the same hashing time as a wrong password, and both
     /// answer [`Error::LoginFailed`].
     ///
+    /// `device` is the token of the browser's device cookie. When it is a live device of the
+    /// account being logged into, the attempt is counted against that device alone (its failures
+    /// and its password work, the address's password work still), not against the account or the
+    /// address: failures from elsewhere cannot lock the owner out of a browser they used before.
+    /// Any other token (unknown, expired, malformed, another account's) changes nothing. A
+    /// successful login keeps a valid device (its last use moves to now) or records a new one.
+    ///
     /// The name is looked up by its UsernameCaseMapped form (how names are stored since they
     /// are normalised) and by the older rule, `lower(username)`, so that accounts made before
     /// keep working, however they were typed then.
-    pub async fn login(mm: &ModelManager, username: &str, pwd: &str, client: Option<IpAddr>) -> Result<LoggedIn> {
+    pub async fn login_on_device(
+        mm: &ModelManager,
+        username: &str,
+        pwd: &str,
+        client: Option<IpAddr>,
+        device: Option<&str>,
+    ) -> Result<LoggedIn> {
         // Postgres text cannot hold NUL: such a name cannot exist, nor be a throttling key.
         let plausible = (username.len() <= MAX_USERNAME_BYTES && !username.contains('\0')).then_some(username);
         let normalized = plausible.and_then(username::normalize);
-        let user: Option<(i64, String)> = match plausible {
-            Some(raw) => find(mm, raw, normalized.as_deref()).await?,
+        let presented = device.and_then(DeviceToken::parse);
+        let account = match plausible {
+            Some(raw) => find(mm, raw, normalized.as_deref(), presented.as_ref().map(DeviceToken::hash)).await?,
             None => None,
         };
         let name_key = normalized.or_else(|| plausible.map(str::to_lowercase));
-        let user_key = match (&user, &name_key) {
-            (Some((id, _)), _) => Some(UserKey::Id(*id)),
-            (None, Some(name)) => Some(UserKey::Name(name)),
-            (None, None) => None,
+        let device_id = account.as_ref().and_then(|account| account.device_id);
+        let work_key = match (device_id, &account, &name_key) {
+            (Some(device_id), _, _) => Some(UserKey::Device(device_id)),
+            (None, Some(account), _) => Some(UserKey::Id(account.id)),
+            (None, None, Some(name)) => Some(UserKey::Name(name)),
+            (None, None, None) => None,
         };
-        pwd_budget::spend(mm, user_key, client, 1)?;
+        pwd_budget::spend(mm, work_key, client, 1)?;
 
-        let throttle_keys = [
-            match (&user, &name_key) {
-                (Some((id, _)), _) => Some(format!("user:{id}")),
-                (None, Some(name)) => Some(format!("name:{name}")),
-                (None, None) => None,
-            },
-            client.map(|addr| format!("addr:{addr}")),
-        ];
-        let attempt = reserve_attempt(mm, throttle_keys.into_iter().flatten().collect()).await?;
+        let throttle_keys: Vec<String> = match device_id {
+            Some(device_id) => vec![format!("device:{device_id}")],
+            None => {
+                let name = match (&account, &name_key) {
+                    (Some(account), _) => Some(format!("user:{}", account.id)),
+                    (None, Some(name)) => Some(format!("name:{name}")),
+                    (None, None) => None,
+                };
+                [name, client.map(|addr| format!("addr:{addr}"))].into_iter().flatten().collect()
+            }
+        };
+        let attempt = reserve_attempt(mm, throttle_keys).await?;
 
-        let (user_id, stored) = user.map_or((None, None), |(id, pwd)| (Some(id), Some(pwd)));
+        let (user_id, stored) = account.map_or((None, None), |account| (Some(account.id), Some(account.pwd)));
         match (user_id, mm.pwd().verify(pwd.to_string(), stored.clone()).await?) {
             (Some(user_id), Ok(verdict)) => {
-                forgive(mm, &attempt).await?;
+                let device = match (device_id, presented) {
+                    (Some(id), Some(token)) => DeviceUse::Known { id, token },
+                    _ => DeviceUse::New(DeviceToken::generate()),
+                };
+                settle(mm, &attempt, Some((user_id, &device))).await?;
                 let stored = stored.unwrap_or_default();
+                let rehash_key = device_id.map_or(UserKey::Id(user_id), UserKey::Device);
                 let verified_hash = match verdict {
                     // The re-hash is work too; when the budget has no room it waits for a later login.
-                    Verdict::Outdated if pwd_budget::spend(mm, Some(UserKey::Id(user_id)), client, 1).is_ok() => {
+                    Verdict::Outdated if pwd_budget::spend(mm, Some(rehash_key), client, 1).is_ok() => {
                         let upgraded = mm.pwd().hash(pwd.to_string()).await?;
                         // Only over the hash just verified: a password changed meanwhile stays.
                         if !UserBmc::set_pwd_hash(mm, user_id, &stored, &upgraded).await? {
@@ -85,7 +119,7 @@ impl LoginBmc {
                 // meanwhile has ended the user's other sessions, and this one must not outlive it.
                 let session =
                     SessionBmc::create_if_pwd(mm, user_id, &verified_hash).await?.ok_or(Error::LoginFailed)?;
-                Ok(LoggedIn { user_id, session })
+                Ok(LoggedIn { user_id, session, device: device.into_cookie() })
             }
             (_, Ok(_) | Err(PwdError::NotMatching)) => Err(Error::LoginFailed),
             (_, Err(other)) => Err(other.into()),
@@ -93,63 +127,108 @@ impl LoginBmc {
     }
 }
 
+/// The account a login names, with the presented device when it is a live one of that account.
+#[derive(FromRow)]
+struct Account {
+    id: i64,
+    pwd: String,
+    device_id: Option<i64>,
+}
+
 /// The account that `raw` names: the one stored under its normalised form if there is one,
-/// else one whose name matches the older rule (`lower()` of the name as typed).
-async fn find(mm: &ModelManager, raw: &str, normalized: Option<&str>) -> Result<Option<(i64, String)>> {
-    // Both conditions use the unique index on lower(username), so at most two rows match.
+/// else one whose name matches the older rule (`lower()` of the name as typed); with the device
+/// of `device_hash` when it is that account's and still live. One statement: the device costs
+/// the login no round trip.
+async fn find(
+    mm: &ModelManager,
+    raw: &str,
+    normalized: Option<&str>,
+    device_hash: Option<TokenHash>,
+) -> Result<Option<Account>> {
+    // Both conditions use the unique index on lower(username), so at most two rows match; the
+    // token hash is unique, so each has at most one device.
+    let live_since = mm.policy().clock.now() - DEVICE_LIFETIME;
     Ok(sqlx::query_as(
-        r#"SELECT id, pwd FROM "user"
-           WHERE lower(username) = lower($1) OR lower(username) = lower($2)
-           ORDER BY (username = $2) IS TRUE DESC
+        r#"SELECT u.id, u.pwd, d.id AS device_id FROM "user" u
+           LEFT JOIN device d ON d.user_id = u.id AND d.token_hash = $3 AND d.last_used > $4
+           WHERE lower(u.username) = lower($1) OR lower(u.username) = lower($2)
+           ORDER BY (u.username = $2) IS TRUE DESC
            LIMIT 1"#,
     )
     .bind(raw)
     .bind(normalized)
+    .bind(device_hash.as_ref().map(TokenHash::as_bytes))
+    .bind(live_since)
     .fetch_optional(mm.db())
     .await?)
 }
 
-/// Counts one attempt for each of `keys` before the password is checked, starting a new window
-/// where the old one has passed; answers the keys, for [`forgive`]. When any key is already at
-/// its limit within its window, nothing at all is written and the answer is
-/// [`Error::TooManyAttempts`]: a throttled client costs the database no writes, and a blocked
-/// address trying ever-new usernames adds no rows.
+/// One throttling key with its own limit and window: at most `limit` attempts counted within
+/// `window` of the first.
+pub(crate) struct Throttle {
+    pub(crate) key: String,
+    pub(crate) limit: u32,
+    pub(crate) window: Duration,
+}
+
+/// [`reserve`] under the login rules: addresses (`addr:`) get the higher limit, being shared by
+/// many users; accounts, unknown names, devices and password checks the per-user one.
 pub(crate) async fn reserve_attempt(mm: &ModelManager, keys: Vec<String>) -> Result<Vec<String>> {
     let policy = mm.policy();
-    let now = policy.clock.now();
-    let limits: Vec<i32> = keys.iter().map(|key| i32::try_from(limit_for(mm, key)).unwrap_or(i32::MAX)).collect();
+    let throttles: Vec<Throttle> = keys
+        .into_iter()
+        .map(|key| {
+            let limit =
+                if key.starts_with("addr:") { policy.login_fails_per_addr } else { policy.login_fails_per_user };
+            Throttle { key, limit, window: policy.login_window }
+        })
+        .collect();
+    reserve(mm, &throttles).await
+}
+
+/// Counts one attempt for each of `throttles` before the work it guards runs, starting a new
+/// window where the old one has passed; answers the keys, for [`forgive`]. When any key is
+/// already at its limit within its window, nothing at all is written and the answer is
+/// [`Error::TooManyAttempts`]: a throttled client costs the database no writes, and a blocked
+/// address trying ever-new usernames adds no rows.
+pub(crate) async fn reserve(mm: &ModelManager, throttles: &[Throttle]) -> Result<Vec<String>> {
+    let now = mm.policy().clock.now();
+    let keys: Vec<String> = throttles.iter().map(|t| t.key.clone()).collect();
+    let limits: Vec<i32> = throttles.iter().map(|t| i32::try_from(t.limit).unwrap_or(i32::MAX)).collect();
+    let window_ends: Vec<OffsetDateTime> = throttles.iter().map(|t| now + t.window).collect();
     // One statement: the keys' state is read first and the upsert runs only when no key is
     // blocked. Concurrent attempts that all read "not blocked" still serialise on the upsert,
     // and the counts it answers decide (a count past the limit is refused below).
-    let counted: Vec<(String, i32, OffsetDateTime, bool)> = sqlx::query_as(
-        "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::int[]) AS w(key, lim)),
+    let counted: Vec<(i32, i32, OffsetDateTime, bool)> = sqlx::query_as(
+        "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS w(key, lim, window_end)),
          blocked AS (
-           SELECT t.key, t.failures, t.window_start FROM wanted w JOIN login_throttle t USING (key)
-           WHERE t.window_start > $4 AND t.failures >= w.lim
+           SELECT w.lim, t.failures, t.window_end FROM wanted w JOIN login_throttle t USING (key)
+           WHERE t.window_end > $4 AND t.failures >= w.lim
          ),
          counted AS (
-           INSERT INTO login_throttle (key, window_start, failures)
-           SELECT key, $3, 1 FROM wanted WHERE NOT EXISTS (SELECT 1 FROM blocked) ORDER BY key
+           INSERT INTO login_throttle (key, window_start, window_end, failures)
+           SELECT key, $4, window_end, 1 FROM wanted WHERE NOT EXISTS (SELECT 1 FROM blocked) ORDER BY key
            ON CONFLICT (key) DO UPDATE SET
-             failures = CASE WHEN login_throttle.window_start <= $4 THEN 1 ELSE login_throttle.failures + 1 END,
-             window_start = CASE WHEN login_throttle.window_start <= $4 THEN $3 ELSE login_throttle.window_start END
-           RETURNING key, failures, window_start
+             failures = CASE WHEN login_throttle.window_end <= $4 THEN 1 ELSE login_throttle.failures + 1 END,
+             window_start = CASE WHEN login_throttle.window_end <= $4 THEN $4 ELSE login_throttle.window_start END,
+             window_end = CASE WHEN login_throttle.window_end <= $4 THEN excluded.window_end ELSE login_throttle.window_end END
+           RETURNING key, failures, window_end
          )
-         SELECT key, failures, window_start, false FROM counted
+         SELECT w.lim, c.failures, c.window_end, false FROM counted c JOIN wanted w USING (key)
          UNION ALL
-         SELECT key, failures, window_start, true FROM blocked",
+         SELECT lim, failures, window_end, true FROM blocked",
     )
     .bind(&keys)
     .bind(&limits)
+    .bind(&window_ends)
     .bind(now)
-    .bind(now - policy.login_window)
     .fetch_all(mm.db())
     .await?;
 
     let retry_after = counted
         .iter()
-        .filter(|(key, failures, _, blocked)| *blocked || i64::from(*failures) > i64::from(limit_for(mm, key)))
-        .map(|(_, _, window_start, _)| *window_start + policy.login_window - now)
+        .filter(|(limit, failures, _, blocked)| *blocked || failures > limit)
+        .map(|(_, _, window_end, _)| *window_end - now)
         .max();
     match retry_after {
         Some(wait) => Err(Error::TooManyAttempts { retry_after: Duration::try_from(wait).unwrap_or_default() }),
@@ -158,25 +237,68 @@ pub(crate) async fn reserve_attempt(mm: &ModelManager, keys: Vec<String>) -> Res
 }
 
 /// A successful attempt clears the account's count and takes itself back from the address's.
+pub(crate) async fn forgive(mm: &ModelManager, keys: &[String]) -> Result<()> {
+    settle(mm, keys, None).await
+}
+
+/// [`forgive`], and for a login the device's record, in the same statement: the last use of a
+/// known device moves to now, or a new device is recorded and the account's least recently used
+/// ones beyond [`MAX_DEVICES_PER_USER`] go.
 ///
 /// Every statement here locks its throttle rows in key order (`ORDER BY key` in the upsert, the
 /// `locked` CTE here): concurrent logins that share an address would otherwise deadlock, one
 /// holding the account's row and waiting for the address's while the other holds the reverse.
-pub(crate) async fn forgive(mm: &ModelManager, keys: &[String]) -> Result<()> {
+/// Devices to trim that another login holds are skipped, not waited for (the next new device
+/// trims them), so two new devices of one account cannot deadlock either.
+async fn settle(mm: &ModelManager, keys: &[String], device: Option<(i64, &DeviceUse)>) -> Result<()> {
+    let user_id = device.map(|(user_id, _)| user_id);
+    let known = device.and_then(|(_, device)| device.known_id());
+    let new_hash = device.and_then(|(_, device)| device.new_hash());
     sqlx::query(
         "WITH locked AS (SELECT key FROM login_throttle WHERE key = ANY($1) ORDER BY key FOR UPDATE),
-         cleared AS (DELETE FROM login_throttle WHERE key IN (SELECT key FROM locked) AND key NOT LIKE 'addr:%')
+         cleared AS (DELETE FROM login_throttle WHERE key IN (SELECT key FROM locked) AND key NOT LIKE 'addr:%'),
+         touched AS (UPDATE device SET last_used = $5 WHERE id = $3 AND user_id = $2),
+         issued AS (
+           INSERT INTO device (token_hash, user_id, ctime, last_used)
+           SELECT $4, $2, $5, $5 WHERE $4::bytea IS NOT NULL
+         ),
+         crowded AS (
+           SELECT id FROM device
+           WHERE $4::bytea IS NOT NULL AND user_id = $2 AND id NOT IN (
+             SELECT id FROM device WHERE user_id = $2 ORDER BY last_used DESC, id DESC LIMIT $6
+           )
+           ORDER BY id FOR UPDATE SKIP LOCKED
+         ),
+         trimmed AS (DELETE FROM device WHERE id IN (SELECT id FROM crowded))
          UPDATE login_throttle SET failures = failures - 1
          WHERE key IN (SELECT key FROM locked) AND key LIKE 'addr:%' AND failures > 0",
     )
     .bind(keys)
+    .bind(user_id)
+    .bind(known)
+    .bind(new_hash.as_ref().map(TokenHash::as_bytes))
+    .bind(mm.policy().clock.now())
+    // The statement sees the devices as they were before the new one: keep one place for it.
+    .bind(MAX_DEVICES_PER_USER - 1)
     .execute(mm.db())
     .await?;
     Ok(())
 }
 
-/// Addresses are shared by many users and get the higher limit.
-fn limit_for(mm: &ModelManager, key: &str) -> u32 {
-    let policy = mm.policy();
-    if key.starts_with("addr:") { policy.login_fails_per_addr } else { policy.login_fails_per_user }
+/// Removes throttle rows whose window has passed (each key's own window) and devices unused for
+/// longer than their lifetime; called with the purge of expired sessions.
+pub(crate) async fn purge_stale(mm: &ModelManager) -> Result<()> {
+    // In key order and skipping rows a login holds, like every statement on these rows
+    // (see `settle`): a purge must never deadlock with a login.
+    sqlx::query(
+        "WITH stale AS (
+           SELECT key FROM login_throttle WHERE window_end <= $1 ORDER BY key FOR UPDATE SKIP LOCKED
+         )
+         DELETE FROM login_throttle WHERE key IN (SELECT key FROM stale)",
+    )
+    .bind(mm.policy().clock.now())
+    .execute(mm.db())
+    .await?;
+    crate::device::purge_unused(mm).await?;
+    Ok(())
 }

@@ -44,37 +44,46 @@ impl Charge {
         Self { keys: Vec::with_capacity(2) }
     }
 
-    /// Counts against the client address (when known). IPv6 clients are counted per /64, the
-    /// block one subscriber usually holds: otherwise one client could take endless new keys.
+    /// Counts against the client address (when known), per [`client_block`].
     pub(crate) fn addr(mut self, addr: Option<IpAddr>, limit: u32) -> Self {
         if let Some(addr) = addr {
-            let key = match addr {
-                IpAddr::V4(v4) => format!("addr:{v4}"),
-                IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                    Some(v4) => format!("addr:{v4}"),
-                    None => format!("addr:{:x}::/64", u128::from(v6) >> 64),
-                },
-            };
-            self.keys.push((key, limit));
+            self.keys.push((format!("addr:{}", client_block(addr)), limit));
         }
         self
     }
 
     /// Counts against the user: `user:<id>` when the account is known, `name:<normalised name>`
-    /// when not (signup, a login for an unknown name).
+    /// when not (signup, a login for an unknown name), `device:<id>` for a login from a device
+    /// the account has logged in from before (so that others exhausting the account's budget
+    /// cannot block its owner there).
     pub(crate) fn user(mut self, user: UserKey<'_>, limit: u32) -> Self {
         let key = match user {
             UserKey::Id(id) => format!("user:{id}"),
             UserKey::Name(name) => format!("name:{name}"),
+            UserKey::Device(id) => format!("device:{id}"),
         };
         self.keys.push((key, limit));
         self
     }
 }
 
+/// What one client is counted as: an IPv4 address, or the /64 block of an IPv6 address (the
+/// block one subscriber usually holds: otherwise one client could take endless new keys).
+pub(crate) fn client_block(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => format!("{:x}::/64", u128::from(v6) >> 64),
+        },
+    }
+}
+
 pub(crate) enum UserKey<'a> {
     Id(i64),
     Name(&'a str),
+    /// A device cookie valid for the account being logged into (see [`crate::device`]).
+    Device(i64),
 }
 
 pub(crate) struct PwdBudget {

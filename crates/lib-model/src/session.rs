@@ -95,8 +95,8 @@ impl SessionBmc {
         Ok(())
     }
 
-    /// Removes sessions past either deadline and stale throttling windows; returns how many
-    /// sessions went.
+    /// Removes sessions past either deadline, stale throttling windows and unused devices;
+    /// returns how many sessions went.
     pub async fn purge_expired(mm: &ModelManager) -> Result<u64> {
         let policy = mm.policy();
         let now = policy.clock.now();
@@ -106,17 +106,7 @@ impl SessionBmc {
             .execute(mm.db())
             .await?
             .rows_affected();
-        // In key order and skipping rows a login holds, like every statement on these rows
-        // (see `login::forgive`): a purge must never deadlock with a login.
-        sqlx::query(
-            "WITH stale AS (
-               SELECT key FROM login_throttle WHERE window_start <= $1 ORDER BY key FOR UPDATE SKIP LOCKED
-             )
-             DELETE FROM login_throttle WHERE key IN (SELECT key FROM stale)",
-        )
-        .bind(now - policy.login_window)
-        .execute(mm.db())
-        .await?;
+        crate::login::purge_stale(mm).await?;
         Ok(purged)
     }
 }

@@ -1,7 +1,7 @@
 //! Users: sign-up, the caller's own record, and password change. Logging in lives in
 //! [`login`](crate::login), the username rules in [`username`](crate::username).
 
-use crate::login::{forgive, reserve_attempt};
+use crate::login::{Throttle, forgive, reserve, reserve_attempt};
 use crate::pwd_budget::{self, UserKey};
 use crate::session::{self, NewSession};
 use crate::username;
@@ -55,8 +55,22 @@ impl UserBmc {
     /// Creates an account. The hash is charged to the password-work budget of the name and of
     /// `client` first. A username equal to an existing one in any letter case or width, or one
     /// that looks like it (the same confusable skeleton), is [`Error::UsernameTaken`].
+    ///
+    /// Then the signup is counted against `client`'s signups (per IPv4 address or IPv6 /64)
+    /// before anything else runs, whatever its outcome: an account made, a name taken (which
+    /// tells the caller the name exists, so probing names is bounded too), or a failure. Past
+    /// the limit the answer is [`Error::TooManyAttempts`] and nothing is written. The hash then
+    /// waits for a place in signups' share of the hashing capacity, so that logins keep the rest.
     pub async fn signup(mm: &ModelManager, username: &Username, pwd: &NewPwd, client: Option<IpAddr>) -> Result<i64> {
         pwd_budget::spend(mm, Some(UserKey::Name(username.as_str())), client, 1)?;
+        if let Some(client) = client {
+            let limit = mm.pwd().signup_limit();
+            let key = format!("signup:{}", pwd_budget::client_block(client));
+            reserve(mm, &[Throttle { key, limit: limit.per_addr, window: limit.window }]).await?;
+        }
+        // Held through the name check and the insert around the hash: a few milliseconds more,
+        // and a signup flood never holds more than its share of anything on the way.
+        let _share = mm.pwd().signup_share().await;
         Self::insert(mm, username, pwd.0.clone()).await
     }
 

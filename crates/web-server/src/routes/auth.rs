@@ -5,9 +5,10 @@ use crate::extract::{AUTH_COOKIE, ClientAddr, JsonBody, SessionCtx};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderValue;
-use axum::http::header::SET_COOKIE;
-use axum::response::{IntoResponse, Response};
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use lib_model::device::DeviceCookie;
 use lib_model::login::{LoggedIn, LoginBmc};
 use lib_model::session::SessionBmc;
 use lib_model::user::{NewPwd, UserBmc, Username};
@@ -34,15 +35,25 @@ pub(super) async fn signup(
     Ok(Json(json!({"result": {"user_id": user_id}})))
 }
 
+/// Logs in. The `device` cookie, when the browser has one, goes along: for its own account it
+/// keeps the owner out of the throttle that others' failures cause (see
+/// [`LoginBmc::login_on_device`]). The answer sets the session cookie, then the device cookie.
 pub(super) async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Response, Error> {
-    let LoggedIn { user_id, session } = LoginBmc::login(&state.mm, &body.username, &body.pwd, Some(client)).await?;
+    let device = request_cookie(&headers, DEVICE_COOKIE);
+    let LoggedIn { user_id, session, device } =
+        LoginBmc::login_on_device(&state.mm, &body.username, &body.pwd, Some(client), device).await?;
     tracing::Span::current().record("user_id", user_id);
-    let cookie = session_cookie(session.token.as_str(), session.max_age, state.config.cookie_secure);
-    Ok(([(SET_COOKIE, cookie)], Json(json!({"result": {"success": true}}))).into_response())
+    let secure = state.config.cookie_secure;
+    let cookies = AppendHeaders([
+        (SET_COOKIE, session_cookie(session.token.as_str(), session.max_age, secure)),
+        (SET_COOKIE, device_cookie(&device, secure)),
+    ]);
+    Ok((cookies, Json(json!({"result": {"success": true}}))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -71,4 +82,36 @@ pub(super) fn session_cookie(token: &str, max_age: Duration, secure: bool) -> He
     let cookie =
         format!("{AUTH_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}", max_age.as_secs());
     HeaderValue::from_str(&cookie).expect("a base64url token makes a valid header")
+}
+
+/// The device cookie's name.
+const DEVICE_COOKIE: &str = "device";
+
+/// Only the login reads the device cookie, so only the login gets it: it is not sent with every
+/// RPC call and static file (where it would do nothing but travel), and no other endpoint can
+/// leak it into a log or an error.
+const DEVICE_COOKIE_PATH: &str = "/api/login";
+
+/// The long-lived `device` cookie: the browser's proof that it logged in to that account before.
+/// Strict and HttpOnly like the session's; it outlives sessions and logoffs by design.
+fn device_cookie(device: &DeviceCookie, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie = format!(
+        "{DEVICE_COOKIE}={}; HttpOnly; SameSite=Strict; Path={DEVICE_COOKIE_PATH}; Max-Age={}{secure}",
+        device.token.as_str(),
+        device.max_age.as_secs()
+    );
+    HeaderValue::from_str(&cookie).expect("a base64url token makes a valid header")
+}
+
+/// The value of the cookie `name` in the request's `Cookie` headers, if any.
+fn request_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(cookie, _)| *cookie == name)
+        .map(|(_, value)| value)
 }

@@ -85,6 +85,14 @@ impl TestApp {
         Api { http: reqwest::Client::builder().cookie_store(true).build().unwrap(), base: self.url("") }
     }
 
+    /// A client with its own cookie jar whose connections come from `source` (a loopback
+    /// address such as 127.0.0.2): another client address, as the throttles see it.
+    pub fn client_from(&self, source: &str) -> Api {
+        let source: std::net::IpAddr = source.parse().expect("an IP address");
+        let http = reqwest::Client::builder().cookie_store(true).local_address(source).build().unwrap();
+        Api { http, base: self.url("") }
+    }
+
     /// A client of the second instance that carries the cookie `cookie` (`auth-token=...`).
     pub fn peer_client(&self, cookie: &str) -> Api {
         let mut headers = reqwest::header::HeaderMap::new();
