@@ -49,7 +49,9 @@ mkdir -p "$ROOT/target"
 APP_ENV=development DATABASE_URL="$DATABASE_URL" RUST_LOG=warn "$SERVER_BIN" reset-dev-db
 
 echo "e2e: starting $SERVER_BIN on $BASE_URL (log: $SERVER_LOG)" >&2
+# Every browser of the suite signs up from 127.0.0.1: more than one address's default allowance.
 APP_ENV=development \
+SIGNUPS_PER_ADDR=500 \
 LISTEN_ADDR="127.0.0.1:$PORT" \
 DATABASE_URL="$DATABASE_URL" \
 WEB_FOLDER=web-folder \

@@ -1,11 +1,10 @@
 //! [`PwdService`]: password hashing off the async threads, a bounded number at a time, with
-//! signups held to their share of it; and the signup limit per address that protects it.
+//! signups held to their share of it.
 
 use crate::Result;
 use lib_auth::{PwdError, PwdHasher, Verdict};
 use lib_core::Config;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 pub(crate) struct PwdService {
@@ -18,15 +17,6 @@ pub(crate) struct PwdService {
     /// queues here, and a login finds the other half free, or is at most behind that half in
     /// the (first-come, first-served) queue of `permits`.
     signup_share: Semaphore,
-    signup_limit: SignupLimit,
-}
-
-/// How many signups one client address may make within a window, then 429. It is kept with the
-/// hashing it protects: every signup that gets past it costs a hash (or may, see `UserBmc::signup`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct SignupLimit {
-    pub(crate) per_addr: u32,
-    pub(crate) window: Duration,
 }
 
 /// Signups' part of `concurrency` hashing permits: half, rounded down, but at least one, or
@@ -43,12 +33,7 @@ impl PwdService {
             hasher: Arc::new(PwdHasher::new(config.pwd_key.clone())),
             permits: Semaphore::new(config.pwd_hash_concurrency),
             signup_share: Semaphore::new(signup_share(config.pwd_hash_concurrency)),
-            signup_limit: SignupLimit { per_addr: config.signups_per_addr, window: config.signup_window },
         }
-    }
-
-    pub(crate) fn signup_limit(&self) -> SignupLimit {
-        self.signup_limit
     }
 
     /// Waits for a place in signups' share of the hashing capacity; a signup holds it until its
@@ -89,6 +74,7 @@ mod tests {
     use crate::test_support::TestDb;
     use crate::user::{NewPwd, UserBmc, Username};
     use lib_core::SystemClock;
+    use std::time::Duration;
 
     fn service(concurrency: usize) -> PwdService {
         let mut config = Config::development();

@@ -40,6 +40,8 @@ pub(crate) struct Policy {
     pub(crate) login_window: Duration,
     pub(crate) pwd_work_per_user: u32,
     pub(crate) pwd_work_per_addr: u32,
+    pub(crate) signups_per_addr: u32,
+    pub(crate) signup_window: Duration,
 }
 
 impl ModelManager {
@@ -70,6 +72,8 @@ impl ModelManager {
             login_window: config.login_window,
             pwd_work_per_user: config.pwd_work_per_user,
             pwd_work_per_addr: config.pwd_work_per_addr,
+            signups_per_addr: config.signups_per_addr,
+            signup_window: config.signup_window,
         };
         Ok(Self {
             db,

@@ -64,9 +64,9 @@ impl UserBmc {
     pub async fn signup(mm: &ModelManager, username: &Username, pwd: &NewPwd, client: Option<IpAddr>) -> Result<i64> {
         pwd_budget::spend(mm, Some(UserKey::Name(username.as_str())), client, 1)?;
         if let Some(client) = client {
-            let limit = mm.pwd().signup_limit();
+            let policy = mm.policy();
             let key = format!("signup:{}", pwd_budget::client_block(client));
-            reserve(mm, &[Throttle { key, limit: limit.per_addr, window: limit.window }]).await?;
+            reserve(mm, &[Throttle { key, limit: policy.signups_per_addr, window: policy.signup_window }]).await?;
         }
         // Held through the name check and the insert around the hash: a few milliseconds more,
         // and a signup flood never holds more than its share of anything on the way.
