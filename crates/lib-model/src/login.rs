@@ -88,7 +88,10 @@ impl LoginBmc {
                     (None, Some(name)) => Some(format!("name:{name}")),
                     (None, None) => None,
                 };
-                [name, client.map(|addr| format!("addr:{addr}"))].into_iter().flatten().collect()
+                [name, client.map(|addr| format!("addr:{}", pwd_budget::client_block(addr)))]
+                    .into_iter()
+                    .flatten()
+                    .collect()
             }
         };
         let attempt = reserve_attempt(mm, throttle_keys).await?;
