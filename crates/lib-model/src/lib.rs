@@ -37,6 +37,7 @@ mod store;
 pub mod task;
 #[cfg(feature = "test-support")]
 pub mod test_support;
+mod throttle;
 pub mod user;
 pub mod username;
 

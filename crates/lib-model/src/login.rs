@@ -1,19 +1,18 @@
 //! Logging in: the password-work budget and the throttling of failures, one answer for unknown
 //! user and wrong password, the re-hash of outdated password hashes, the session that a
 //! successful login starts, and the device cookie that keeps its owner out of others' throttle.
-//! The throttle itself ([`reserve`]) also counts signups per address.
+//! The counting itself is `throttle.rs`.
 
 use crate::device::{DEVICE_LIFETIME, DeviceCookie, DeviceToken, DeviceUse, MAX_DEVICES_PER_USER};
 use crate::pwd_budget::{self, UserKey};
 use crate::session::{NewSession, SessionBmc};
+use crate::throttle::reserve_attempt;
 use crate::user::UserBmc;
 use crate::username;
 use crate::{Error, ModelManager, Result};
 use lib_auth::{PwdError, TokenHash, Verdict};
 use sqlx::FromRow;
 use std::net::IpAddr;
-use std::time::Duration;
-use time::OffsetDateTime;
 
 /// No username is longer than this (64 characters of at most 4 bytes): longer ones are neither
 /// looked up nor used as a throttling key.
@@ -164,79 +163,6 @@ async fn find(
     .bind(live_since)
     .fetch_optional(mm.db())
     .await?)
-}
-
-/// One throttling key with its own limit and window: at most `limit` attempts counted within
-/// `window` of the first.
-pub(crate) struct Throttle {
-    pub(crate) key: String,
-    pub(crate) limit: u32,
-    pub(crate) window: Duration,
-}
-
-/// [`reserve`] under the login rules: addresses (`addr:`) get the higher limit, being shared by
-/// many users; accounts, unknown names, devices and password checks the per-user one.
-pub(crate) async fn reserve_attempt(mm: &ModelManager, keys: Vec<String>) -> Result<Vec<String>> {
-    let policy = mm.policy();
-    let throttles: Vec<Throttle> = keys
-        .into_iter()
-        .map(|key| {
-            let limit =
-                if key.starts_with("addr:") { policy.login_fails_per_addr } else { policy.login_fails_per_user };
-            Throttle { key, limit, window: policy.login_window }
-        })
-        .collect();
-    reserve(mm, &throttles).await
-}
-
-/// Counts one attempt for each of `throttles` before the work it guards runs, starting a new
-/// window where the old one has passed; answers the keys, for [`forgive`]. When any key is
-/// already at its limit within its window, nothing at all is written and the answer is
-/// [`Error::TooManyAttempts`]: a throttled client costs the database no writes, and a blocked
-/// address trying ever-new usernames adds no rows.
-pub(crate) async fn reserve(mm: &ModelManager, throttles: &[Throttle]) -> Result<Vec<String>> {
-    let now = mm.policy().clock.now();
-    let keys: Vec<String> = throttles.iter().map(|t| t.key.clone()).collect();
-    let limits: Vec<i32> = throttles.iter().map(|t| i32::try_from(t.limit).unwrap_or(i32::MAX)).collect();
-    let window_ends: Vec<OffsetDateTime> = throttles.iter().map(|t| now + t.window).collect();
-    // One statement: the keys' state is read first and the upsert runs only when no key is
-    // blocked. Concurrent attempts that all read "not blocked" still serialise on the upsert,
-    // and the counts it answers decide (a count past the limit is refused below).
-    let counted: Vec<(i32, i32, OffsetDateTime, bool)> = sqlx::query_as(
-        "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS w(key, lim, window_end)),
-         blocked AS (
-           SELECT w.lim, t.failures, t.window_end FROM wanted w JOIN login_throttle t USING (key)
-           WHERE t.window_end > $4 AND t.failures >= w.lim
-         ),
-         counted AS (
-           INSERT INTO login_throttle (key, window_start, window_end, failures)
-           SELECT key, $4, window_end, 1 FROM wanted WHERE NOT EXISTS (SELECT 1 FROM blocked) ORDER BY key
-           ON CONFLICT (key) DO UPDATE SET
-             failures = CASE WHEN login_throttle.window_end <= $4 THEN 1 ELSE login_throttle.failures + 1 END,
-             window_start = CASE WHEN login_throttle.window_end <= $4 THEN $4 ELSE login_throttle.window_start END,
-             window_end = CASE WHEN login_throttle.window_end <= $4 THEN excluded.window_end ELSE login_throttle.window_end END
-           RETURNING key, failures, window_end
-         )
-         SELECT w.lim, c.failures, c.window_end, false FROM counted c JOIN wanted w USING (key)
-         UNION ALL
-         SELECT lim, failures, window_end, true FROM blocked",
-    )
-    .bind(&keys)
-    .bind(&limits)
-    .bind(&window_ends)
-    .bind(now)
-    .fetch_all(mm.db())
-    .await?;
-
-    let retry_after = counted
-        .iter()
-        .filter(|(limit, failures, _, blocked)| *blocked || failures > limit)
-        .map(|(_, _, window_end, _)| *window_end - now)
-        .max();
-    match retry_after {
-        Some(wait) => Err(Error::TooManyAttempts { retry_after: Duration::try_from(wait).unwrap_or_default() }),
-        None => Ok(keys),
-    }
 }
 
 /// A successful attempt clears the account's count and takes itself back from the address's.

@@ -1,9 +1,10 @@
 //! Users: sign-up, the caller's own record, and password change. Logging in lives in
 //! [`login`](crate::login), the username rules in [`username`](crate::username).
 
-use crate::login::{Throttle, forgive, reserve, reserve_attempt};
+use crate::login::forgive;
 use crate::pwd_budget::{self, UserKey};
 use crate::session::{self, NewSession};
+use crate::throttle::{Throttle, reserve, reserve_attempt};
 use crate::username;
 use crate::{Error, ModelManager, Result};
 use lib_auth::PwdError;
