@@ -14,6 +14,9 @@ use tokio::time::{Instant, timeout};
 /// Longer than any deadline under test, far shorter than the defaults they replace (10 s, 60 s).
 const PATIENCE: Duration = Duration::from_secs(5);
 const LIVE: &str = "GET /health/live HTTP/1.1\r\nhost: x\r\n\r\n";
+/// Headers, then a body that stops short: a request in flight until the client goes.
+const BODY_NEVER_FINISHED: &str =
+    "POST /api/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"user";
 
 /// One raw HTTP/1.1 connection from a chosen loopback address.
 struct Conn {
@@ -211,8 +214,6 @@ async fn places_are_given_back_however_connections_end() {
         config.header_read_timeout = Duration::from_secs(1);
     })
     .await;
-    let body_never_finished =
-        "POST /api/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"user";
     for round in 0..5 {
         let mut conns = Vec::new();
         for _ in 0..3 {
@@ -227,7 +228,7 @@ async fn places_are_given_back_however_connections_end() {
                 }
                 1 => drop(conn),
                 2 => conn.stream.write_all(b"GET /health/live HTTP/1.1\r\nhos").await.unwrap(),
-                3 => conn.stream.write_all(body_never_finished.as_bytes()).await.unwrap(),
+                3 => conn.stream.write_all(BODY_NEVER_FINISHED.as_bytes()).await.unwrap(),
                 _ => {
                     conn.stream.write_all(b"GET /hea").await.unwrap();
                     assert!(conn.closed_by_server().await, "closed at the header deadline");
@@ -239,4 +240,27 @@ async fn places_are_given_back_however_connections_end() {
     for _ in 0..3 {
         all_places.push(served_once_there_is_room(app.addr, "127.0.0.1").await);
     }
+}
+
+#[tokio::test]
+async fn shutdown_closes_idle_keep_alive_connections_at_once() {
+    let mut app = spawn_app_with(|_| {}).await;
+    let mut idle = served(app.addr, "127.0.0.1").await;
+    app.begin_shutdown();
+    assert!(idle.closed_by_server().await, "an idle connection was kept open while shutting down");
+    timeout(PATIENCE, app.wait_stopped()).await.expect("stopped without waiting out the grace").unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_closes_a_request_still_running_after_the_grace_period() {
+    let mut app = spawn_app_with(|config| config.shutdown_grace = Duration::from_secs(1)).await;
+    let mut stuck = Conn::open(app.addr, "127.0.0.1").await;
+    let (head, body) = BODY_NEVER_FINISHED.split_once("\r\n\r\n").unwrap();
+    stuck.stream.write_all(format!("{head}\r\nexpect: 100-continue\r\n\r\n").as_bytes()).await.unwrap();
+    // The handler has started reading the body: the request is in flight.
+    assert_eq!(timeout(PATIENCE, stuck.read_response()).await.unwrap(), Some(100));
+    stuck.stream.write_all(body.as_bytes()).await.unwrap();
+    app.begin_shutdown();
+    timeout(PATIENCE, app.wait_stopped()).await.expect("stopped after the grace period").unwrap();
+    assert!(stuck.closed_by_server().await, "a request past the grace period kept its connection");
 }
