@@ -41,8 +41,8 @@ impl FromRequestParts<AppState> for SessionCtx {
 
 /// The client's address, as every throttle and the log line use it: the TCP peer, or, when the
 /// peer is a trusted proxy, the client it names in `X-Forwarded-For`
-/// ([`client_behind`](crate::client_addr::TrustedProxies::client_behind)). Worked out once per request by the observe layer
-/// ([`ClientAddr::resolve`]) and kept in the request's extensions.
+/// ([`client_behind`](crate::client_addr::TrustedProxies::client_behind)). Worked out once per
+/// request by the observe layer ([`ClientAddr::resolve`]) and kept in the request's extensions.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientAddr(pub(crate) IpAddr);
 

@@ -23,9 +23,9 @@ pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id"
 pub(crate) struct ReqId(pub(crate) String);
 
 /// Keeps a valid incoming `x-request-id` or makes one; works out the client's address
-/// ([`ClientAddr::resolve`]) for the throttles and the log line; runs the request in a span that handlers
-/// fill in (user, RPC methods, error kinds); renders [`ClientError`]s with the request id; and
-/// logs one line when the response is ready.
+/// ([`ClientAddr::resolve`]) for the throttles and the log line; runs the request in a span that
+/// handlers fill in (user, RPC methods, error kinds); renders [`ClientError`]s with the request
+/// id; and logs one line when the response is ready.
 pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let req_id = request
