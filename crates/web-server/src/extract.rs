@@ -1,11 +1,14 @@
-//! Extractors: the session's [`Ctx`] from the cookie, and JSON bodies read within the limit.
+//! Extractors: the session's [`Ctx`] from the cookie, the client's address, and JSON bodies read
+//! within the limit.
 
+use crate::client_addr::FromTrustedProxy;
 use crate::error::Error;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{COOKIE, TRANSFER_ENCODING};
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap};
 use http_body_util::BodyExt as _;
 use lib_core::Ctx;
 use lib_model::session::SessionBmc;
@@ -36,14 +39,28 @@ impl FromRequestParts<AppState> for SessionCtx {
     }
 }
 
-/// The client's address, as every throttle and the log line use it.
+/// The client's address, as every throttle and the log line use it: the TCP peer, or, when the
+/// peer is a trusted proxy, the client it names in `X-Forwarded-For`
+/// ([`client_behind`](crate::client_addr::TrustedProxies::client_behind)). Worked out once per
+/// request by the observe layer ([`ClientAddr::resolve`]) and kept in the request's extensions.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientAddr(pub(crate) IpAddr);
 
 impl ClientAddr {
-    /// The address of the request's client, if the transport told it.
+    /// The client of a request with these `extensions` and `headers`, if the transport told its
+    /// peer. Only a request from a trusted proxy ([`FromTrustedProxy`]) reads the header.
+    pub(crate) fn resolve(extensions: &Extensions, headers: &HeaderMap) -> Option<Self> {
+        let ConnectInfo(peer) = extensions.get::<ConnectInfo<SocketAddr>>()?;
+        let peer = peer.ip().to_canonical();
+        Some(ClientAddr(match extensions.get::<FromTrustedProxy>() {
+            Some(FromTrustedProxy(proxies)) => proxies.client_behind(peer, headers),
+            None => peer,
+        }))
+    }
+
+    /// The address of the request's client, as [`ClientAddr::resolve`] found it.
     pub(crate) fn of(parts: &Parts) -> Option<Self> {
-        parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| ClientAddr(peer.ip()))
+        parts.extensions.get::<ClientAddr>().copied()
     }
 }
 

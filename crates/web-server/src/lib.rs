@@ -4,14 +4,22 @@
 //! on a given listener until a given shutdown future completes ([`serve`]). `main` calls it with
 //! the real listener and SIGTERM/SIGINT; the black-box tests call it with port 0 and a channel.
 //!
+//! Connections are accepted by the server's own loop ([`listener`]) under the connection caps
+//! ([`connections`]), and each is served over HTTP/1.1 with its header-read and keep-alive
+//! deadlines ([`connection`]).
+//!
 //! Layers, outermost first ([`middleware::around`]): request id, span and log line
 //! ([`middleware::observe`]) → security headers → catch panic (a handler's panic is that
 //! request's 500) → timeout → CSRF and body checks on `POST /api/*` ([`middleware::guard`]) →
 //! routes, where the session cookie becomes a `Ctx` ([`extract::SessionCtx`]) for the routes that
 //! need one; other paths are static files ([`middleware::static_files`]).
 
+mod client_addr;
+mod connection;
+mod connections;
 mod error;
 mod extract;
+mod listener;
 pub mod logging;
 mod middleware;
 mod routes;
@@ -67,43 +75,29 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<ModelMana
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes, then stops accepting, lets in-flight
-/// requests finish for up to `shutdown_grace`, and closes the pool.
+/// requests finish for up to `shutdown_grace`, closes the connections still open, and closes the
+/// pool. Connections are admitted and timed by the server's own accept loop ([`listener`]).
 pub async fn serve(
     config: Config,
     mm: ModelManager,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let grace = config.shutdown_grace;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
+    let options = listener::Options::from_config(&config);
     let purge = tokio::spawn(purge_expired_sessions(mm.clone()));
     let revocations = tokio::spawn(lib_model::session::run_revocation_listener(mm.clone()));
     let app = routes::app(state::AppState::new(config, mm.clone()));
 
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let shutdown = async move {
-        shutdown.await;
-        tracing::info!("shutting down: no new connections, finishing requests in flight");
-        let _ = stopping_tx.send(());
-    };
-    tracing::info!(%addr, "listening");
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .into_future();
-    let result = tokio::select! {
-        result = server => result.map_err(StartError::Serve),
-        () = async { if stopping_rx.await.is_ok() { tokio::time::sleep(grace).await } else { std::future::pending().await } } => {
-            tracing::warn!(?grace, "requests still running after the grace period; stopping anyway");
-            Ok(())
-        }
-    };
+    tracing::info!(%addr, max_connections = options.admission.total_cap(), "listening");
+    listener::serve(listener, app, options, shutdown).await;
     purge.abort();
     revocations.abort();
     if tokio::time::timeout(Duration::from_secs(5), mm.close()).await.is_err() {
         tracing::warn!("the database pool did not close in time");
     }
     tracing::info!("stopped");
-    result
+    Ok(())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

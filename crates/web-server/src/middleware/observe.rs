@@ -1,6 +1,8 @@
-//! Request ids, the request span, error bodies, and the one log line per request.
+//! Request ids, the client's address, the request span, error bodies, and the one log line per
+//! request.
 
 use crate::error::{ClientError, Error};
+use crate::extract::ClientAddr;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
@@ -20,9 +22,10 @@ pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id"
 #[derive(Debug, Clone)]
 pub(crate) struct ReqId(pub(crate) String);
 
-/// Keeps a valid incoming `x-request-id` or makes one; runs the request in a span that handlers
-/// fill in (user, RPC methods, error kinds); renders [`ClientError`]s with the request id; and
-/// logs one line when the response is ready.
+/// Keeps a valid incoming `x-request-id` or makes one; works out the client's address
+/// ([`ClientAddr::resolve`]) for the throttles and the log line; runs the request in a span that
+/// handlers fill in (user, RPC methods, error kinds); renders [`ClientError`]s with the request
+/// id; and logs one line when the response is ready.
 pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let req_id = request
@@ -32,17 +35,23 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
         .filter(|id| is_valid_request_id(id))
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
     let path = request.uri().path().to_string();
+    let client = ClientAddr::resolve(request.extensions(), request.headers());
     let span = tracing::info_span!(
         "request",
         req_id = %req_id,
         // Client text, escaped so that it cannot forge or hide log lines (both formats).
         method = %LogText(request.method().as_str()),
         path = %LogText(&path),
+        // Parsed from the peer or X-Forwarded-For: an address, never raw header text.
+        client = client.map(|ClientAddr(addr)| tracing::field::display(addr)),
         user_id = Empty,
         rpc = Empty,
         error_kind = Empty,
     );
     request.extensions_mut().insert(ReqId(req_id.clone()));
+    if let Some(client) = client {
+        request.extensions_mut().insert(client);
+    }
 
     let mut response = next.run(request).instrument(span.clone()).await;
 
