@@ -11,6 +11,7 @@ use crate::user::UserBmc;
 use crate::username;
 use crate::{Error, ModelManager, Result};
 use lib_auth::{PwdError, TokenHash, Verdict};
+use lib_core::ClientBlock;
 use sqlx::FromRow;
 use std::net::IpAddr;
 
@@ -87,10 +88,7 @@ impl LoginBmc {
                     (None, Some(name)) => Some(format!("name:{name}")),
                     (None, None) => None,
                 };
-                [name, client.map(|addr| format!("addr:{}", pwd_budget::client_block(addr)))]
-                    .into_iter()
-                    .flatten()
-                    .collect()
+                [name, client.map(|addr| format!("addr:{}", ClientBlock::of(addr)))].into_iter().flatten().collect()
             }
         };
         let attempt = reserve_attempt(mm, throttle_keys).await?;

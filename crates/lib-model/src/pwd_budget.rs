@@ -9,7 +9,7 @@
 //! windows only lets the owners of those keys, who already waited longest, start anew.
 
 use crate::{Error, ModelManager, Result};
-use lib_core::Clock;
+use lib_core::{ClientBlock, Clock};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -44,10 +44,10 @@ impl Charge {
         Self { keys: Vec::with_capacity(2) }
     }
 
-    /// Counts against the client address (when known), per [`client_block`].
+    /// Counts against the client address (when known), per [`ClientBlock`](lib_core::ClientBlock).
     pub(crate) fn addr(mut self, addr: Option<IpAddr>, limit: u32) -> Self {
         if let Some(addr) = addr {
-            self.keys.push((format!("addr:{}", client_block(addr)), limit));
+            self.keys.push((format!("addr:{}", ClientBlock::of(addr)), limit));
         }
         self
     }
@@ -64,18 +64,6 @@ impl Charge {
         };
         self.keys.push((key, limit));
         self
-    }
-}
-
-/// What one client is counted as: an IPv4 address, or the /64 block of an IPv6 address (the
-/// block one subscriber usually holds: otherwise one client could take endless new keys).
-pub(crate) fn client_block(addr: IpAddr) -> String {
-    match addr {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => format!("{:x}::/64", u128::from(v6) >> 64),
-        },
     }
 }
 

@@ -8,7 +8,7 @@ use crate::throttle::{Throttle, reserve, reserve_attempt};
 use crate::username;
 use crate::{Error, ModelManager, Result};
 use lib_auth::PwdError;
-use lib_core::Ctx;
+use lib_core::{ClientBlock, Ctx};
 use serde::Serialize;
 use sqlx::FromRow;
 use std::net::IpAddr;
@@ -66,7 +66,7 @@ impl UserBmc {
         pwd_budget::spend(mm, Some(UserKey::Name(username.as_str())), client, 1)?;
         if let Some(client) = client {
             let policy = mm.policy();
-            let key = format!("signup:{}", pwd_budget::client_block(client));
+            let key = format!("signup:{}", ClientBlock::of(client));
             reserve(mm, &[Throttle { key, limit: policy.signups_per_addr, window: policy.signup_window }]).await?;
         }
         // Held through the name check and the insert around the hash: a few milliseconds more,

@@ -68,7 +68,7 @@ async fn a_taken_name_counts_and_a_blocked_address_writes_nothing() {
     assert!(matches!(signup(&mm, "Alice", addr).await, Err(Error::UsernameTaken)));
 
     let before = users_and_throttle_rows(&pool).await;
-    assert_eq!(before.1, [("signup:20010db800000000::/64".to_string(), 2)], "both signups counted");
+    assert_eq!(before.1, [("signup:2001:db8::/64".to_string(), 2)], "both signups counted");
     // Another address of the same IPv6 /64 is the same client.
     let neighbour: IpAddr = "2001:db8::ffff".parse().unwrap();
     for name in ["bob", "carol", "Alice"] {

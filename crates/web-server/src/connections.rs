@@ -6,6 +6,7 @@
 //! connection ends (closed by either side, timed out, failed, dropped at shutdown, or upgraded and
 //! closed later), dropping the socket drops the permit and gives its place back.
 
+use lib_core::ClientBlock;
 use lib_core::Config;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -32,7 +33,7 @@ struct Open {
     total: usize,
     /// Only addresses with open connections: an entry goes when its count reaches zero, so the
     /// map holds at most `total` entries whatever addresses come and go.
-    by_addr: HashMap<IpAddr, usize>,
+    by_addr: HashMap<ClientBlock, usize>,
 }
 
 /// Why a connection was turned away.
@@ -46,7 +47,7 @@ pub(crate) enum Refusal {
 pub(crate) struct Permit {
     inner: Arc<Inner>,
     /// `None` for a trusted proxy's connection, which counts only towards the global cap.
-    addr: Option<IpAddr>,
+    addr: Option<ClientBlock>,
 }
 
 impl Admission {
@@ -80,7 +81,8 @@ impl Admission {
         self.inner.total
     }
 
-    /// A place for a new connection from `addr` (canonical), or why there is none. A trusted
+    /// A place for a new connection from `addr` (counted per [`ClientBlock`]: an IPv6 client
+    /// holds a /64), or why there is none. A trusted
     /// proxy (`exempt`) speaks for many clients and skips the per-address cap.
     pub(crate) fn admit(&self, addr: IpAddr, exempt: bool) -> Result<Permit, Refusal> {
         let mut open = self.inner.lock();
@@ -90,12 +92,13 @@ impl Admission {
         let counted = if exempt {
             None
         } else {
-            let count = open.by_addr.entry(addr).or_insert(0);
+            let block = ClientBlock::of(addr);
+            let count = open.by_addr.entry(block).or_insert(0);
             if *count >= self.inner.per_addr {
                 return Err(Refusal::PerAddr); // the entry exists: it has open connections
             }
             *count += 1;
-            Some(addr)
+            Some(block)
         };
         open.total += 1;
         Ok(Permit { inner: self.inner.clone(), addr: counted })
@@ -165,6 +168,15 @@ mod tests {
         let _b = admission.admit(ip("10.0.0.1"), false).unwrap();
         assert_eq!(admission.admit(ip("10.0.0.1"), false).err(), Some(Refusal::PerAddr));
         assert!(admission.admit(ip("10.0.0.2"), false).is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_per_64() {
+        let admission = Admission::new(2, 10);
+        let _a = admission.admit(ip("2001:db8:0:1::a"), false).unwrap();
+        let _b = admission.admit(ip("2001:db8:0:1::b"), false).unwrap();
+        assert_eq!(admission.admit(ip("2001:db8:0:1:ffff::c"), false).err(), Some(Refusal::PerAddr));
+        assert!(admission.admit(ip("2001:db8:0:2::a"), false).is_ok());
     }
 
     #[test]
