@@ -21,29 +21,20 @@ DATABASE_URL=postgres://postgres:welcome@localhost:5432/$DB
 BENCH_PWD=bench-password-1
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
+source bench/lib.sh
+mkdir -p target/bench
 PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
-start() { # start BINARY PORT
-    APP_ENV=development DATABASE_URL=$DATABASE_URL LISTEN_ADDR=127.0.0.1:$2 RUST_LOG=warn "$1" \
-        >"target/bench/ab-$2.log" 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$2/health/ready" >/dev/null && return; sleep 0.1; done
-    echo "ab: $1 did not become ready on port $2" >&2
-    exit 1
-}
+trap 'kill "${PIDS[@]}" ${SERVER_PID:-} 2>/dev/null || true' EXIT
 login() { # login PORT: the session cookie
     curl -si -H 'content-type: application/json' -d "{\"username\":\"bench\",\"pwd\":\"$BENCH_PWD\"}" \
         "http://127.0.0.1:$1/api/login" | tr -d '\r' | sed -n 's/^set-cookie: \(auth-token=[^;]*\).*/\1/ip'
 }
 
-mkdir -p target/bench
-APP_ENV=development DATABASE_URL=$DATABASE_URL RUST_LOG=warn "$OLD" reset-dev-db
-start "$OLD" 8711
-curl -sf -H 'content-type: application/json' -d "{\"username\":\"bench\",\"pwd\":\"$BENCH_PWD\"}" \
-    http://127.0.0.1:8711/api/signup >/dev/null
-echo "ab: loading the data set" >&2
-psql -q -f bench/seed.sql >/dev/null
-start "$NEW" 8712
+bench_start_server "$OLD" "$DATABASE_URL" 8711 target/bench/ab-8711.log
+PIDS+=("$SERVER_PID")
+bench_seed http://127.0.0.1:8711 "$BENCH_PWD"
+bench_launch_server "$NEW" "$DATABASE_URL" 8712 target/bench/ab-8712.log
+PIDS+=("$SERVER_PID")
 read -r BENCH_TASK_MIN BENCH_TASK_MAX < <(psql -At -F ' ' -c "
     SELECT min(t.id), max(t.id) FROM \"user\" u JOIN project p ON p.owner_id = u.id
     JOIN task t ON t.project_id = p.id WHERE u.username = 'bench'")

@@ -11,13 +11,19 @@ bench_server_bin() {
     fi
 }
 
-# bench_start_server BIN DATABASE_URL PORT LOG [VAR=value...]: resets the database, starts the
-# server in the background with the given variables on top of the defaults (its pid in
-# SERVER_PID) and waits (at most 10 s) until it is ready.
+# bench_start_server BIN DATABASE_URL PORT LOG [VAR=value...]: resets the database, then
+# bench_launch_server.
 bench_start_server() {
+    APP_ENV=development DATABASE_URL=$2 RUST_LOG=warn "$1" reset-dev-db
+    bench_launch_server "$@"
+}
+
+# bench_launch_server BIN DATABASE_URL PORT LOG [VAR=value...]: starts the server in the
+# background with the given variables on top of the defaults (its pid in SERVER_PID) and waits
+# (at most 10 s) until it is ready.
+bench_launch_server() {
     local bin=$1 url=$2 port=$3 log=$4
     shift 4
-    APP_ENV=development DATABASE_URL=$url RUST_LOG=warn "$bin" reset-dev-db
     env APP_ENV=development DATABASE_URL="$url" LISTEN_ADDR="127.0.0.1:$port" RUST_LOG=warn "$@" "$bin" >"$log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
