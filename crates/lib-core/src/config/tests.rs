@@ -1,0 +1,84 @@
+//! What the configuration accepts, refuses and never shows.
+
+use super::*;
+use std::collections::HashMap;
+
+fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Config::from_lookup(|name| map.get(name).cloned())
+}
+
+#[test]
+fn no_app_env_means_production_and_production_needs_a_pwd_key() {
+    let error = parse(&[("DATABASE_URL", "postgres://x/y")]).unwrap_err();
+    assert_eq!(error.var, "PWD_KEY");
+    assert!(error.to_string().contains("PWD_KEY"));
+}
+
+#[test]
+fn production_refuses_the_development_key_and_malformed_keys() {
+    let dev_key = parse(&[("DATABASE_URL", "postgres://x/y"), ("PWD_KEY", DEV_PWD_KEY)]).unwrap_err();
+    assert_eq!(dev_key.var, "PWD_KEY");
+    let short = parse(&[("DATABASE_URL", "postgres://x/y"), ("PWD_KEY", "c2hvcnQ")]).unwrap_err();
+    assert!(short.reason.contains("at least 32"), "{short}");
+    let garbage = parse(&[("DATABASE_URL", "postgres://x/y"), ("PWD_KEY", "not base64 !!")]).unwrap_err();
+    assert_eq!(garbage.var, "PWD_KEY");
+}
+
+#[test]
+fn production_accepts_a_generated_key_and_is_secure_by_default() {
+    let key = PwdKey::generate();
+    let config = parse(&[("DATABASE_URL", "postgres://x/y"), ("PWD_KEY", &key)]).unwrap();
+    assert_eq!(config.env, AppEnv::Production);
+    assert!(config.cookie_secure);
+}
+
+#[test]
+fn development_needs_no_variable() {
+    let config = Config::development();
+    assert_eq!(config.database_url.expose(), DEV_DATABASE_URL);
+    assert!(!config.cookie_secure);
+    assert_eq!(config.listen_addr.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.rpc_batch_limit, 100);
+}
+
+#[test]
+fn bad_values_name_their_variable() {
+    let error = parse(&[("APP_ENV", "development"), ("SESSION_IDLE_SEC", "soon")]).unwrap_err();
+    assert_eq!(error.var, "SESSION_IDLE_SEC");
+    let error = parse(&[("APP_ENV", "development"), ("DB_MAX_CONNECTIONS", "0")]).unwrap_err();
+    assert_eq!(error.var, "DB_MAX_CONNECTIONS");
+    let error = parse(&[("APP_ENV", "staging")]).unwrap_err();
+    assert_eq!(error.var, "APP_ENV");
+    let error = parse(&[("APP_ENV", "development"), ("MAX_ANSWER_BYTES", "2000"), ("ANSWER_BYTES_IN_FLIGHT", "1000")])
+        .unwrap_err();
+    assert_eq!(error.var, "ANSWER_BYTES_IN_FLIGHT");
+}
+
+#[test]
+fn hostile_load_limits_are_checked_against_each_other() {
+    let error = parse(&[("APP_ENV", "development"), ("USER_MAX_INFLIGHT", "16")]).unwrap_err();
+    assert_eq!(error.var, "USER_MAX_INFLIGHT");
+    let error = parse(&[("APP_ENV", "development"), ("MAX_CONNECTIONS", "10")]).unwrap_err();
+    assert_eq!(error.var, "MAX_CONNECTIONS_PER_ADDR");
+    let error = parse(&[("APP_ENV", "development"), ("DB_STATEMENT_TIMEOUT_MS", "0")]).unwrap_err();
+    assert_eq!(error.var, "DB_STATEMENT_TIMEOUT_MS");
+}
+
+#[test]
+fn trusted_proxies_take_addresses_and_ranges() {
+    let config = parse(&[("APP_ENV", "development"), ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]).unwrap();
+    let shown: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+    let error = parse(&[("APP_ENV", "development"), ("TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")]).unwrap_err();
+    assert_eq!(error.var, "TRUSTED_PROXIES");
+    assert!(error.reason.contains("proxy.local"), "{error}");
+}
+
+#[test]
+fn secrets_stay_out_of_debug_output() {
+    let config = Config::development();
+    let text = format!("{config:?}");
+    assert!(!text.contains(DEV_PWD_KEY));
+    assert!(!text.contains("welcome"));
+}
