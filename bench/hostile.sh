@@ -24,6 +24,9 @@
 # HOSTILE_ONLY (comma-separated subset of noisy,slow,signup,lockout), HOSTILE_STRICT=1 (exit 1
 # when a criterion fails).
 #
+# The victim's loops run in processes of their own (bench/hostile/victim_process.py), so that the
+# attackers' client work never delays the victim's requests on a shared event loop.
+#
 # The server runs with the limits it is given by the environment (none are set here); the
 # criteria read HEADER_READ_TIMEOUT_SEC and SIGNUPS_PER_ADDR from the environment too.
 # The client raises its own file limit to the hard limit after the server has started (the

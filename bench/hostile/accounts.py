@@ -18,7 +18,7 @@ DEVICE_COOKIE = "device"
 
 
 async def signup_flood(env, login_accounts):
-    logins = login_loop(env, login_accounts)
+    logins = await login_loop(env, login_accounts)
     # Logins are slow (a password hash each) and paced, so their baseline gets twice as long.
     await asyncio.sleep(2 * env.idle_s)
 
@@ -74,7 +74,7 @@ async def signup_flood(env, login_accounts):
 
 
 async def lockout(env, owner):
-    victim = rpc_loop(env, owner)
+    victim = await rpc_loop(env, owner)
     await asyncio.sleep(env.idle_s)
 
     start = time.monotonic()

@@ -99,6 +99,49 @@ async def psql(env, sql, timeout=10.0):
     return out.decode().strip()
 
 
+class PsqlSession:
+    """One psql process, and so one Postgres backend, for many queries with a one-line answer:
+    `async with PsqlSession(env) as db: await db.query(sql)`. A poll every 0.2 s by `psql` would
+    start a process and a backend each time, CPU that the server and Postgres share."""
+
+    def __init__(self, env):
+        self.env = env
+        self._process = None
+
+    async def __aenter__(self):
+        # -X: no ~/.psqlrc; ON_ERROR_STOP: a failed statement ends psql, so that `query` sees the
+        # end of its output at once (the error itself goes to our stderr) instead of waiting.
+        self._process = await asyncio.create_subprocess_exec(
+            "psql", "-h", "127.0.0.1", "-U", "postgres", "-d", self.env.db, "-X", "-q", "-At",
+            "-v", "ON_ERROR_STOP=1", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        return self
+
+    async def query(self, sql, timeout=10.0):
+        """The answer of `sql` (one row of one column), as text."""
+        try:
+            self._process.stdin.write(sql.encode() + b";\n")
+            await self._process.stdin.drain()
+            line = await asyncio.wait_for(self._process.stdout.readline(), timeout)
+        except (asyncio.TimeoutError, OSError):
+            line = b""
+        if not line:
+            await self.close()
+            raise SystemExit(f"hostile: psql gave no answer within {timeout} s: {sql[:80]}")
+        return line.decode().strip()
+
+    async def close(self):
+        if self._process.returncode is None:
+            self._process.stdin.close()  # the end of its input: psql quits
+            try:
+                await asyncio.wait_for(self._process.wait(), 5)
+            except asyncio.TimeoutError:
+                self._process.kill()
+                await self._process.wait()
+
+    async def __aexit__(self, *_):
+        await self.close()
+
+
 async def wait_ready(env, seconds=30.0):
     """Waits (bounded) until /health/ready answers 200 from the victim's address; True if it did."""
     deadline = time.monotonic() + seconds

@@ -21,6 +21,7 @@ import noisy
 import report
 import slow
 from env import Account, Env
+from victim import kill_all as kill_victim_processes
 
 VICTIM_TASKS = 20
 LOGIN_ACCOUNTS = 12
@@ -87,5 +88,12 @@ async def main():
     return 1 if failed and os.environ.get("HOSTILE_STRICT") == "1" else 0
 
 
+async def main_then_clean_up():
+    try:
+        return await main()
+    finally:
+        kill_victim_processes()
+
+
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(asyncio.run(main_then_clean_up()))

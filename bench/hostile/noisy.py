@@ -30,13 +30,14 @@ def attack_params(count):
     return {"filters": [{"description": {"$containsAny": values}}, {"title": {"$containsAny": values}}]}
 
 
-async def count_statements(env):
-    return int(await envmod.psql(env, "SELECT count(*) " + ATTACKER_STATEMENTS))
+async def count_statements(db):
+    return int(await db.query("SELECT count(*) " + ATTACKER_STATEMENTS))
 
 
 async def run(env, attacker, victim_account):
-    params = attack_params(env.nn_values)
-    victim = rpc_loop(env, victim_account)
+    # Encoded once: 2,000 strings re-encoded per call are client work during the attacker's bursts.
+    body = http1.rpc_body("list_tasks", attack_params(env.nn_values))
+    victim = await rpc_loop(env, victim_account)
     await asyncio.sleep(env.idle_s)
 
     start = time.monotonic()
@@ -49,8 +50,8 @@ async def run(env, attacker, victim_account):
             if remaining <= 0:
                 return
             try:
-                response = await http1.rpc(env.server, attacker.source, attacker.cookies, "list_tasks", params,
-                                           timeout=remaining)
+                response = await http1.request(env.server, attacker.source, "POST", "/api/rpc", body,
+                                               attacker.cookies, timeout=remaining)
                 answers[response.label()] += 1
             except http1.Failure as failure:
                 gone = failure.label == "timeout" and time.monotonic() >= deadline - 0.05
@@ -58,15 +59,16 @@ async def run(env, attacker, victim_account):
                 # A server that refuses connections must not turn this loop into a busy one.
                 await asyncio.sleep(0.01)
 
-    peak = 0
-    clients = asyncio.gather(*(client() for _ in range(env.nn_calls)))
-    while not clients.done():
-        peak = max(peak, await count_statements(env))
-        await asyncio.wait([clients], timeout=0.5)
-    await clients
-    stop = time.monotonic()
+    async with envmod.PsqlSession(env) as db:
+        peak = 0
+        clients = asyncio.gather(*(client() for _ in range(env.nn_calls)))
+        while not clients.done():
+            peak = max(peak, await count_statements(db))
+            await asyncio.wait([clients], timeout=0.5)
+        await clients
+        stop = time.monotonic()
 
-    drain = await watch_drain(env, stop)
+        drain = await watch_drain(env, db, stop)
     phases = envmod.victim_phases(victim.samples, start, stop)
     threshold = envmod.recovery_threshold(phases["idle"])
     # After the statements are gone (or were cancelled) the victim gets RECOVERY_SEC more.
@@ -84,16 +86,16 @@ async def run(env, attacker, victim_account):
     }
 
 
-async def watch_drain(env, stop):
+async def watch_drain(env, db, stop):
     """Polls the attacker's statements after the stop: how many were running at the stop, and
     when they were gone (the first empty poll after the last one that saw any); past DRAIN_SEC the rest are cancelled, so
     that the next attack starts clean."""
-    at_stop = await count_statements(env)
+    at_stop = await count_statements(db)
     gone_at = None if at_stop else 0.0
     zero_since = None
     while time.monotonic() < stop + env.drain_s:
         polled = time.monotonic()
-        running = await count_statements(env)
+        running = await count_statements(db)
         if running:
             gone_at, zero_since = None, None
         else:
@@ -106,7 +108,7 @@ async def watch_drain(env, stop):
         await asyncio.sleep(POLL_S)
     cancelled = 0
     if gone_at is None:
-        cancelled = int(await envmod.psql(env, "SELECT count(pg_cancel_backend(pid)) " + ATTACKER_STATEMENTS))
+        cancelled = int(await db.query("SELECT count(pg_cancel_backend(pid)) " + ATTACKER_STATEMENTS))
     return {
         "statements_at_stop": at_stop,
         "statements_gone_s": gone_at,

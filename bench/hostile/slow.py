@@ -69,8 +69,8 @@ async def collect(processes, deadline):
 
 
 async def run(env, victim_account):
-    victim = rpc_loop(env, victim_account)
-    health = health_loop(env)
+    victim = await rpc_loop(env, victim_account)
+    health = await health_loop(env)
     await asyncio.sleep(env.idle_s)
 
     start = time.monotonic()
