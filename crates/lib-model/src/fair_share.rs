@@ -35,9 +35,15 @@ impl FairShare {
     /// Takes one of `user_id`'s slots, waiting up to the queue wait for one.
     pub(crate) async fn take(self: &Arc<Self>, user_id: i64) -> Result<Slot> {
         let semaphore = self.semaphore(user_id);
-        // The entry stays while `semaphore` (a holder of the map's Arc) waits here.
-        let waited = tokio::time::timeout(self.queue_wait, semaphore.acquire_owned()).await;
-        let permit = waited.ok().and_then(|acquired| acquired.ok());
+        // A free slot is taken at once: no timer is set up on the common path.
+        let permit = match semaphore.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            // The entry stays while `semaphore` (a holder of the map's Arc) waits here.
+            Err(_) => tokio::time::timeout(self.queue_wait, semaphore.acquire_owned())
+                .await
+                .ok()
+                .and_then(|acquired| acquired.ok()),
+        };
         let granted = permit.is_some();
         // Made either way: dropping it without a permit removes the entry if it was the last.
         let slot = Slot { permit, user_id, share: self.clone() };
