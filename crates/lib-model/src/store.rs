@@ -21,10 +21,16 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../sql/migrati
 #[derive(Clone)]
 pub struct ModelManager {
     db: PgPool,
-    pwd: Arc<PwdService>,
-    pwd_budget: Arc<PwdBudget>,
-    policy: Arc<Policy>,
-    sessions: Arc<SessionCache>,
+    // One reference count for the rest: a clone per request and per call costs two atomic
+    // increments, whatever the manager holds (its connect options alone are a dozen strings).
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    pwd: PwdService,
+    pwd_budget: PwdBudget,
+    policy: Policy,
+    sessions: SessionCache,
     fair_share: Arc<FairShare>,
     /// For the migrations' own connection, which runs without the statement timeout.
     admin_options: PgConnectOptions,
@@ -75,15 +81,15 @@ impl ModelManager {
             signups_per_addr: config.signups_per_addr,
             signup_window: config.signup_window,
         };
-        Ok(Self {
-            db,
-            pwd: Arc::new(PwdService::new(config)),
-            pwd_budget: Arc::new(PwdBudget::new(policy.clock.clone(), config.pwd_work_window)),
-            policy: Arc::new(policy),
-            sessions: Arc::new(SessionCache::default()),
+        let shared = Shared {
+            pwd: PwdService::new(config),
+            pwd_budget: PwdBudget::new(policy.clock.clone(), config.pwd_work_window),
+            policy,
+            sessions: SessionCache::default(),
             fair_share: Arc::new(FairShare::new(config.user_max_inflight, config.user_queue_wait)),
             admin_options,
-        })
+        };
+        Ok(Self { db, shared: Arc::new(shared) })
     }
 
     /// Applies pending migrations, then fills in what SQL cannot compute (the confusable
@@ -92,7 +98,7 @@ impl ModelManager {
     /// Migrations run on a connection of their own, without the statement timeout: building an
     /// index over a big table may well take longer than any call should.
     pub async fn migrate(&self) -> Result<()> {
-        let mut conn = PgConnection::connect_with(&self.admin_options).await?;
+        let mut conn = PgConnection::connect_with(&self.shared.admin_options).await?;
         let migrated = MIGRATOR.run(&mut conn).await;
         // A failed close leaves nothing behind that Postgres will not clean up itself.
         let _ = conn.close().await;
@@ -111,7 +117,7 @@ impl ModelManager {
     /// Whether this instance's revocation listener is connected, so that live sessions are
     /// served from its cache (for health checks and tests).
     pub fn revocations_live(&self) -> bool {
-        self.sessions.is_enabled()
+        self.shared.sessions.is_enabled()
     }
 
     /// Waits for checked-out connections to return, then closes them all.
@@ -126,7 +132,7 @@ impl ModelManager {
     /// A connection for a call of `ctx`'s user, within the user's fair share: waits for one of
     /// the user's slots first (then [`Error::TooManyRequests`]), then for the pool.
     pub(crate) async fn lease(&self, ctx: &Ctx) -> Result<Lease> {
-        let slot = self.fair_share.take(ctx.user_id()).await?;
+        let slot = self.shared.fair_share.take(ctx.user_id()).await?;
         let conn = self.db.acquire().await?;
         Ok(Lease::new(conn, slot))
     }
@@ -134,23 +140,23 @@ impl ModelManager {
     /// How many users this instance tracks in the fair share right now (those with a call
     /// holding or waiting for a slot): the state is bounded by the calls in flight.
     pub fn fair_share_users(&self) -> usize {
-        self.fair_share.users_tracked()
+        self.shared.fair_share.users_tracked()
     }
 
     pub(crate) fn pwd(&self) -> &PwdService {
-        &self.pwd
+        &self.shared.pwd
     }
 
     pub(crate) fn pwd_budget(&self) -> &PwdBudget {
-        &self.pwd_budget
+        &self.shared.pwd_budget
     }
 
     pub(crate) fn policy(&self) -> &Policy {
-        &self.policy
+        &self.shared.policy
     }
 
     pub(crate) fn sessions(&self) -> &SessionCache {
-        &self.sessions
+        &self.shared.sessions
     }
 }
 
