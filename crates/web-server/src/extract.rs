@@ -74,15 +74,19 @@ impl<S: Sync> FromRequestParts<S> for ClientAddr {
 }
 
 fn auth_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+    request_cookie(&parts.headers, AUTH_COOKIE).map(str::to_string)
+}
+
+/// The value of the cookie `name` in the request's `Cookie` headers, if any.
+pub(crate) fn request_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == AUTH_COOKIE)
-        .map(|(_, value)| value.to_string())
+        .find(|(cookie, _)| *cookie == name)
+        .map(|(_, value)| value)
 }
 
 /// The request body, read up to the configured limit (413 past it, without reading the rest).

@@ -1,11 +1,11 @@
 //! `POST /api/signup`, `/api/login`, `/api/logoff`.
 
 use crate::error::Error;
-use crate::extract::{AUTH_COOKIE, ClientAddr, JsonBody, SessionCtx};
+use crate::extract::{AUTH_COOKIE, ClientAddr, JsonBody, SessionCtx, request_cookie};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use lib_model::device::DeviceCookie;
@@ -102,16 +102,4 @@ fn device_cookie(device: &DeviceCookie, secure: bool) -> HeaderValue {
         device.max_age.as_secs()
     );
     HeaderValue::from_str(&cookie).expect("a base64url token makes a valid header")
-}
-
-/// The value of the cookie `name` in the request's `Cookie` headers, if any.
-fn request_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(cookie, _)| *cookie == name)
-        .map(|(_, value)| value)
 }
