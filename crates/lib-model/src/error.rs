@@ -101,6 +101,8 @@ fn constraint_error(constraint: &str) -> Option<Error> {
         // A write that refers to the acting user finds no such user: the user was deleted while
         // the request was in flight, and their sessions went with them.
         "project_owner_id_fkey" | "session_user_id_fkey" => Error::SessionEnded,
+        // A login whose account was deleted between the password check and recording the device.
+        "device_user_id_fkey" => Error::LoginFailed,
         "project_owner_name_key" => Error::Conflict { detail: "you already have a project with this name" },
         "project_name_check" => Error::invalid("data.name: must be 1 to 200 characters and not only spaces"),
         "task_title_check" => Error::invalid("data.title: must be 1 to 500 characters and not only spaces"),

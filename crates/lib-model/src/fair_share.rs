@@ -50,8 +50,9 @@ impl FairShare {
         if granted { Ok(slot) } else { Err(Error::TooManyRequests { retry_after: self.queue_wait }) }
     }
 
-    /// How many users have a call holding or waiting for a slot (for tests and metrics).
-    pub(crate) fn users_tracked(&self) -> usize {
+    /// How many users have a call holding or waiting for a slot.
+    #[cfg(test)]
+    fn users_tracked(&self) -> usize {
         self.map().len()
     }
 

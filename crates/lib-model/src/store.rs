@@ -137,12 +137,6 @@ impl ModelManager {
         Ok(Lease::new(conn, slot))
     }
 
-    /// How many users this instance tracks in the fair share right now (those with a call
-    /// holding or waiting for a slot): the state is bounded by the calls in flight.
-    pub fn fair_share_users(&self) -> usize {
-        self.shared.fair_share.users_tracked()
-    }
-
     pub(crate) fn pwd(&self) -> &PwdService {
         &self.shared.pwd
     }

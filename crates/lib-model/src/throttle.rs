@@ -51,11 +51,10 @@ pub(crate) async fn reserve(mm: &ModelManager, throttles: &[Throttle]) -> Result
            WHERE t.window_end > $4 AND t.failures >= w.lim
          ),
          counted AS (
-           INSERT INTO login_throttle (key, window_start, window_end, failures)
-           SELECT key, $4, window_end, 1 FROM wanted WHERE NOT EXISTS (SELECT 1 FROM blocked) ORDER BY key
+           INSERT INTO login_throttle (key, window_end, failures)
+           SELECT key, window_end, 1 FROM wanted WHERE NOT EXISTS (SELECT 1 FROM blocked) ORDER BY key
            ON CONFLICT (key) DO UPDATE SET
              failures = CASE WHEN login_throttle.window_end <= $4 THEN 1 ELSE login_throttle.failures + 1 END,
-             window_start = CASE WHEN login_throttle.window_end <= $4 THEN $4 ELSE login_throttle.window_start END,
              window_end = CASE WHEN login_throttle.window_end <= $4 THEN excluded.window_end ELSE login_throttle.window_end END
            RETURNING key, failures, window_end
          )

@@ -5,7 +5,7 @@ use crate::client_addr::FromTrustedProxy;
 use crate::error::Error;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::http::header::{COOKIE, TRANSFER_ENCODING};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap};
@@ -64,12 +64,13 @@ impl ClientAddr {
     }
 }
 
-impl<S: Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = Error;
+/// `Option<ClientAddr>` in a handler: the client, when the transport told its peer (always, behind
+/// this server's own listener; the model's throttles take an optional address either way).
+impl<S: Sync> OptionalFromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        // Every connection is served with its peer's address; a request without one is a bug.
-        Self::of(parts).ok_or(Error::Panicked)
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(Self::of(parts))
     }
 }
 

@@ -25,12 +25,12 @@ pub(super) struct Credentials {
 
 pub(super) async fn signup(
     State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
+    client: Option<ClientAddr>,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Json<serde_json::Value>, Error> {
     let username = Username::parse(&body.username)?;
     let pwd = NewPwd::parse("pwd", &body.pwd)?;
-    let user_id = UserBmc::signup(&state.mm, &username, &pwd, Some(client)).await?;
+    let user_id = UserBmc::signup(&state.mm, &username, &pwd, client.map(|ClientAddr(addr)| addr)).await?;
     tracing::Span::current().record("user_id", user_id);
     Ok(Json(json!({"result": {"user_id": user_id}})))
 }
@@ -40,13 +40,14 @@ pub(super) async fn signup(
 /// [`LoginBmc::login_on_device`]). The answer sets the session cookie, then the device cookie.
 pub(super) async fn login(
     State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
+    client: Option<ClientAddr>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Response, Error> {
     let device = request_cookie(&headers, DEVICE_COOKIE);
     let LoggedIn { user_id, session, device } =
-        LoginBmc::login_on_device(&state.mm, &body.username, &body.pwd, Some(client), device).await?;
+        LoginBmc::login_on_device(&state.mm, &body.username, &body.pwd, client.map(|ClientAddr(addr)| addr), device)
+            .await?;
     tracing::Span::current().record("user_id", user_id);
     let secure = state.config.cookie_secure;
     let cookies = AppendHeaders([
@@ -78,10 +79,7 @@ pub(super) async fn logoff(
 
 /// The session cookie for `token` (an empty token and zero age clear it).
 pub(super) fn session_cookie(token: &str, max_age: Duration, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let cookie =
-        format!("{AUTH_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}", max_age.as_secs());
-    HeaderValue::from_str(&cookie).expect("a base64url token makes a valid header")
+    strict_cookie(AUTH_COOKIE, token, "/", max_age, secure)
 }
 
 /// The device cookie's name.
@@ -93,13 +91,16 @@ const DEVICE_COOKIE: &str = "device";
 const DEVICE_COOKIE_PATH: &str = "/api/login";
 
 /// The long-lived `device` cookie: the browser's proof that it logged in to that account before.
-/// Strict and HttpOnly like the session's; it outlives sessions and logoffs by design.
+/// It outlives sessions and logoffs by design.
 fn device_cookie(device: &DeviceCookie, secure: bool) -> HeaderValue {
+    strict_cookie(DEVICE_COOKIE, device.token.as_str(), DEVICE_COOKIE_PATH, device.max_age, secure)
+}
+
+/// Every cookie of this server: `HttpOnly` (no script reads it), `SameSite=Strict` (no other site
+/// sends it), `Secure` when `COOKIE_SECURE`.
+fn strict_cookie(name: &str, value: &str, path: &str, max_age: Duration, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let cookie = format!(
-        "{DEVICE_COOKIE}={}; HttpOnly; SameSite=Strict; Path={DEVICE_COOKIE_PATH}; Max-Age={}{secure}",
-        device.token.as_str(),
-        device.max_age.as_secs()
-    );
+    let cookie =
+        format!("{name}={value}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={}{secure}", max_age.as_secs());
     HeaderValue::from_str(&cookie).expect("a base64url token makes a valid header")
 }
