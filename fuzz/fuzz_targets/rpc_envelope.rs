@@ -17,7 +17,7 @@
 
 use lib_core::{Config, Ctx};
 use lib_model::ModelManager;
-use lib_model::base::Identified;
+use lib_model::base::{Identified, server_owned};
 use lib_model::project::{ProjectBmc, ProjectForCreate, ProjectForUpdate};
 use lib_model::task::{TaskBmc, TaskForCreate, TaskForUpdate};
 use lib_model::user::NewPwd;
@@ -98,11 +98,11 @@ fn router() -> RpcRouter {
             Result::Ok(p.old_pwd.len())
         })
         .add("create_task", |_: Ctx, _: ModelManager, p: ParamsForCreate| async move {
-            let task: TaskForCreate = params::data(&p.data)?;
+            let task: TaskForCreate = params::data(&p.data, server_owned::<TaskBmc>)?;
             Result::Ok((task.project_id, task.title, task.done, task.description))
         })
         .add("update_task", |_: Ctx, _: ModelManager, p: ParamsForUpdate| async move {
-            let task: TaskForUpdate = params::data(&p.data)?;
+            let task: TaskForUpdate = params::data(&p.data, server_owned::<TaskBmc>)?;
             Result::Ok((p.id, task.title, task.done, task.description))
         })
         .add("get_task", |_: Ctx, _: ModelManager, p: ParamsIded| async move { Result::Ok(Row { id: p.id }) })
@@ -117,11 +117,11 @@ fn router() -> RpcRouter {
             Result::Ok(0)
         })
         .add("create_project", |_: Ctx, _: ModelManager, p: ParamsForCreate| async move {
-            let project: ProjectForCreate = params::data(&p.data)?;
+            let project: ProjectForCreate = params::data(&p.data, server_owned::<ProjectBmc>)?;
             Result::Ok(project.name)
         })
         .add("update_project", |_: Ctx, _: ModelManager, p: ParamsForUpdate| async move {
-            let project: ProjectForUpdate = params::data(&p.data)?;
+            let project: ProjectForUpdate = params::data(&p.data, server_owned::<ProjectBmc>)?;
             Result::Ok((p.id, project.name))
         })
         .add("list_projects", |_: Ctx, _: ModelManager, p: ParamsList| async move {

@@ -16,6 +16,9 @@
 //! [`ModelManager`]. It knows nothing of HTTP or JSON-RPC; errors are typed ([`Error`]) so the
 //! layers above can tell client mistakes from server faults.
 
+// The entity derives name `::lib_model`, in this crate as in any other.
+extern crate self as lib_model;
+
 pub mod base;
 pub mod dev_db;
 pub mod device;
@@ -47,4 +50,4 @@ pub use store::{MIGRATOR, ModelManager};
 
 // Re-exported for the macros, so entity crates need no direct dependency on them.
 #[doc(hidden)]
-pub use {sea_query, serde_json};
+pub use {sea_query, serde, serde_json, sqlx};

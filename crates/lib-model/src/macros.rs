@@ -1,40 +1,28 @@
-//! [`generate_crud_fns!`]: one call gives an entity's Bmc its six CRUD methods.
+//! [`generate_crud_fns!`]: one call gives an entity's Bmc its CRUD methods.
 
-/// Gives `Bmc` inherent `create`, `get`, `get_many`, `list`, `count`, `update` and `delete` over the generic
-/// functions of [`base`](crate::base). The types must be the ones of its `DbBmc` impl:
+/// Gives a Bmc inherent `create`, `get`, `get_many`, `list`, `count`, `update` and `delete` over
+/// the generic functions of [`base`](crate::base), with the types its `DbBmc` impl names:
 ///
 /// ```ignore
-/// generate_crud_fns! {
-///     Bmc: TaskBmc,
-///     Entity: Task,
-///     ForCreate: TaskForCreate,
-///     ForUpdate: TaskForUpdate,
-/// }
+/// generate_crud_fns!(TaskBmc);
 /// ```
 #[macro_export]
 macro_rules! generate_crud_fns {
-    (
-        Bmc: $bmc:ty,
-        Entity: $entity:ty,
-        ForCreate: $for_create:ty,
-        ForUpdate: $for_update:ty $(,)?
-    ) => {
-        impl $crate::base::Identified for $entity {
-            fn id(&self) -> i64 {
-                self.id
-            }
-        }
-
+    ($bmc:ty $(,)?) => {
         impl $bmc {
             pub async fn create(
                 ctx: &$crate::Ctx,
                 mm: &$crate::ModelManager,
-                data: $for_create,
-            ) -> $crate::Result<$entity> {
+                data: <Self as $crate::base::DbBmc>::ForCreate,
+            ) -> $crate::Result<<Self as $crate::base::DbBmc>::Entity> {
                 $crate::base::create::<Self>(ctx, mm, data).await
             }
 
-            pub async fn get(ctx: &$crate::Ctx, mm: &$crate::ModelManager, id: i64) -> $crate::Result<$entity> {
+            pub async fn get(
+                ctx: &$crate::Ctx,
+                mm: &$crate::ModelManager,
+                id: i64,
+            ) -> $crate::Result<<Self as $crate::base::DbBmc>::Entity> {
                 $crate::base::get::<Self>(ctx, mm, id).await
             }
 
@@ -43,7 +31,7 @@ macro_rules! generate_crud_fns {
                 ctx: &$crate::Ctx,
                 mm: &$crate::ModelManager,
                 ids: Vec<i64>,
-            ) -> $crate::Result<Vec<$entity>> {
+            ) -> $crate::Result<Vec<<Self as $crate::base::DbBmc>::Entity>> {
                 $crate::base::get_many::<Self>(ctx, mm, ids).await
             }
 
@@ -52,7 +40,7 @@ macro_rules! generate_crud_fns {
                 mm: &$crate::ModelManager,
                 filters: $crate::filter::Filters,
                 options: &$crate::filter::ListOptions,
-            ) -> $crate::Result<Vec<$entity>> {
+            ) -> $crate::Result<Vec<<Self as $crate::base::DbBmc>::Entity>> {
                 $crate::base::list::<Self>(ctx, mm, filters, options).await
             }
 
@@ -68,12 +56,16 @@ macro_rules! generate_crud_fns {
                 ctx: &$crate::Ctx,
                 mm: &$crate::ModelManager,
                 id: i64,
-                data: $for_update,
-            ) -> $crate::Result<$entity> {
+                data: <Self as $crate::base::DbBmc>::ForUpdate,
+            ) -> $crate::Result<<Self as $crate::base::DbBmc>::Entity> {
                 $crate::base::update::<Self>(ctx, mm, id, data).await
             }
 
-            pub async fn delete(ctx: &$crate::Ctx, mm: &$crate::ModelManager, id: i64) -> $crate::Result<$entity> {
+            pub async fn delete(
+                ctx: &$crate::Ctx,
+                mm: &$crate::ModelManager,
+                id: i64,
+            ) -> $crate::Result<<Self as $crate::base::DbBmc>::Entity> {
                 $crate::base::delete::<Self>(ctx, mm, id).await
             }
 

@@ -17,8 +17,8 @@ async fn create_sets_owner_and_audit_columns_and_get_returns_the_same_row() {
     let ctx = user(&mm, "alice").await;
     let created = ProjectBmc::create(&ctx, &mm, ProjectForCreate { name: "Alpha".into() }).await.unwrap();
     assert_eq!(created.owner_id, ctx.user_id());
-    assert_eq!((created.cid, created.mid), (ctx.user_id(), ctx.user_id()));
-    assert_eq!(created.ctime, created.mtime);
+    assert_eq!((created.audit.cid, created.audit.mid), (ctx.user_id(), ctx.user_id()));
+    assert_eq!(created.audit.ctime, created.audit.mtime);
     assert_eq!(ProjectBmc::get(&ctx, &mm, created.id).await.unwrap(), created);
 }
 
@@ -35,8 +35,8 @@ async fn update_is_a_patch_and_moves_mid_and_mtime() {
     let done =
         TaskBmc::update(&ctx, &mm, created.id, TaskForUpdate { done: Some(true), ..Default::default() }).await.unwrap();
     assert_eq!((done.title.as_str(), done.done, done.description.as_deref()), ("t", true, Some("d")));
-    assert!(done.mtime > created.mtime);
-    assert_eq!(done.ctime, created.ctime);
+    assert!(done.audit.mtime > created.audit.mtime);
+    assert_eq!(done.audit.ctime, created.audit.ctime);
 
     let unchanged = TaskBmc::update(&ctx, &mm, created.id, TaskForUpdate::default()).await.unwrap();
     assert_eq!(unchanged, done, "an empty patch changes nothing, not even mtime");

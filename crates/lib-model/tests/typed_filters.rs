@@ -60,8 +60,8 @@ async fn time_operators_accept_the_times_the_server_returns() {
     let options = TaskBmc::parse_list_options(None).unwrap();
     let tasks = TaskBmc::list(&f.ctx, &f.mm, Default::default(), &options).await.unwrap();
     let as_text = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
-    let first = as_text(tasks[0].ctime);
-    let last = as_text(tasks.last().unwrap().ctime);
+    let first = as_text(tasks[0].audit.ctime);
+    let last = as_text(tasks.last().unwrap().audit.ctime);
 
     assert_eq!(f.titles(json!({"ctime": {"$lte": last}})).await.len(), tasks.len());
     assert!(f.titles(json!({"ctime": {"$gt": last}})).await.is_empty());
@@ -72,8 +72,8 @@ async fn time_operators_accept_the_times_the_server_returns() {
     assert_eq!(f.titles(json!({"ctime": {"$notIn": []}})).await.len(), tasks.len());
     let not_first = f.titles(json!({"ctime": {"$notIn": [first]}})).await;
     assert!(!not_first.contains(&tasks[0].title));
-    assert!(f.titles(json!({"mtime": {"$eq": as_text(tasks[3].mtime)}})).await.contains(&tasks[3].title));
-    assert!(!f.titles(json!({"ctime": {"$not": as_text(tasks[3].ctime)}})).await.contains(&tasks[3].title));
+    assert!(f.titles(json!({"mtime": {"$eq": as_text(tasks[3].audit.mtime)}})).await.contains(&tasks[3].title));
+    assert!(!f.titles(json!({"ctime": {"$not": as_text(tasks[3].audit.ctime)}})).await.contains(&tasks[3].title));
     assert!(f.titles(json!({"ctime": {"$lt": first}})).await.len() < tasks.len());
     assert!(f.titles(json!({"ctime": {"$gte": first}})).await.contains(&tasks[0].title));
     assert!(f.titles(json!({"ctime": {"$null": true}})).await.is_empty());

@@ -8,13 +8,14 @@
 //! `list_options`, `data`) stay raw text until then.
 
 use crate::{Error, Result};
-use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use std::fmt;
 
-/// Fields the server sets; a client giving one in `data` is told so by name.
-const SERVER_OWNED: [&str; 6] = ["id", "owner_id", "cid", "ctime", "mid", "mtime"];
+/// The entity's column a key names when the server sets it and no client may (see
+/// `lib_model::base::server_owned`).
+pub type ServerOwnedFn = fn(&str) -> Option<&'static str>;
 
 /// `{"data": {...}}`
 #[derive(Debug, Deserialize)]
@@ -109,65 +110,68 @@ fn json_message(error: &serde_json::Error) -> String {
     }
 }
 
-/// Decodes the `data` of a create or update, refusing server-owned fields by name. The keys are
-/// checked first, with nothing built for their values, so a refused `data` costs no memory.
-pub fn data<T: DeserializeOwned>(data: &RawValue) -> Result<T> {
-    if data.get().starts_with('{')
-        && let Ok(ServerOwned(Some(owned))) = serde_json::from_str::<ServerOwned>(data.get())
-    {
-        return Err(Error::InvalidParams(format!("data.{owned}: is set by the server and cannot be given")));
+/// Decodes the `data` of a create or update, refusing the fields the server sets
+/// (`server_owned`) by name. The keys are checked first, with nothing built for their values, so
+/// a refused `data` costs no memory.
+pub fn data<T: DeserializeOwned>(data: &RawValue, server_owned: ServerOwnedFn) -> Result<T> {
+    if data.get().starts_with('{') {
+        let mut deserializer = serde_json::Deserializer::from_str(data.get());
+        if let Ok(Some(owned)) = FirstServerOwned(server_owned).deserialize(&mut deserializer) {
+            return Err(Error::InvalidParams(format!("data.{owned}: is set by the server and cannot be given")));
+        }
     }
     from_text(data.get(), "data")
 }
 
-/// The first server-owned key of an object, if any: read key by key, values skipped unbuilt.
-struct ServerOwned(Option<&'static str>);
+/// Finds the first server-owned key of an object: read key by key, values skipped unbuilt.
+struct FirstServerOwned(ServerOwnedFn);
 
-impl<'de> Deserialize<'de> for ServerOwned {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        deserializer.deserialize_map(ServerOwnedVisitor)
+impl<'de> DeserializeSeed<'de> for FirstServerOwned {
+    type Value = Option<&'static str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
     }
 }
 
-struct ServerOwnedVisitor;
-
-impl<'de> Visitor<'de> for ServerOwnedVisitor {
-    type Value = ServerOwned;
+impl<'de> Visitor<'de> for FirstServerOwned {
+    type Value = Option<&'static str>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<ServerOwned, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
         let mut found = None;
-        while let Some(key) = map.next_key::<KeyName>()? {
+        while let Some(key) = map.next_key_seed(KeyName(self.0))? {
             map.next_value::<IgnoredAny>()?;
-            found = found.or(key.0);
+            found = found.or(key);
         }
-        Ok(ServerOwned(found))
+        Ok(found)
     }
 }
 
-/// A key compared against [`SERVER_OWNED`] without being kept.
-struct KeyName(Option<&'static str>);
+/// A key looked up among the server-owned fields without being kept (an escaped key is
+/// unescaped first, so `"\u0069d"` names `id`).
+struct KeyName(ServerOwnedFn);
 
-impl<'de> Deserialize<'de> for KeyName {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        deserializer.deserialize_str(KeyNameVisitor)
+impl<'de> DeserializeSeed<'de> for KeyName {
+    type Value = Option<&'static str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
     }
 }
 
-struct KeyNameVisitor;
-
-impl Visitor<'_> for KeyNameVisitor {
-    type Value = KeyName;
+impl Visitor<'_> for KeyName {
+    type Value = Option<&'static str>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a field name")
     }
 
-    fn visit_str<E: de::Error>(self, key: &str) -> std::result::Result<KeyName, E> {
-        Ok(KeyName(SERVER_OWNED.iter().copied().find(|owned| *owned == key)))
+    fn visit_str<E: de::Error>(self, key: &str) -> std::result::Result<Self::Value, E> {
+        Ok((self.0)(key))
     }
 }
 
@@ -180,6 +184,13 @@ mod tests {
     #[allow(dead_code)]
     struct Data {
         title: String,
+    }
+
+    /// The server-owned fields of the tests' entity.
+    const SERVER_OWNED: [&str; 3] = ["id", "cid", "mtime"];
+
+    fn server_owned(key: &str) -> Option<&'static str> {
+        SERVER_OWNED.into_iter().find(|owned| *owned == key)
     }
 
     fn raw(text: &str) -> Box<RawValue> {
@@ -195,9 +206,9 @@ mod tests {
 
     #[test]
     fn errors_name_the_field_and_the_problem() {
-        let wrong_type = detail(data::<Data>(&raw(r#"{"title": 5}"#)).unwrap_err());
+        let wrong_type = detail(data::<Data>(&raw(r#"{"title": 5}"#), server_owned).unwrap_err());
         assert_eq!(wrong_type, "data.title: invalid type: integer `5`, expected a string");
-        let unknown = detail(data::<Data>(&raw(r#"{"title": "x", "colour": "red"}"#)).unwrap_err());
+        let unknown = detail(data::<Data>(&raw(r#"{"title": "x", "colour": "red"}"#), server_owned).unwrap_err());
         assert!(unknown.starts_with("data.colour: unknown field `colour`"), "{unknown}");
         let missing = detail(from_text::<ParamsIded>("{}", "").unwrap_err());
         assert_eq!(missing, "missing field `id`");
@@ -232,18 +243,19 @@ mod tests {
 
     #[test]
     fn fields_are_given_by_name_only() {
-        assert_eq!(detail(data::<Data>(&raw(r#"["x"]"#)).unwrap_err()), "data: must be an object");
+        assert_eq!(detail(data::<Data>(&raw(r#"["x"]"#), server_owned).unwrap_err()), "data: must be an object");
         assert_eq!(detail(from_text::<ParamsIded>("[1]", "").unwrap_err()), "params: must be an object");
     }
 
     #[test]
     fn server_owned_fields_are_refused_by_name() {
         for field in SERVER_OWNED {
-            let error = detail(data::<Data>(&raw(&format!(r#"{{"title": "x", "{field}": 1}}"#))).unwrap_err());
+            let error =
+                detail(data::<Data>(&raw(&format!(r#"{{"title": "x", "{field}": 1}}"#)), server_owned).unwrap_err());
             assert_eq!(error, format!("data.{field}: is set by the server and cannot be given"));
         }
         // An escaped key names the same field.
-        let error = detail(data::<Data>(&raw(r#"{"\u0069d": 1}"#)).unwrap_err());
+        let error = detail(data::<Data>(&raw(r#"{"\u0069d": 1}"#), server_owned).unwrap_err());
         assert_eq!(error, "data.id: is set by the server and cannot be given");
     }
 }

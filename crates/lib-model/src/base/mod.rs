@@ -1,18 +1,28 @@
 //! The generic CRUD every entity gets: create, get, list, count, update, delete.
 //!
-//! An entity describes itself once in a [`DbBmc`] impl (table, columns, ownership scope); these
-//! functions build each statement with sea-query, apply the scope themselves, set the audit
-//! columns, and run exactly one statement per call (writes return the row with `RETURNING`).
-//! [`generate_crud_fns!`](crate::generate_crud_fns) gives the Bmc inherent methods over them.
+//! An entity is declared once: its row struct (`#[derive(Entity)]`, see [`Columns`]) gives the
+//! columns, its create and update inputs (`#[derive(WriteFields)]`) the fields a client may set,
+//! and a [`DbBmc`] impl names the table and the ownership scope ([`Parent`] for an entity owned
+//! through its parent). These functions build each statement with sea-query, apply the scope
+//! themselves, set the [`Audit`] columns, and run exactly one statement per call (writes return
+//! the row with `RETURNING`). [`generate_crud_fns!`](crate::generate_crud_fns) gives the Bmc
+//! inherent methods over them.
 //!
 //! Fixed-shape statements (by id, `get_many`, writes, unfiltered lists and counts) stay prepared
 //! on their connection; those whose text a client's filter or order shapes run unprepared (see
 //! `Prepare`).
 
+mod audit;
+mod columns;
+mod parent;
 #[cfg(test)]
 mod tests;
 mod write;
 
+pub use audit::Audit;
+pub use columns::{AsJson, Columns, FieldType, concat_columns};
+pub use lib_model_macros::{ColumnGroup, Entity, WriteFields};
+pub use parent::Parent;
 pub use write::{FieldValue, WriteFields};
 
 use crate::filter::{Column, Filters, ListOptions};
@@ -24,7 +34,7 @@ use sea_query_sqlx::SqlxBinder;
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, FromRow};
 
-/// An entity row with an `id` (every entity has one; `generate_crud_fns!` implements this).
+/// An entity row with an `id` (every entity has one; `#[derive(Entity)]` implements this).
 pub trait Identified {
     fn id(&self) -> i64;
 }
@@ -35,10 +45,10 @@ pub trait DbBmc {
     const ENTITY: &'static str;
     const TABLE: &'static str;
     /// Every column of [`DbBmc::Entity`], in order: what is selected and returned, and the
-    /// allowlist for filters and `order_bys`. Must include `id`.
-    const COLUMNS: &'static [Column];
+    /// allowlist for filters and `order_bys`. Derived from the row struct.
+    const COLUMNS: &'static [Column] = <Self::Entity as Columns>::COLUMNS;
 
-    type Entity: for<'r> FromRow<'r, PgRow> + Send + Unpin;
+    type Entity: Columns + for<'r> FromRow<'r, PgRow> + Send + Unpin;
     type ForCreate: WriteFields + Send;
     type ForUpdate: WriteFields + Send;
 
@@ -66,17 +76,25 @@ pub struct ParentGuard {
     pub owned_by_caller: Condition,
 }
 
-const AUDIT_COLUMNS: [&str; 4] = ["cid", "ctime", "mid", "mtime"];
+/// The column a key of a create's or update's `data` names, when the server sets it and no
+/// client may: a column of the entity that neither its create nor its update input writes (`id`,
+/// the audit columns, an owner column). The RPC layer refuses such a key by name.
+pub fn server_owned<B: DbBmc>(key: &str) -> Option<&'static str> {
+    let settable = |name: &str| B::ForCreate::FIELDS.contains(&name) || B::ForUpdate::FIELDS.contains(&name);
+    B::COLUMNS.iter().map(|column| column.name).find(|name| *name == key && !settable(name))
+}
 
 pub async fn create<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: B::ForCreate) -> Result<B::Entity> {
     let scope = B::create_scope(ctx, &data);
     let fields = checked_fields(data.write_fields())?;
     let user = ctx.user_id();
 
-    let (mut columns, mut values): (Vec<&str>, Vec<Expr>) =
-        fields.into_iter().chain(scope.owned).map(|(column, value)| (column, Expr::val(value))).unzip();
-    columns.extend(AUDIT_COLUMNS);
-    values.extend([Expr::val(user), Expr::cust("now()"), Expr::val(user), Expr::cust("now()")]);
+    let (columns, values): (Vec<&str>, Vec<Expr>) = fields
+        .into_iter()
+        .chain(scope.owned)
+        .map(|(column, value)| (column, Expr::val(value)))
+        .chain(Audit::on_create(user))
+        .unzip();
 
     let mut insert = Query::insert();
     insert.into_table(B::TABLE).columns(columns).returning(returning::<B>());
@@ -180,7 +198,7 @@ pub async fn update<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64, data: B::Fo
     update
         .table(B::TABLE)
         .values(fields.into_iter().map(|(column, value)| (column, Expr::val(value))))
-        .values([("mid", Expr::val(ctx.user_id())), ("mtime", Expr::cust("now()"))])
+        .values(Audit::on_update(ctx.user_id()))
         .cond_where(by_id::<B>(ctx, id))
         .returning(returning::<B>());
     fetch_optional(ctx, mm, &update).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })

@@ -2,9 +2,14 @@
 
 use sea_query::Value;
 
-/// The columns a create or update writes, in declaration order. Absent optional fields are
-/// left out, which makes every update a patch.
+/// The columns a create or update writes, in declaration order; `#[derive(WriteFields)]`
+/// implements it, one column per field, named as the field.
 pub trait WriteFields {
+    /// Every field a client may give: the columns this input can write.
+    const FIELDS: &'static [&'static str];
+
+    /// The fields given, as column/value pairs. Absent optional fields are left out, which
+    /// makes every update a patch.
     fn write_fields(self) -> Vec<(&'static str, Value)>;
 }
 
@@ -36,22 +41,3 @@ macro_rules! impl_field_value {
 }
 
 impl_field_value!(String, bool, i64);
-
-/// Implements [`WriteFields`] for a struct by listing its fields:
-/// `impl_write_fields!(TaskForUpdate { title, done, description });`
-#[macro_export]
-macro_rules! impl_write_fields {
-    ($ty:ty { $($field:ident),* $(,)? }) => {
-        impl $crate::base::WriteFields for $ty {
-            fn write_fields(self) -> Vec<(&'static str, $crate::sea_query::Value)> {
-                let mut fields = Vec::new();
-                $(
-                    if let Some(value) = $crate::base::FieldValue::into_field_value(self.$field) {
-                        fields.push((stringify!($field), value));
-                    }
-                )*
-                fields
-            }
-        }
-    };
-}

@@ -9,13 +9,14 @@
 #[macro_export]
 macro_rules! crud_methods {
     ($router:expr, $one:literal, $many:literal, $bmc:ty) => {{
+        use lib_model::base::server_owned;
         use lib_model::{Ctx, ModelManager};
         use $crate::params::{ParamsCount, ParamsForCreate, ParamsForUpdate, ParamsIded, ParamsList};
         use $crate::{Result, params};
 
         $router
             .add(concat!("create_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsForCreate| async move {
-                Result::Ok(<$bmc>::create(&ctx, &mm, params::data(&p.data)?).await?)
+                Result::Ok(<$bmc>::create(&ctx, &mm, params::data(&p.data, server_owned::<$bmc>)?).await?)
             })
             .add(concat!("get_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsIded| async move {
                 Result::Ok(<$bmc>::get(&ctx, &mm, p.id).await?)
@@ -30,7 +31,7 @@ macro_rules! crud_methods {
                 Result::Ok(<$bmc>::count(&ctx, &mm, filters).await?)
             })
             .add(concat!("update_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsForUpdate| async move {
-                Result::Ok(<$bmc>::update(&ctx, &mm, p.id, params::data(&p.data)?).await?)
+                Result::Ok(<$bmc>::update(&ctx, &mm, p.id, params::data(&p.data, server_owned::<$bmc>)?).await?)
             })
             .add(concat!("delete_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsIded| async move {
                 Result::Ok(<$bmc>::delete(&ctx, &mm, p.id).await?)

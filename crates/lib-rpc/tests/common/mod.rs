@@ -36,7 +36,7 @@ async fn list(_: Ctx, _: ModelManager, p: ParamsList) -> Result<bool> {
 
 /// The real `data` decoding of `create_task`, answering what it decoded.
 async fn create(_: Ctx, _: ModelManager, p: ParamsForCreate) -> Result<String> {
-    let task: TaskForCreate = params::data(&p.data)?;
+    let task: TaskForCreate = params::data(&p.data, lib_model::base::server_owned::<TaskBmc>)?;
     Ok(task.title)
 }
 

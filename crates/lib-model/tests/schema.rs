@@ -1,0 +1,77 @@
+//! Every entity's declaration against the migrated schema: the columns its row struct derives
+//! (names, kinds, nullability) are exactly its table's, the fields its inputs write are columns,
+//! and every table with the audit columns is declared as an entity. A mismatch fails here, not
+//! at run time.
+
+use lib_model::base::{DbBmc, WriteFields};
+use lib_model::filter::FieldKind;
+use lib_model::project::ProjectBmc;
+use lib_model::task::TaskBmc;
+use lib_model::test_support::TestDb;
+use sqlx::PgPool;
+use std::collections::BTreeSet;
+
+/// (column, Postgres type, nullable), as `information_schema` names them.
+type SchemaColumn = (String, String, bool);
+
+async fn table_columns(pool: &PgPool, table: &str) -> BTreeSet<SchemaColumn> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = $1",
+    )
+    .bind(table)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    rows.into_iter().map(|(name, ty, nullable)| (name, ty, nullable == "YES")).collect()
+}
+
+fn postgres_type(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Int => "bigint",
+        FieldKind::Text => "text",
+        FieldKind::Bool => "boolean",
+        FieldKind::Time => "timestamp with time zone",
+    }
+}
+
+async fn assert_declared_as_migrated<B: DbBmc>(pool: &PgPool) {
+    let declared: BTreeSet<SchemaColumn> =
+        B::COLUMNS.iter().map(|c| (c.name.to_string(), postgres_type(c.kind).to_string(), c.nullable)).collect();
+    assert_eq!(declared.len(), B::COLUMNS.len(), "{}: a column is declared twice", B::ENTITY);
+    assert_eq!(declared, table_columns(pool, B::TABLE).await, "{}: declared vs migrated", B::ENTITY);
+    for field in B::ForCreate::FIELDS.iter().chain(B::ForUpdate::FIELDS) {
+        assert!(B::COLUMNS.iter().any(|c| c.name == *field), "{}: input field {field} is no column", B::ENTITY);
+    }
+}
+
+#[tokio::test]
+async fn every_entity_is_declared_as_its_table_is_migrated() {
+    let db = TestDb::new().await;
+    let pool = PgPool::connect(db.url()).await.unwrap();
+    assert_declared_as_migrated::<ProjectBmc>(&pool).await;
+    assert_declared_as_migrated::<TaskBmc>(&pool).await;
+
+    // A table with the audit columns is an entity: it must be among those checked above.
+    let audited: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.columns
+         WHERE table_schema = current_schema() AND column_name IN ('cid', 'ctime', 'mid', 'mtime')
+         GROUP BY table_name HAVING count(*) = 4 ORDER BY table_name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, [ProjectBmc::TABLE, TaskBmc::TABLE]);
+}
+
+/// What the RPC layer refuses by name in `data`: the columns neither input writes.
+fn server_owned<B: DbBmc>() -> Vec<&'static str> {
+    B::COLUMNS.iter().filter_map(|c| lib_model::base::server_owned::<B>(c.name)).collect()
+}
+
+#[test]
+fn the_server_owned_fields_are_the_columns_no_input_writes() {
+    assert_eq!(server_owned::<ProjectBmc>(), ["id", "owner_id", "cid", "ctime", "mid", "mtime"]);
+    assert_eq!(server_owned::<TaskBmc>(), ["id", "cid", "ctime", "mid", "mtime"]);
+    assert_eq!(lib_model::base::server_owned::<TaskBmc>("colour"), None, "not a column at all");
+}
