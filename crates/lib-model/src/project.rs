@@ -3,7 +3,7 @@
 use crate::base::{Audit, CreateScope, DbBmc, Entity, WriteFields};
 use crate::serde_fields::present;
 use lib_core::Ctx;
-use sea_query::{Condition, Expr, ExprTrait as _};
+use sea_query::{Condition, Expr, ExprTrait as _, Value};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Entity)]
@@ -45,7 +45,7 @@ impl DbBmc for ProjectBmc {
         Condition::all().add(Expr::col((Self::TABLE, OWNER)).eq(ctx.user_id()))
     }
 
-    fn create_scope(ctx: &Ctx, _data: &ProjectForCreate) -> CreateScope {
+    fn create_scope(ctx: &Ctx, _fields: &[(&'static str, Value)]) -> CreateScope {
         CreateScope { owned: vec![(OWNER, ctx.user_id().into())], parent: None }
     }
 }

@@ -4,7 +4,7 @@ use crate::base::{Audit, CreateScope, DbBmc, Entity, Parent, WriteFields};
 use crate::project::ProjectBmc;
 use crate::serde_fields::{nullable, present};
 use lib_core::Ctx;
-use sea_query::Condition;
+use sea_query::{Condition, Value};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Entity)]
@@ -27,7 +27,7 @@ pub struct TaskForCreate {
     pub description: Option<String>,
 }
 
-/// A patch: absent fields stay as they are; `"description": null` clears the description.
+/// A patch: absent fields stay as they are; a nullable field given as `null` is cleared.
 #[derive(Debug, Clone, Default, Deserialize, WriteFields)]
 #[serde(deny_unknown_fields)]
 pub struct TaskForUpdate {
@@ -56,8 +56,8 @@ impl DbBmc for TaskBmc {
         PROJECT.scope(ctx, Self::TABLE)
     }
 
-    fn create_scope(ctx: &Ctx, data: &TaskForCreate) -> CreateScope {
-        PROJECT.create_scope(ctx, data.project_id)
+    fn create_scope(ctx: &Ctx, fields: &[(&'static str, Value)]) -> CreateScope {
+        PROJECT.create_scope(ctx, fields)
     }
 }
 

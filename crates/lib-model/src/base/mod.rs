@@ -56,8 +56,9 @@ pub trait DbBmc {
     /// get, list, count, update and delete; filters are AND-ed to it and cannot widen it.
     fn scope(ctx: &Ctx) -> Condition;
 
-    /// What a create must add or prove for `ctx` (an owner column, an owned parent).
-    fn create_scope(ctx: &Ctx, data: &Self::ForCreate) -> CreateScope;
+    /// What a create must add or prove for `ctx` (an owner column, an owned parent), given the
+    /// fields the create writes.
+    fn create_scope(ctx: &Ctx, fields: &[(&'static str, sea_query::Value)]) -> CreateScope;
 }
 
 /// The ownership side of a create.
@@ -85,8 +86,8 @@ pub fn server_owned<B: DbBmc>(key: &str) -> Option<&'static str> {
 }
 
 pub async fn create<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: B::ForCreate) -> Result<B::Entity> {
-    let scope = B::create_scope(ctx, &data);
     let fields = checked_fields(data.write_fields())?;
+    let scope = B::create_scope(ctx, &fields);
     let user = ctx.user_id();
 
     let (columns, values): (Vec<&str>, Vec<Expr>) = fields

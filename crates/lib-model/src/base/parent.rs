@@ -3,7 +3,7 @@
 
 use crate::base::{CreateScope, DbBmc, ParentGuard};
 use lib_core::Ctx;
-use sea_query::{Condition, Expr, ExprTrait as _, Query};
+use sea_query::{Condition, Expr, ExprTrait as _, Query, Value};
 use std::marker::PhantomData;
 
 /// The link from a child entity to its parent `P`: the child's column that holds the parent's id.
@@ -24,9 +24,17 @@ impl<P: DbBmc> Parent<P> {
         self.parent_in_scope(ctx, Expr::col((P::TABLE, "id")).equals((child_table, self.column)))
     }
 
-    /// A create under the parent `parent_id`: it inserts nothing, and answers that the parent was
-    /// not found, unless the parent is in `ctx`'s scope of `P` (checked in the insert itself).
-    pub fn create_scope(&self, ctx: &Ctx, parent_id: i64) -> CreateScope {
+    /// A create under the parent its `fields` name: it inserts nothing, and answers that the
+    /// parent was not found, unless the parent is in `ctx`'s scope of `P` (checked in the insert
+    /// itself). The parent's column is a required field of the create input, so it is there.
+    pub fn create_scope(&self, ctx: &Ctx, fields: &[(&'static str, Value)]) -> CreateScope {
+        let parent_id = fields
+            .iter()
+            .find_map(|(column, value)| match value {
+                Value::BigInt(Some(id)) if *column == self.column => Some(*id),
+                _ => None,
+            })
+            .unwrap_or_default();
         let owned_by_caller = self.parent_in_scope(ctx, Expr::col((P::TABLE, "id")).eq(parent_id));
         CreateScope {
             owned: Vec::new(),
