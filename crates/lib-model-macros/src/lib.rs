@@ -2,7 +2,8 @@
 //! create and update inputs. Used by lib-model's entities; knows nothing but their shape.
 //!
 //! - `#[derive(Entity)]` on a row struct: its column list (names, kinds and nullability, from
-//!   the field types), how a row is read from Postgres and written as JSON, and its `id`.
+//!   the field types), how a row is read from Postgres and written as JSON, its `id`, and its
+//!   create and update inputs, named by `#[entity(create = TaskForCreate, update = TaskForUpdate)]`.
 //! - `#[derive(ColumnGroup)]`: the same for a group of columns that entities share (the audit
 //!   columns), spliced into an entity by a field marked `#[entity(flatten)]`.
 //! - `#[derive(WriteFields)]` on a `ForCreate` / `ForUpdate` struct: the fields it writes, by
@@ -16,7 +17,8 @@ use proc_macro2::TokenStream as Tokens;
 use quote::quote;
 use syn::{Data, DeriveInput, Fields, Ident, Type, parse_macro_input};
 
-/// A row struct: its columns, `FromRow`, `Serialize` and `Identified` (it must have `id: i64`).
+/// A row struct: its columns, `FromRow`, `Serialize`, `Identified` (it must have `id: i64`) and
+/// `Entity` (its inputs, from `#[entity(create = ..., update = ...)]` on the struct).
 #[proc_macro_derive(Entity, attributes(entity))]
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -82,6 +84,25 @@ fn row_fields(input: &DeriveInput) -> syn::Result<Vec<RowField<'_>>> {
         .collect()
 }
 
+/// The struct-level `#[entity(create = ..., update = ...)]` of an entity: its input types.
+fn entity_inputs(input: &DeriveInput) -> syn::Result<(syn::Path, syn::Path)> {
+    let (mut create, mut update) = (None, None);
+    for attr in input.attrs.iter().filter(|attr| attr.path().is_ident("entity")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("create") {
+                create = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("update") {
+                update = Some(meta.value()?.parse()?);
+            } else {
+                return Err(meta.error("expected `create = Type` or `update = Type`"));
+            }
+            Ok(())
+        })?;
+    }
+    let missing = || syn::Error::new_spanned(&input.ident, "needs #[entity(create = ..., update = ...)]");
+    Ok((create.ok_or_else(missing)?, update.ok_or_else(missing)?))
+}
+
 fn expand_columns(input: &DeriveInput, is_entity: bool) -> syn::Result<Tokens> {
     let name = &input.ident;
     let name_text = name.to_string();
@@ -89,6 +110,7 @@ fn expand_columns(input: &DeriveInput, is_entity: bool) -> syn::Result<Tokens> {
     if is_entity && !fields.iter().any(|f| f.ident == "id" && !f.flatten) {
         return Err(syn::Error::new_spanned(name, "an entity needs an `id: i64` field"));
     }
+    let inputs = if is_entity { Some(entity_inputs(input)?) } else { None };
 
     // The column list: each own field's column, each group's columns in its place.
     let own_count = fields.iter().filter(|f| !f.flatten).count();
@@ -126,12 +148,17 @@ fn expand_columns(input: &DeriveInput, is_entity: bool) -> syn::Result<Tokens> {
         }
     });
 
-    let identified = is_entity.then(|| {
+    let entity = inputs.map(|(create, update)| {
         quote! {
             impl ::lib_model::base::Identified for #name {
                 fn id(&self) -> i64 {
                     self.id
                 }
+            }
+
+            impl ::lib_model::base::Entity for #name {
+                type ForCreate = #create;
+                type ForUpdate = #update;
             }
         }
     });
@@ -165,7 +192,7 @@ fn expand_columns(input: &DeriveInput, is_entity: bool) -> syn::Result<Tokens> {
             }
         }
 
-        #identified
+        #entity
     })
 }
 

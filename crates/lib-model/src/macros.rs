@@ -13,7 +13,7 @@ macro_rules! generate_crud_fns {
             pub async fn create(
                 ctx: &$crate::Ctx,
                 mm: &$crate::ModelManager,
-                data: <Self as $crate::base::DbBmc>::ForCreate,
+                data: $crate::base::ForCreate<Self>,
             ) -> $crate::Result<<Self as $crate::base::DbBmc>::Entity> {
                 $crate::base::create::<Self>(ctx, mm, data).await
             }
@@ -56,7 +56,7 @@ macro_rules! generate_crud_fns {
                 ctx: &$crate::Ctx,
                 mm: &$crate::ModelManager,
                 id: i64,
-                data: <Self as $crate::base::DbBmc>::ForUpdate,
+                data: $crate::base::ForUpdate<Self>,
             ) -> $crate::Result<<Self as $crate::base::DbBmc>::Entity> {
                 $crate::base::update::<Self>(ctx, mm, id, data).await
             }

@@ -7,6 +7,7 @@ use sea_query::{Condition, Expr, ExprTrait as _, Value};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Entity)]
+#[entity(create = ProjectForCreate, update = ProjectForUpdate)]
 pub struct Project {
     pub id: i64,
     pub owner_id: i64,
@@ -38,8 +39,6 @@ impl DbBmc for ProjectBmc {
     const TABLE: &'static str = "project";
 
     type Entity = Project;
-    type ForCreate = ProjectForCreate;
-    type ForUpdate = ProjectForUpdate;
 
     fn scope(ctx: &Ctx) -> Condition {
         Condition::all().add(Expr::col((Self::TABLE, OWNER)).eq(ctx.user_id()))

@@ -8,6 +8,7 @@ use sea_query::{Condition, Value};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Entity)]
+#[entity(create = TaskForCreate, update = TaskForUpdate)]
 pub struct Task {
     pub id: i64,
     pub project_id: i64,
@@ -49,8 +50,6 @@ impl DbBmc for TaskBmc {
     const TABLE: &'static str = "task";
 
     type Entity = Task;
-    type ForCreate = TaskForCreate;
-    type ForUpdate = TaskForUpdate;
 
     fn scope(ctx: &Ctx) -> Condition {
         PROJECT.scope(ctx, Self::TABLE)

@@ -3,7 +3,7 @@
 //! and every table with the audit columns is declared as an entity. A mismatch fails here, not
 //! at run time.
 
-use lib_model::base::{DbBmc, WriteFields};
+use lib_model::base::{DbBmc, ForCreate, ForUpdate, WriteFields};
 use lib_model::filter::FieldKind;
 use lib_model::project::ProjectBmc;
 use lib_model::task::TaskBmc;
@@ -40,7 +40,7 @@ async fn assert_declared_as_migrated<B: DbBmc>(pool: &PgPool) {
         B::COLUMNS.iter().map(|c| (c.name.to_string(), postgres_type(c.kind).to_string(), c.nullable)).collect();
     assert_eq!(declared.len(), B::COLUMNS.len(), "{}: a column is declared twice", B::ENTITY);
     assert_eq!(declared, table_columns(pool, B::TABLE).await, "{}: declared vs migrated", B::ENTITY);
-    for field in B::ForCreate::FIELDS.iter().chain(B::ForUpdate::FIELDS) {
+    for field in ForCreate::<B>::FIELDS.iter().chain(ForUpdate::<B>::FIELDS) {
         assert!(B::COLUMNS.iter().any(|c| c.name == *field), "{}: input field {field} is no column", B::ENTITY);
     }
 }

@@ -39,6 +39,18 @@ pub trait Identified {
     fn id(&self) -> i64;
 }
 
+/// An entity's row, as `#[derive(Entity)]` declares it: its columns, how it is read, its `id`,
+/// and the inputs of its create and update (the fields a client may set).
+pub trait Entity: Columns + Identified + for<'r> FromRow<'r, PgRow> + Send + Unpin {
+    type ForCreate: WriteFields + Send;
+    type ForUpdate: WriteFields + Send;
+}
+
+/// The create input of `B`'s entity.
+pub type ForCreate<B> = <<B as DbBmc>::Entity as Entity>::ForCreate;
+/// The update input of `B`'s entity.
+pub type ForUpdate<B> = <<B as DbBmc>::Entity as Entity>::ForUpdate;
+
 /// A backend model controller: everything the generic CRUD needs to know about one entity.
 pub trait DbBmc {
     /// The entity's name in errors and method names (`project`).
@@ -48,9 +60,7 @@ pub trait DbBmc {
     /// allowlist for filters and `order_bys`. Derived from the row struct.
     const COLUMNS: &'static [Column] = <Self::Entity as Columns>::COLUMNS;
 
-    type Entity: Columns + for<'r> FromRow<'r, PgRow> + Send + Unpin;
-    type ForCreate: WriteFields + Send;
-    type ForUpdate: WriteFields + Send;
+    type Entity: Entity;
 
     /// The rows `ctx` may see and change, as a condition on [`DbBmc::TABLE`]. Applied to every
     /// get, list, count, update and delete; filters are AND-ed to it and cannot widen it.
@@ -81,11 +91,11 @@ pub struct ParentGuard {
 /// client may: a column of the entity that neither its create nor its update input writes (`id`,
 /// the audit columns, an owner column). The RPC layer refuses such a key by name.
 pub fn server_owned<B: DbBmc>(key: &str) -> Option<&'static str> {
-    let settable = |name: &str| B::ForCreate::FIELDS.contains(&name) || B::ForUpdate::FIELDS.contains(&name);
+    let settable = |name: &str| ForCreate::<B>::FIELDS.contains(&name) || ForUpdate::<B>::FIELDS.contains(&name);
     B::COLUMNS.iter().map(|column| column.name).find(|name| *name == key && !settable(name))
 }
 
-pub async fn create<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: B::ForCreate) -> Result<B::Entity> {
+pub async fn create<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: ForCreate<B>) -> Result<B::Entity> {
     let fields = checked_fields(data.write_fields())?;
     let scope = B::create_scope(ctx, &fields);
     let user = ctx.user_id();
@@ -189,7 +199,7 @@ pub(crate) fn count_statement<B: DbBmc>(ctx: &Ctx, filters: Filters) -> SelectSt
     select
 }
 
-pub async fn update<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64, data: B::ForUpdate) -> Result<B::Entity> {
+pub async fn update<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64, data: ForUpdate<B>) -> Result<B::Entity> {
     let fields = checked_fields(data.write_fields())?;
     if fields.is_empty() {
         // Nothing to change: answer with the row as it is, and leave mid/mtime alone.
