@@ -5,10 +5,11 @@ use crate::Result;
 use lib_auth::{PwdError, PwdHasher, Verdict};
 use lib_core::Config;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 pub(crate) struct PwdService {
-    hasher: Arc<PwdHasher>,
+    hasher: Arc<CountedHasher>,
     /// Argon2 is CPU-bound by design; a login storm must queue here rather than occupy every
     /// blocking thread and core while other requests wait.
     permits: Semaphore,
@@ -30,7 +31,7 @@ pub(crate) fn signup_share(concurrency: usize) -> usize {
 impl PwdService {
     pub(crate) fn new(config: &Config) -> Self {
         Self {
-            hasher: Arc::new(PwdHasher::new(config.pwd_key.clone())),
+            hasher: Arc::new(CountedHasher { inner: PwdHasher::new(config.pwd_key.clone()), runs: AtomicU64::new(0) }),
             permits: Semaphore::new(config.pwd_hash_concurrency),
             signup_share: Semaphore::new(signup_share(config.pwd_hash_concurrency)),
         }
@@ -60,10 +61,41 @@ impl PwdService {
         .await
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce(&PwdHasher) -> T + Send + 'static) -> Result<T> {
+    /// How many argon2 runs (hashes, verifications, dummy verifications) this service has done.
+    #[cfg(feature = "test-support")]
+    pub(crate) fn argon2_runs(&self) -> u64 {
+        self.hasher.runs.load(Ordering::Relaxed)
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce(&CountedHasher) -> T + Send + 'static) -> Result<T> {
         let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
         let hasher = self.hasher.clone();
         Ok(tokio::task::spawn_blocking(move || work(&hasher)).await?)
+    }
+}
+
+/// The hasher, counting its argon2 runs where they happen, so that a path that skips one (an
+/// unknown user answered without the dummy verification) shows in the count. Only tests read it;
+/// the request path pays a relaxed increment beside tens of milliseconds of hashing.
+struct CountedHasher {
+    inner: PwdHasher,
+    runs: AtomicU64,
+}
+
+impl CountedHasher {
+    fn hash(&self, clear: &str) -> std::result::Result<String, PwdError> {
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        self.inner.hash(clear)
+    }
+
+    fn verify(&self, clear: &str, stored: &str) -> std::result::Result<Verdict, PwdError> {
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        self.inner.verify(clear, stored)
+    }
+
+    fn verify_dummy(&self, clear: &str) -> PwdError {
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        self.inner.verify_dummy(clear)
     }
 }
 
@@ -90,6 +122,17 @@ mod tests {
             assert!(share >= 1 && share * 2 <= concurrency, "{concurrency}: {share}");
             assert_eq!(share, concurrency / 2);
         }
+    }
+
+    #[tokio::test]
+    async fn every_hash_and_verification_real_or_dummy_is_one_argon2_run() {
+        let service = service(2);
+        let stored = service.hash("a good password".into()).await.unwrap();
+        assert_eq!(service.argon2_runs(), 1);
+        assert!(service.verify("a wrong password".into(), Some(stored)).await.unwrap().is_err());
+        assert_eq!(service.argon2_runs(), 2);
+        assert!(service.verify("a wrong password".into(), None).await.unwrap().is_err());
+        assert_eq!(service.argon2_runs(), 3);
     }
 
     #[tokio::test]

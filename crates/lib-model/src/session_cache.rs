@@ -220,14 +220,44 @@ mod tests {
         assert!(cache.get(&one).is_none() && cache.get(&two).is_none());
     }
 
+    /// A record with the given deadlines, in seconds after `t0`.
+    fn expiring(id: i64, t0: OffsetDateTime, expires: u64, idle_expires: u64) -> SessionRecord {
+        SessionRecord {
+            id,
+            user_id: 7,
+            expires_at: t0 + Duration::from_secs(expires),
+            idle_expires_at: t0 + Duration::from_secs(idle_expires),
+        }
+    }
+
     #[test]
-    fn purge_drops_expired_sessions() {
+    fn purge_drops_sessions_past_either_deadline_and_keeps_live_ones() {
         let cache = SessionCache::default();
         cache.set_enabled(true);
-        let (live, idle) = (hash(), hash());
-        cache.insert_if_current(cache.generation(), live, record(1));
-        cache.insert_if_current(cache.generation(), idle, record(2));
-        cache.purge(OffsetDateTime::now_utc() + Duration::from_secs(45));
-        assert!(cache.get(&live).is_none() && cache.get(&idle).is_none(), "both are past their idle deadline");
+        let t0 = OffsetDateTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let records = [
+            ("live", expiring(1, t0, 60, 30)),
+            ("idle", expiring(2, t0, 60, 10)),
+            ("expired", expiring(3, t0, 10, 30)),
+            ("idle exactly now", expiring(4, t0, 60, 20)),
+        ];
+        let hashes: Vec<_> = records
+            .iter()
+            .map(|(_, record)| {
+                let h = hash();
+                cache.insert_if_current(cache.generation(), h, *record);
+                h
+            })
+            .collect();
+
+        cache.purge(t0 + Duration::from_secs(20));
+        let kept: Vec<_> =
+            records.iter().zip(&hashes).filter(|(_, h)| cache.get(h).is_some()).map(|((name, _), _)| *name).collect();
+        assert_eq!(kept, ["live"], "a deadline reached is a deadline passed");
+        assert_eq!(cache.lock().by_id.keys().copied().collect::<Vec<_>>(), [1], "purged ids are forgotten too");
+        assert_eq!(cache.get(&hashes[0]).map(|r| r.id), Some(1), "the live record is the one kept, unchanged");
+
+        cache.purge(t0 + Duration::from_secs(30));
+        assert!(cache.get(&hashes[0]).is_none(), "then it goes too, at its idle deadline");
     }
 }

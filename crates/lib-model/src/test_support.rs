@@ -14,6 +14,14 @@ use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _, PgConnection};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+impl ModelManager {
+    /// How many argon2 runs (hashes and verifications, real or dummy) this manager has done:
+    /// what a test compares instead of timings to see that two paths cost the same.
+    pub fn argon2_runs(&self) -> u64 {
+        self.pwd().argon2_runs()
+    }
+}
+
 const PREFIX: &str = "apptest_";
 const STALE_AFTER_SECS: u64 = 3600;
 

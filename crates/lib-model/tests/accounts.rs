@@ -189,6 +189,7 @@ async fn concurrent_guesses_cannot_slip_past_the_limit() {
     let db = TestDb::new().await;
     let (mm, _clock) = with_clock(&db);
     signup(&mm, "alice", "a good password").await;
+    let runs_before = mm.argon2_runs();
     let guesses: Vec<_> = (0..20)
         .map(|i| {
             let mm = mm.clone();
@@ -204,6 +205,7 @@ async fn concurrent_guesses_cannot_slip_past_the_limit() {
         }
     }
     assert_eq!(checked, 3, "exactly the limit of guesses reached the password check");
+    assert_eq!(mm.argon2_runs() - runs_before, 3, "and the throttled ones cost no argon2 run");
 }
 
 #[tokio::test]
@@ -212,6 +214,7 @@ async fn absurdly_long_usernames_fail_like_any_unknown_user() {
     let mm = db.mm();
     let long = "x".repeat(10_000);
     assert!(matches!(LoginBmc::login(&mm, &long, "a password", None).await, Err(Error::LoginFailed)));
+    assert_eq!(mm.argon2_runs(), 1, "the dummy verification runs for it too");
 }
 
 #[tokio::test]

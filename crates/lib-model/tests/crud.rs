@@ -103,15 +103,14 @@ async fn list_options_order_page_and_validate() {
     };
     let all = common::expected(|_, _, _| true);
     assert_eq!(list(json!({})).await.unwrap(), all, "default order is id ascending");
-    let mut by_title_desc = list(json!({"order_bys": "!title"})).await.unwrap();
-    assert_eq!(by_title_desc.len(), all.len());
-    let mut sorted = by_title_desc.clone();
-    sorted.sort_by(|a, b| b.cmp(a));
-    by_title_desc.dedup();
-    assert_eq!(by_title_desc.len(), sorted.len());
+    // Mixed case, `%`, `_` and `\` sort differently under different collations: the expected
+    // order of these titles is the database's own.
+    let by_title_desc = list(json!({"order_bys": "!title"})).await.unwrap();
+    assert_eq!(by_title_desc, titles_by_postgres_descending(&f.db).await);
+    assert_ne!(by_title_desc, all, "the order is not the default one");
     let by_done_then_id = list(json!({"order_bys": ["done", "!id"]})).await.unwrap();
-    assert_eq!(by_done_then_id.first().map(String::as_str), Some("task bb two"));
-    assert_eq!(by_done_then_id.last().map(String::as_str), Some("100% done"));
+    let expected = ["task bb two", "Task BB one", "snakeXcase", "snake_case", "1000 done", r"back\slash", "100% done"];
+    assert_eq!(by_done_then_id, expected);
     assert_eq!(list(json!({"limit": 2, "offset": 1})).await.unwrap(), all[1..3].to_vec());
     assert!(list(json!({"offset": 100})).await.unwrap().is_empty());
 
@@ -131,6 +130,30 @@ async fn list_options_order_page_and_validate() {
             other => panic!("{options}: expected InvalidInput, got {other:?}"),
         }
     }
+}
+
+/// Titles of one case, letters only and distinct first letters sort alike under every
+/// collation, so this order is known without asking the database; inserted in neither order.
+#[tokio::test]
+async fn ordering_by_title_is_by_title_in_either_direction() {
+    let db = TestDb::new().await;
+    let mm = db.mm();
+    let ctx = user(&mm, "alice").await;
+    let project_id = project(&ctx, &mm, "Alpha").await;
+    for title in ["delta", "alpha", "echo", "charlie", "bravo"] {
+        task(&ctx, &mm, project_id, title).await;
+    }
+    let list = |order_bys: &'static str| {
+        let mm = mm.clone();
+        async move {
+            let options = TaskBmc::parse_list_options(Some(&common::raw(&json!({"order_bys": order_bys})))).unwrap();
+            let tasks = TaskBmc::list(&ctx, &mm, Default::default(), &options).await.unwrap();
+            tasks.into_iter().map(|t| t.title).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list("title").await, ["alpha", "bravo", "charlie", "delta", "echo"]);
+    assert_eq!(list("!title").await, ["echo", "delta", "charlie", "bravo", "alpha"]);
+    assert_eq!(list("!id").await, ["bravo", "charlie", "echo", "alpha", "delta"]);
 }
 
 #[tokio::test]
@@ -162,4 +185,11 @@ async fn sqlx_insert_tasks(db: &TestDb, project_id: i64, user_id: i64, n: i64) {
     .execute(&mut conn)
     .await
     .unwrap();
+}
+
+/// Every task's title, last first, as Postgres orders them under the database's collation.
+async fn titles_by_postgres_descending(db: &TestDb) -> Vec<String> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(db.url()).await.unwrap();
+    sqlx::query_scalar("SELECT title FROM task ORDER BY title DESC").fetch_all(&mut conn).await.unwrap()
 }

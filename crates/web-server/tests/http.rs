@@ -206,26 +206,36 @@ async fn a_database_outage_is_answered_quickly_and_the_server_recovers() {
 async fn shutdown_finishes_the_request_in_flight_and_stops_accepting() {
     let mut app = spawn_app().await;
     let body = r#"{"username":"latecomer","pwd":"a good password"}"#;
-    let (first, rest) = body.split_at(10);
     let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    // With `expect: 100-continue` the server says when it holds the head and waits for the
+    // body: from then on the request is in flight, whatever the shutdown does.
     let head = format!(
-        "POST /api/signup HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{first}",
+        "POST /api/signup HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         expect: 100-continue\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut interim = [0u8; CONTINUE.len()];
+    tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut interim)).await.unwrap().unwrap();
+    assert_eq!(String::from_utf8_lossy(&interim), CONTINUE);
 
     app.begin_shutdown();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(tokio::net::TcpStream::connect(app.addr).await.is_err(), "no new connections once stopping");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(app.addr).await.is_ok() {
+        assert!(Instant::now() < deadline, "still accepting new connections 10 s after the shutdown began");
+        tokio::time::sleep(Duration::from_millis(5)).await; // a poll interval
+    }
 
-    stream.write_all(rest.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
     let mut answer = String::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer)).await.unwrap().unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("user_id"), "{answer}");
     tokio::time::timeout(Duration::from_secs(10), app.wait_stopped()).await.unwrap().unwrap();
 }
+
+/// The interim answer to `expect: 100-continue`, sent when the server starts reading the body.
+const CONTINUE: &str = "HTTP/1.1 100 Continue\r\n\r\n";
 
 #[test]
 fn production_refuses_to_start_without_a_pwd_key() {

@@ -22,6 +22,8 @@ pub struct TestApp {
     pub peer: Option<SocketAddr>,
     pub clock: Arc<ManualClock>,
     pub config: Config,
+    /// The first instance's model manager, for what a test observes inside the server.
+    pub mm: lib_model::ModelManager,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), web_server::StartError>>>,
     _db: TestDb,
@@ -50,18 +52,18 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let _ = stop.await;
     }));
     revocations_live(&mm).await;
-    TestApp { addr, peer: None, clock, config, shutdown: Some(shutdown), server: Some(server), _db: db }
+    TestApp { addr, peer: None, clock, config, mm, shutdown: Some(shutdown), server: Some(server), _db: db }
 }
 
 /// Two instances of the server on one database, as behind a load balancer.
 pub async fn spawn_two_instances() -> TestApp {
     let mut app = spawn_app().await;
-    let mm = web_server::prepare(&app.config, app.clock.clone() as Arc<dyn Clock>).await.expect("prepare");
+    let peer_mm = web_server::prepare(&app.config, app.clock.clone() as Arc<dyn Clock>).await.expect("prepare");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     app.peer = Some(listener.local_addr().unwrap());
     // It stops with the test's runtime.
-    tokio::spawn(web_server::serve(app.config.clone(), mm.clone(), listener, std::future::pending()));
-    revocations_live(&mm).await;
+    tokio::spawn(web_server::serve(app.config.clone(), peer_mm.clone(), listener, std::future::pending()));
+    revocations_live(&peer_mm).await;
     app
 }
 
