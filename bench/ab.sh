@@ -4,6 +4,7 @@
 # whose cost is smaller than the run-to-run spread of bench/run.sh.
 #
 #   bash bench/ab.sh OLD_BINARY NEW_BINARY   # AB_ROUNDS=3 AB_SECONDS=8 AB_CONNECTIONS=32
+#                                            # AB_SCRIPT=get_task (or list_tasks, any bench/wrk/*.lua)
 #
 # Each binary gets a database of its own (app_bench_old, app_bench_new), migrated by itself and
 # loaded with the same data set, so that schemas of different versions never meet. Prints one line
@@ -16,6 +17,7 @@ NEW=${2:?usage: bench/ab.sh OLD_BINARY NEW_BINARY}
 ROUNDS=${AB_ROUNDS:-3}
 SECONDS_PER_RUN=${AB_SECONDS:-8}
 CONNECTIONS=${AB_CONNECTIONS:-32}
+SCRIPT=${AB_SCRIPT:-get_task}
 export PGHOST=127.0.0.1 PGUSER=postgres
 BENCH_PWD=bench-password-1
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
@@ -43,11 +45,11 @@ run() { # run SIDE: "rps p99_ms non2xx"
     local range=(${TASKS[$1]})
     BENCH_COOKIE=${COOKIE[$1]} BENCH_TASK_MIN=${range[0]} BENCH_TASK_MAX=${range[1]} \
         wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --timeout 10s --latency \
-        -s bench/wrk/get_task.lua "http://127.0.0.1:${PORT[$1]}/api/rpc" | grep '^RESULT' \
+        -s "bench/wrk/$SCRIPT.lua" "http://127.0.0.1:${PORT[$1]}/api/rpc" | grep '^RESULT' \
         | sed 's/.* rps=\([0-9.]*\).* p99_ms=\([0-9.]*\).* non2xx=\([0-9]*\).*/\1 \2 \3/'
 }
 
-echo "ab: warming up" >&2
+echo "ab: $SCRIPT, warming up" >&2
 run old >/dev/null
 run new >/dev/null
 : >target/bench/ab.txt
