@@ -15,7 +15,7 @@ macro_rules! crud_methods {
 
         $router
             .add(concat!("create_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsForCreate| async move {
-                Result::Ok(<$bmc>::create(&ctx, &mm, params::data(&p.data)?).await.map_err(Error::within("data"))?)
+                <$bmc>::create(&ctx, &mm, params::data(&p.data)?).await.map_err(Error::within("data"))
             })
             .add(concat!("get_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsIded| async move {
                 Result::Ok(<$bmc>::get(&ctx, &mm, p.id).await?)
@@ -32,7 +32,7 @@ macro_rules! crud_methods {
             })
             .add(concat!("update_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsForUpdate| async move {
                 let data = params::data(&p.data)?;
-                Result::Ok(<$bmc>::update(&ctx, &mm, p.id, data).await.map_err(Error::within("data"))?)
+                <$bmc>::update(&ctx, &mm, p.id, data).await.map_err(Error::within("data"))
             })
             .add(concat!("delete_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsIded| async move {
                 Result::Ok(<$bmc>::delete(&ctx, &mm, p.id).await?)
