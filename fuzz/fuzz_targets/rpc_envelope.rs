@@ -63,7 +63,7 @@ struct Bytes {
 /// `text`: `{"n": n}` answers a string of `n` x's (at most twice the answer budget).
 async fn text(_: Ctx, _: ModelManager, p: Bytes) -> Result<String> {
     if p.n > 2 * MAX_ANSWER_BYTES {
-        return Err(Error::InvalidParams("n: too large".into()));
+        return Err(Error::invalid_params("n", "too large"));
     }
     Ok("x".repeat(p.n))
 }

@@ -42,10 +42,16 @@ const DETAIL_HIDDEN = new Set(['QueryTimeout']);
 /**
  * A friendly sentence for `err`.
  * @param {unknown} err an RpcError (anything else is treated as unexpected)
- * @param {Record<string, string>} [overrides] kind → sentence, for a view that knows better
+ * @param {Record<string, string>} [overrides] kind → sentence, for a view that knows better;
+ *   and `fields`: field → sentence, for an invalid input whose one field at fault the server
+ *   named (`error.data.field`: `old_pwd`, `data.title`). Such a sentence says it all for people,
+ *   so the server's detail is not added to it.
  */
 export function describeError(err, overrides = {}) {
   const kind = err?.kind ?? 'Unknown';
+  const fields = overrides.fields ?? {};
+  const byField = err?.field && Object.hasOwn(fields, err.field) ? fields[err.field] : null;
+  if (byField && (kind === 'InvalidParams' || kind === 'InvalidInput')) return byField;
   let text = overrides[kind] ?? SENTENCES[kind];
   if (!text) {
     text = 'Something went wrong. Please try again.';

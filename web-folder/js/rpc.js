@@ -10,19 +10,22 @@ export class RpcError extends Error {
    * @param {string} o.message      the server's message (for logs, not for people)
    * @param {string} o.kind         `error.data.kind`, or a client-side kind such as NetworkError
    * @param {string|null} o.detail  `error.data.detail` when the server gave one
+   * @param {string|null} o.field   `error.data.field`: the one field at fault (`old_pwd`,
+   *                                `data.title`), when the server named one
    * @param {string|null} o.reqId   `error.data.req_id` or the `x-request-id` header
    * @param {number|null} o.status  HTTP status
    * @param {number|null} o.retryAfterMs  when to retry, in ms: `error.data.retry_after_ms`, else
    *                                      the `Retry-After` header; null when the server gave none
    * @param {object|null} o.data    the whole `error.data` object
    */
-  constructor({ code = null, message = '', kind = 'Unknown', detail = null, reqId = null,
+  constructor({ code = null, message = '', kind = 'Unknown', detail = null, field = null, reqId = null,
     status = null, retryAfterMs = null, data = null }) {
     super(message || kind);
     this.name = 'RpcError';
     this.code = code;
     this.kind = kind;
     this.detail = detail;
+    this.field = field;
     this.reqId = reqId;
     this.status = status;
     this.retryAfterMs = retryAfterMs;
@@ -50,6 +53,7 @@ function errorFromBody(errObj, status, headers) {
     message: typeof errObj?.message === 'string' ? errObj.message : '',
     kind: typeof data.kind === 'string' ? data.kind : (KIND_BY_STATUS[status] ?? 'Unknown'),
     detail: typeof data.detail === 'string' ? data.detail : null,
+    field: typeof data.field === 'string' ? data.field : null,
     reqId: typeof data.req_id === 'string' ? data.req_id : (headers?.get('x-request-id') ?? null),
     status,
     retryAfterMs: Number.isFinite(retryMs) && retryMs > 0 ? retryMs : null,

@@ -20,9 +20,9 @@ pub enum Error {
     #[error("username already taken")]
     UsernameTaken,
 
-    /// The input is malformed or out of range; `detail` names the field and what was wrong.
-    #[error("invalid input: {detail}")]
-    InvalidInput { detail: String },
+    /// The input is malformed or out of range: which field, and what was wrong with it.
+    #[error("invalid input: {0}")]
+    InvalidInput(Invalid),
 
     #[error("login failed")]
     LoginFailed,
@@ -59,9 +59,61 @@ pub enum Error {
     BlockingTask(#[from] tokio::task::JoinError),
 }
 
+/// What was wrong with the input of a model function, in the model's words: the field at fault,
+/// as a path within that function's own input, and the problem. Whoever handed the function its
+/// input from a larger one (a request's `data`, its `filters`) says where it sat, with
+/// [`Invalid::within`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// `title`, `id.$in`, `[1].done`, `limit`; empty when the input as a whole is at fault.
+    pub field: String,
+    /// What was wrong: `must be 1 to 1000`.
+    pub problem: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self { field: field.into(), problem: problem.into() }
+    }
+
+    /// The same fault seen from the input that holds this one under the name `outer`: `title`
+    /// within `data` is `data.title`, `[1].id` within `filters` is `filters[1].id`, and the
+    /// whole input within `filters` is `filters`.
+    pub fn within(self, outer: &str) -> Self {
+        let field = match (outer.is_empty(), self.field.is_empty()) {
+            (true, _) => self.field,
+            (false, true) => outer.to_string(),
+            (false, false) if self.field.starts_with('[') => format!("{outer}{}", self.field),
+            (false, false) => format!("{outer}.{}", self.field),
+        };
+        Self { field, ..self }
+    }
+}
+
+/// `field: problem`, or the problem alone when the whole input is at fault: the `detail` clients
+/// read.
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.field.as_str() {
+            "" => f.write_str(&self.problem),
+            field => write!(f, "{field}: {}", self.problem),
+        }
+    }
+}
+
 impl Error {
-    pub(crate) fn invalid(detail: impl Into<String>) -> Self {
-        Error::InvalidInput { detail: detail.into() }
+    pub(crate) fn invalid(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Error::InvalidInput(Invalid::new(field, problem))
+    }
+
+    /// This error as seen by whoever gave the failed function the input named `outer`: an
+    /// [`Error::InvalidInput`] names its field within `outer` ([`Invalid::within`]); every other
+    /// error is unchanged.
+    pub fn within(self, outer: &str) -> Self {
+        match self {
+            Error::InvalidInput(invalid) => Error::InvalidInput(invalid.within(outer)),
+            other => other,
+        }
     }
 
     /// Classifies a database error: outages, then known constraints, then a server fault.
@@ -104,9 +156,9 @@ fn constraint_error(constraint: &str) -> Option<Error> {
         // A login whose account was deleted between the password check and recording the device.
         "device_user_id_fkey" => Error::LoginFailed,
         "project_owner_name_key" => Error::Conflict { detail: "you already have a project with this name" },
-        "project_name_check" => Error::invalid("data.name: must be 1 to 200 characters and not only spaces"),
-        "task_title_check" => Error::invalid("data.title: must be 1 to 500 characters and not only spaces"),
-        "task_description_check" => Error::invalid("data.description: must be at most 10000 characters"),
+        "project_name_check" => Error::invalid("name", "must be 1 to 200 characters and not only spaces"),
+        "task_title_check" => Error::invalid("title", "must be 1 to 500 characters and not only spaces"),
+        "task_description_check" => Error::invalid("description", "must be at most 10000 characters"),
         _ => return None,
     })
 }

@@ -44,7 +44,7 @@ mod throttle;
 pub mod user;
 pub mod username;
 
-pub use error::{Error, Result};
+pub use error::{Error, Invalid, Result};
 pub use lib_core::Ctx;
 pub use store::{MIGRATOR, ModelManager};
 

@@ -23,10 +23,10 @@ impl NewPwd {
     /// `field` names the parameter in the error (`pwd`, `new_pwd`).
     pub fn parse(field: &str, text: &str) -> Result<Self> {
         if !(8..=1024).contains(&text.len()) {
-            return Err(Error::invalid(format!("{field}: must be 8 to 1024 bytes")));
+            return Err(Error::invalid(field, "must be 8 to 1024 bytes"));
         }
         if text.contains('\0') {
-            return Err(Error::invalid(format!("{field}: must not contain NUL characters")));
+            return Err(Error::invalid(field, "must not contain NUL characters"));
         }
         Ok(Self(text.to_string()))
     }
@@ -128,7 +128,7 @@ impl UserBmc {
             .ok_or(Error::SessionEnded)?;
         match mm.pwd().verify(old_pwd.to_string(), Some(stored.clone())).await? {
             Ok(_) => forgive(mm, &attempt).await?,
-            Err(PwdError::NotMatching) => return Err(Error::invalid("old_pwd: does not match the current password")),
+            Err(PwdError::NotMatching) => return Err(Error::invalid("old_pwd", "does not match the current password")),
             Err(other) => return Err(other.into()),
         }
         let hash = mm.pwd().hash(new_pwd.0.clone()).await?;

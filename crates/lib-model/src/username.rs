@@ -28,20 +28,21 @@ pub struct Username {
 impl Username {
     /// Normalises `text` and checks it; violations are [`Error::InvalidInput`] naming `username`.
     pub fn parse(text: &str) -> Result<Self> {
-        let length_error = || Error::invalid(format!("username: must be {MIN_CHARS} to {MAX_CHARS} characters"));
+        let length_error = || Error::invalid("username", format!("must be {MIN_CHARS} to {MAX_CHARS} characters"));
         if text.len() > MAX_INPUT_BYTES {
             return Err(length_error());
         }
         let normalized = normalize(text).ok_or_else(|| {
             Error::invalid(
-                "username: only letters, digits and ASCII punctuation; no spaces, controls or invisible characters",
+                "username",
+                "only letters, digits and ASCII punctuation; no spaces, controls or invisible characters",
             )
         })?;
         if !(MIN_CHARS..=MAX_CHARS).contains(&normalized.chars().count()) {
             return Err(length_error());
         }
         if !single_script_enough(&normalized) {
-            return Err(Error::invalid("username: must not mix letters of different scripts"));
+            return Err(Error::invalid("username", "must not mix letters of different scripts"));
         }
         let skeleton = skeleton(&normalized);
         Ok(Self { normalized, skeleton })
@@ -85,7 +86,7 @@ mod tests {
 
     fn refused(text: &str) -> String {
         match Username::parse(text) {
-            Err(Error::InvalidInput { detail }) => detail,
+            Err(Error::InvalidInput(invalid)) => invalid.to_string(),
             other => panic!("{text:?} should be refused, got {other:?}"),
         }
     }

@@ -81,13 +81,13 @@ async fn constraints_become_typed_errors_by_name() {
     let duplicate = ProjectBmc::create(&ctx, &mm, ProjectForCreate { name: "Alpha".into() }).await;
     assert!(matches!(duplicate, Err(Error::Conflict { .. })), "{duplicate:?}");
     let blank = ProjectBmc::create(&ctx, &mm, ProjectForCreate { name: "  ".into() }).await;
-    assert!(matches!(&blank, Err(Error::InvalidInput { detail }) if detail.contains("data.name")), "{blank:?}");
+    assert!(matches!(&blank, Err(Error::InvalidInput(invalid)) if invalid.field == "name"), "{blank:?}");
     let long = TaskForCreate { project_id, title: "x".repeat(501), done: None, description: None };
     let long = TaskBmc::create(&ctx, &mm, long).await;
-    assert!(matches!(&long, Err(Error::InvalidInput { detail }) if detail.contains("data.title")), "{long:?}");
+    assert!(matches!(&long, Err(Error::InvalidInput(invalid)) if invalid.field == "title"), "{long:?}");
     let nul = TaskForCreate { project_id, title: "a\u{0}b".into(), done: None, description: None };
     let nul = TaskBmc::create(&ctx, &mm, nul).await;
-    assert!(matches!(&nul, Err(Error::InvalidInput { detail }) if detail.contains("NUL")), "{nul:?}");
+    assert!(matches!(&nul, Err(Error::InvalidInput(invalid)) if invalid.problem.contains("NUL")), "{nul:?}");
 }
 
 #[tokio::test]
@@ -118,15 +118,17 @@ async fn list_options_order_page_and_validate() {
         (json!({"order_bys": "!owner_id"}), "unknown field `owner_id`"),
         (json!({"order_bys": "title; DROP TABLE task"}), "unknown field"),
         (json!({"order_bys": [1]}), "order_bys"),
-        (json!({"limit": 0}), "list_options.limit"),
-        (json!({"limit": 1001}), "list_options.limit"),
-        (json!({"limit": "10"}), "list_options.limit"),
-        (json!({"offset": -1}), "list_options.offset"),
-        (json!({"ofset": 1}), "list_options.ofset"),
-        (json!([]), "list_options"),
+        (json!({"limit": 0}), "limit: "),
+        (json!({"limit": 1001}), "limit: "),
+        (json!({"limit": "10"}), "limit: "),
+        (json!({"offset": -1}), "offset: "),
+        (json!({"ofset": 1}), "ofset: "),
+        (json!([]), "must be an object"),
     ] {
         match list(options.clone()).await {
-            Err(Error::InvalidInput { detail }) => assert!(detail.contains(expected), "{options}: {detail}"),
+            Err(Error::InvalidInput(invalid)) => {
+                assert!(invalid.to_string().contains(expected), "{options}: {invalid}")
+            }
             other => panic!("{options}: expected InvalidInput, got {other:?}"),
         }
     }

@@ -70,8 +70,8 @@ async fn order_bys_past_16_entries_are_refused() {
     assert!(TaskBmc::parse_list_options(Some(&common::raw(&sixteen))).is_ok());
     let seventeen = json!({"order_bys": vec!["!title"; 17]});
     match TaskBmc::parse_list_options(Some(&common::raw(&seventeen))) {
-        Err(lib_model::Error::InvalidInput { detail }) => {
-            assert_eq!(detail, "list_options.order_bys: at most 16 entries")
+        Err(lib_model::Error::InvalidInput(invalid)) => {
+            assert_eq!(invalid.to_string(), "order_bys: at most 16 entries")
         }
         other => panic!("expected InvalidInput, got {other:?}"),
     }

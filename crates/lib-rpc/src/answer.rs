@@ -15,6 +15,7 @@
 //! only by the errors that follow once it is full.
 
 use crate::Error;
+use crate::client::ErrorObject;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::io;
@@ -243,7 +244,7 @@ impl AnswerBuf {
         write: impl FnOnce(&mut ResultWriter<'_>) -> serde_json::Result<()>,
     ) -> Result<(), Error> {
         let mark = self.len();
-        self.response_head(id, "result");
+        crate::envelope::write_head(self, id, "result").expect("forced writes cannot fail");
         let limit = self.max_bytes.saturating_sub(tail + 1);
         let mut writer = ResultWriter { answer: self, limit, stop: None };
         // A `Serialize` that panics is a bug of one call: caught here so that the buffer is rolled
@@ -265,13 +266,9 @@ impl AnswerBuf {
         Err(error)
     }
 
-    /// Writes `{"jsonrpc":"2.0","id":<id>,"<member>":` (a missing id is `null`).
-    pub(crate) fn response_head(&mut self, id: Option<&RawValue>, member: &str) {
-        self.push(br#"{"jsonrpc":"2.0","id":"#);
-        self.push(id.map_or("null", RawValue::get).as_bytes());
-        self.push(b",\"");
-        self.push(member.as_bytes());
-        self.push(b"\":");
+    /// Writes the response `{"jsonrpc":"2.0","id":<id>,"error":<object>}` (forced, as every error).
+    pub(crate) fn error(&mut self, id: Option<&RawValue>, object: &ErrorObject) {
+        crate::envelope::write_error(self, id, object).expect("an error object always serializes");
     }
 
     /// Makes room for `more` bytes. Capacity is grown here, by doubling, and never by `Vec`

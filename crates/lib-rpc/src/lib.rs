@@ -12,19 +12,27 @@
 //! - A panic in a call is that call's -32603; the batch and the connection go on.
 //! - [`methods::router`]: every method of the API contract; [`crud_methods!`] gives an entity its
 //!   six CRUD methods.
-//! - [`Error`] and its one mapping to JSON-RPC error objects ([`Error::to_error_object`]).
+//! - [`ClientError`]: what a client sees of a failure; [`ClientError::of_model`] is the one
+//!   mapping of model errors, for this endpoint and the web layer's HTTP ones alike, and
+//!   [`envelope`] renders every error body. [`Error`] is this crate's errors
+//!   ([`Error::to_error_object`]).
 //!
 //! It knows nothing of HTTP: the web layer hands it bytes, a `Ctx` and a request id.
 
 mod answer;
+mod batch;
+mod client;
 mod dispatch;
+pub mod envelope;
 mod error;
 pub mod methods;
 pub mod params;
 mod protocol;
+mod responses;
 mod router;
 mod unwind;
 
 pub use answer::{Answer, RpcLimits};
-pub use error::{Error, ErrorObject, QUERY_TIMEOUT_DETAIL, Result};
+pub use client::{ClientError, Code, Endpoint, ErrorObject, Fault, QUERY_TIMEOUT_DETAIL};
+pub use error::{Error, Result};
 pub use router::{RpcOutcome, RpcRouter};

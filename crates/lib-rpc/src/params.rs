@@ -8,6 +8,7 @@
 //! `list_options`, `data`) stay raw text until then.
 
 use crate::{Error, Result};
+use lib_model::Invalid;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -67,26 +68,26 @@ pub fn from_params<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T> 
     from_text(params.map_or("{}", RawValue::get), "")
 }
 
-/// Decodes the JSON object `text` as `T`; an error names the path below `prefix`
+/// Decodes the JSON object `text` as `T`; an error names the field by its path below `prefix`
 /// (`data.title: invalid type ...`). Arrays are refused: fields are given by name only.
 pub fn from_text<T: DeserializeOwned>(text: &str, prefix: &str) -> Result<T> {
+    let invalid = |field: &str, problem: String| Error::InvalidParams(Invalid::new(field, problem).within(prefix));
     if !text.trim_start().starts_with('{') {
-        let at = if prefix.is_empty() { "params" } else { prefix };
-        return Err(Error::InvalidParams(format!("{at}: must be an object")));
+        return Err(match prefix {
+            "" => Error::invalid_params("", "params must be an object"),
+            _ => invalid("", "must be an object".into()),
+        });
     }
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let at = match (prefix, path.as_str()) {
-            ("", ".") => String::new(),
-            (prefix, ".") => format!("{prefix}: "),
-            ("", path) => format!("{path}: "),
-            (prefix, path) => format!("{prefix}.{path}: "),
+        let path = match error.path().to_string() {
+            path if path == "." => String::new(),
+            path => path,
         };
-        Error::InvalidParams(format!("{at}{}", json_message(&error.into_inner())))
+        invalid(&path, json_message(&error.into_inner()))
     })?;
     // Text after the object: impossible for params cut out of a validated body, checked anyway.
-    deserializer.end().map_err(|error| Error::InvalidParams(json_message(&error)))?;
+    deserializer.end().map_err(|error| invalid("", json_message(&error)))?;
     Ok(value)
 }
 
@@ -117,7 +118,9 @@ pub fn data<T: DeserializeOwned>(data: &RawValue, server_owned: ServerOwnedFn) -
     if data.get().starts_with('{') {
         let mut deserializer = serde_json::Deserializer::from_str(data.get());
         if let Ok(Some(owned)) = FirstServerOwned(server_owned).deserialize(&mut deserializer) {
-            return Err(Error::InvalidParams(format!("data.{owned}: is set by the server and cannot be given")));
+            return Err(Error::InvalidParams(
+                Invalid::new(owned, "is set by the server and cannot be given").within("data"),
+            ));
         }
     }
     from_text(data.get(), "data")
@@ -199,7 +202,7 @@ mod tests {
 
     fn detail(error: Error) -> String {
         match error {
-            Error::InvalidParams(detail) => detail,
+            Error::InvalidParams(invalid) => invalid.to_string(),
             other => panic!("expected InvalidParams, got {other:?}"),
         }
     }
@@ -244,7 +247,7 @@ mod tests {
     #[test]
     fn fields_are_given_by_name_only() {
         assert_eq!(detail(data::<Data>(&raw(r#"["x"]"#), server_owned).unwrap_err()), "data: must be an object");
-        assert_eq!(detail(from_text::<ParamsIded>("[1]", "").unwrap_err()), "params: must be an object");
+        assert_eq!(detail(from_text::<ParamsIded>("[1]", "").unwrap_err()), "params must be an object");
     }
 
     #[test]

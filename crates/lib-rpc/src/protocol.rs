@@ -114,7 +114,7 @@ pub(crate) fn parse_request(raw: &RawValue) -> Result<Request<'_>, Rejected<'_>>
             return Err(Rejected {
                 id,
                 is_notification: id.is_none(),
-                error: Error::InvalidParams("params must be given by name (an object), not by position".into()),
+                error: Error::invalid_params("", "params must be given by name (an object), not by position"),
             });
         }
         Some(_) => return Err(invalid(id, "`params` must be an object or an array")),

@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap};
 use http_body_util::BodyExt as _;
 use lib_core::Ctx;
+use lib_model::Invalid;
 use lib_model::session::SessionBmc;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use std::net::{IpAddr, SocketAddr};
@@ -162,11 +163,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         serde_json::from_slice::<IgnoredAny>(&bytes).map_err(|e| Error::BodyNotJson(e.to_string()))?;
         let text = std::str::from_utf8(&bytes).map_err(|_| Error::BodyNotJson("the body is not UTF-8".into()))?;
         if !text.trim_start().starts_with('{') {
-            return Err(Error::InvalidBody("the body must be a JSON object".into()));
+            return Err(Error::InvalidBody(Invalid::new("", "the body must be a JSON object")));
         }
         lib_rpc::params::from_text(text, "").map(JsonBody).map_err(|error| match error {
-            lib_rpc::Error::InvalidParams(detail) => Error::InvalidBody(detail),
-            other => Error::InvalidBody(other.to_string()),
+            lib_rpc::Error::InvalidParams(invalid) => Error::InvalidBody(invalid),
+            other => Error::InvalidBody(Invalid::new("", other.to_string())),
         })
     }
 }

@@ -30,11 +30,16 @@ export function passwordView(ctx) {
       await busy(form, () => rpc.call('change_pwd', { old_pwd: oldPwd.control.value, new_pwd: newPwd.control.value }));
     } catch (err) {
       if (err.kind === 'Unauthorized') return; // the app takes the user to the login view
+      // The server names the param at fault: `old_pwd` when it is not the current password,
+      // `new_pwd` when the new one breaks the rules (a value a password manager filled in
+      // skips the form's own length check).
       error.show(describeError(err, {
-        LoginFailed: 'Your current password is not correct.',
-        InvalidInput: 'The new password must be 8 to 1024 bytes long.',
+        fields: {
+          old_pwd: 'Your current password is not correct.',
+          new_pwd: 'The new password must be 8 to 1024 bytes long.',
+        },
       }));
-      oldPwd.control.focus();
+      (err.field === 'new_pwd' ? newPwd : oldPwd).control.focus();
       return;
     }
     form.reset();

@@ -256,7 +256,7 @@ fn checked_fields(fields: Vec<(&'static str, sea_query::Value)>) -> Result<Vec<(
         if let sea_query::Value::String(Some(text)) = value
             && text.contains('\0')
         {
-            return Err(Error::invalid(format!("data.{column}: text must not contain NUL characters")));
+            return Err(Error::invalid(*column, "text must not contain NUL characters"));
         }
     }
     Ok(fields)

@@ -23,7 +23,7 @@ pub(super) fn decode<'de, D: Deserializer<'de>>(input: D, columns: &[Column]) ->
     let mut state = State { columns, nodes: 0, values: 0, refusal: Refusal::default() };
     match FiltersSeed(&mut state).deserialize(input) {
         Ok(groups) => Ok(groups),
-        Err(error) => Err(state.refusal.into_error("filters", error)),
+        Err(error) => Err(state.refusal.into_error(error)),
     }
 }
 
@@ -45,9 +45,10 @@ impl State<'_> {
     fn count_node<E: serde::de::Error>(&mut self) -> Result<(), E> {
         self.nodes += 1;
         if self.nodes > MAX_FILTER_NODES {
-            return Err(self.refuse(Error::invalid(format!(
-                "filters: at most {MAX_FILTER_NODES} nodes (filter objects, conditions and operators)"
-            ))));
+            return Err(self.refuse(Error::invalid(
+                "",
+                format!("at most {MAX_FILTER_NODES} nodes (filter objects, conditions and operators)"),
+            )));
         }
         Ok(())
     }
@@ -56,13 +57,13 @@ impl State<'_> {
     pub(super) fn count_value<E: serde::de::Error>(&mut self) -> Result<(), E> {
         self.values += 1;
         if self.values > MAX_FILTER_VALUES {
-            return Err(self.refuse(Error::invalid(format!("filters: at most {MAX_FILTER_VALUES} values in all"))));
+            return Err(self.refuse(Error::invalid("", format!("at most {MAX_FILTER_VALUES} values in all"))));
         }
         Ok(())
     }
 }
 
-/// Which filter object a condition is in, for error details: `filters` or `filters[1]`.
+/// Which filter object a condition is in, for error details: the only one (no path), or `[1]`.
 #[derive(Clone, Copy)]
 enum Group {
     Only,
@@ -72,13 +73,13 @@ enum Group {
 impl fmt::Display for Group {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Group::Only => f.write_str("filters"),
-            Group::At(i) => write!(f, "filters[{i}]"),
+            Group::Only => Ok(()),
+            Group::At(i) => write!(f, "[{i}]"),
         }
     }
 }
 
-/// Where a value sits, for error details: `filters[1].title.$in`.
+/// Where a value sits, for error details: `[1].title.$in`, or `title.$in` in the only object.
 #[derive(Clone, Copy)]
 pub(super) struct At<'a> {
     group: Group,
@@ -89,8 +90,9 @@ pub(super) struct At<'a> {
 
 impl At<'_> {
     pub(super) fn error(&self, what: impl fmt::Display) -> Error {
-        let dot = if self.op.is_empty() { "" } else { "." };
-        Error::invalid(format!("{}.{}{dot}{}: {what}", self.group, self.field, self.op))
+        let group_dot = if matches!(self.group, Group::Only) { "" } else { "." };
+        let op_dot = if self.op.is_empty() { "" } else { "." };
+        Error::invalid(format!("{}{group_dot}{}{op_dot}{}", self.group, self.field, self.op), what.to_string())
     }
 }
 
@@ -133,7 +135,7 @@ impl FiltersSeed<'_, '_> {
     fn scalar<E: serde::de::Error>(self, value: Scalar<'_>) -> Result<Vec<Vec<FieldFilter>>, E> {
         match value {
             Scalar::Null => Ok(Vec::new()),
-            _ => Err(self.0.refuse(Error::invalid("filters: must be an object or an array of objects"))),
+            _ => Err(self.0.refuse(Error::invalid("", "must be an object or an array of objects"))),
         }
     }
 }
@@ -172,7 +174,7 @@ impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
 
 impl GroupSeed<'_, '_> {
     fn scalar<E: serde::de::Error>(self, _: Scalar<'_>) -> Result<Vec<FieldFilter>, E> {
-        Err(self.state.refuse(Error::invalid(format!("{}: must be an object", self.group))))
+        Err(self.state.refuse(Error::invalid(self.group.to_string(), "must be an object")))
     }
 }
 

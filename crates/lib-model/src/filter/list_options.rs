@@ -49,7 +49,7 @@ impl ListOptions {
         };
         let mut input = serde_json::Deserializer::from_str(raw.get());
         let options = decode(&mut input, columns)?;
-        input.end().map_err(|e| Error::invalid(format!("list_options: {e}")))?;
+        input.end().map_err(|e| Error::invalid("", e.to_string()))?;
         Ok(options)
     }
 
@@ -84,7 +84,7 @@ fn decode<'de, D: Deserializer<'de>>(input: D, columns: &[Column]) -> crate::Res
     let mut refusal = Refusal::default();
     match input.deserialize_any(OptionsVisitor { columns, refusal: &mut refusal }) {
         Ok(options) => Ok(options.with_id_last()),
-        Err(error) => Err(refusal.into_error("list_options", error)),
+        Err(error) => Err(refusal.into_error(error)),
     }
 }
 
@@ -109,12 +109,12 @@ impl<'de> Visitor<'de> for OptionsVisitor<'_, '_> {
                 "limit" => 1,
                 "offset" => 2,
                 other => {
-                    let unknown = format!("list_options.{other}: unknown option (order_bys, limit, offset)");
-                    return Err(self.refusal.refuse(Error::invalid(unknown)));
+                    let unknown = Error::invalid(other, "unknown option (order_bys, limit, offset)");
+                    return Err(self.refusal.refuse(unknown));
                 }
             };
             if std::mem::replace(&mut seen[slot], true) {
-                return Err(self.refusal.refuse(Error::invalid(format!("list_options.{key}: given twice"))));
+                return Err(self.refusal.refuse(Error::invalid(key, "given twice")));
             }
             // A member given as `null` means its default, as an absent one does.
             match slot {
@@ -146,7 +146,7 @@ impl OptionsVisitor<'_, '_> {
     fn scalar<E: serde::de::Error>(self, value: Scalar<'_>) -> Result<ListOptions, E> {
         match value {
             Scalar::Null => Ok(ListOptions { order_bys: Vec::new(), limit: DEFAULT_LIMIT, offset: 0 }),
-            _ => Err(self.refusal.refuse(Error::invalid("list_options: must be an object"))),
+            _ => Err(self.refusal.refuse(Error::invalid("", "must be an object"))),
         }
     }
 }
@@ -174,8 +174,8 @@ impl Bound {
 
     fn refused(self) -> Error {
         match self {
-            Bound::Limit => Error::invalid(format!("list_options.limit: must be 1 to {MAX_LIMIT}")),
-            Bound::Offset => Error::invalid("list_options.offset: must be a whole number, 0 or more"),
+            Bound::Limit => Error::invalid("limit", format!("must be 1 to {MAX_LIMIT}")),
+            Bound::Offset => Error::invalid("offset", "must be a whole number, 0 or more"),
         }
     }
 }

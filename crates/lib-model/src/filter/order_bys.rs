@@ -16,7 +16,7 @@ pub(super) struct OrderBysSeed<'c, 'r> {
     refusal: &'r mut Refusal,
 }
 
-const EXPECTED_ORDER: &str = "list_options.order_bys: expected a field name or a list of them";
+const EXPECTED_ORDER: &str = "expected a field name or a list of them";
 
 impl<'c, 'r> OrderBysSeed<'c, 'r> {
     pub(super) fn new(columns: &'c [Column], refusal: &'r mut Refusal) -> Self {
@@ -32,7 +32,7 @@ impl<'c, 'r> OrderBysSeed<'c, 'r> {
 
     fn order_by<E: serde::de::Error>(&mut self, name: Scalar<'_>) -> Result<(&'static str, Order), E> {
         let Scalar::Str(name) = name else {
-            return Err(self.refusal.refuse(Error::invalid(EXPECTED_ORDER)));
+            return Err(self.refusal.refuse(Error::invalid("order_bys", EXPECTED_ORDER)));
         };
         let (field, order) = match name.strip_prefix('!') {
             Some(field) => (field, Order::Desc),
@@ -42,9 +42,8 @@ impl<'c, 'r> OrderBysSeed<'c, 'r> {
             Some(column) => Ok((column.name, order)),
             None => {
                 let known: Vec<_> = self.columns.iter().map(|c| c.name).collect();
-                let unknown =
-                    format!("list_options.order_bys: unknown field `{field}` (orderable: {})", known.join(", "));
-                Err(self.refusal.refuse(Error::invalid(unknown)))
+                let unknown = format!("unknown field `{field}` (orderable: {})", known.join(", "));
+                Err(self.refusal.refuse(Error::invalid("order_bys", unknown)))
             }
         }
     }
@@ -69,8 +68,8 @@ impl<'de> Visitor<'de> for OrderBysSeed<'_, '_> {
         let mut order_bys = Vec::new();
         while let Some(name) = seq.next_element_seed(NameSeed { refusal: &mut *self.refusal })? {
             if order_bys.len() == MAX_ORDER_BYS {
-                let too_many = format!("list_options.order_bys: at most {MAX_ORDER_BYS} entries");
-                return Err(self.refusal.refuse(Error::invalid(too_many)));
+                let too_many = Error::invalid("order_bys", format!("at most {MAX_ORDER_BYS} entries"));
+                return Err(self.refusal.refuse(too_many));
             }
             order_bys.push(self.order_by(Scalar::Str(&name))?);
         }
@@ -93,7 +92,7 @@ impl NameSeed<'_> {
     fn scalar<E: serde::de::Error>(self, value: Scalar<'_>) -> Result<String, E> {
         match value {
             Scalar::Str(name) => Ok(name.to_owned()),
-            _ => Err(self.refusal.refuse(Error::invalid(EXPECTED_ORDER))),
+            _ => Err(self.refusal.refuse(Error::invalid("order_bys", EXPECTED_ORDER))),
         }
     }
 }

@@ -73,7 +73,7 @@ impl Filters {
         };
         let mut input = serde_json::Deserializer::from_str(raw.get());
         let groups = decode(&mut input, columns)?;
-        input.end().map_err(|e| Error::invalid(format!("filters: {e}")))?;
+        input.end().map_err(|e| Error::invalid("", e.to_string()))?;
         Ok(Self { groups })
     }
 }

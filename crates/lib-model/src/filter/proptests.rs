@@ -281,7 +281,7 @@ proptest! {
                 let (sql, _) = render(filters);
                 prop_assert!(sql.starts_with("SELECT"));
             }
-            Err(Error::InvalidInput { detail }) => prop_assert!(detail.starts_with("filters"), "{detail}"),
+            Err(Error::InvalidInput(invalid)) => prop_assert!(invalid.field.starts_with("filters"), "{invalid}"),
             Err(other) => prop_assert!(false, "{other:?} for {text}"),
         }
     }
@@ -296,7 +296,7 @@ proptest! {
                 prop_assert!((1..=MAX_LIMIT).contains(&limit));
                 prop_assert!(i64::try_from(offset).is_ok());
             }
-            Err(Error::InvalidInput { detail }) => prop_assert!(detail.starts_with("list_options"), "{detail}"),
+            Err(Error::InvalidInput(invalid)) => prop_assert!(invalid.field.starts_with("list_options"), "{invalid}"),
             Err(other) => prop_assert!(false, "{other:?} for {text}"),
         }
     }

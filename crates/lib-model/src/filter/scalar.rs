@@ -71,9 +71,9 @@ impl Refusal {
     }
 
     /// The refusal if one was made, else the decoder's own error (such as a JSON syntax error)
-    /// as the client's mistake under `what`.
-    pub(super) fn into_error(self, what: &str, error: impl std::fmt::Display) -> Error {
-        self.0.unwrap_or_else(|| Error::invalid(format!("{what}: {error}")))
+    /// as the client's mistake in the input as a whole.
+    pub(super) fn into_error(self, error: impl std::fmt::Display) -> Error {
+        self.0.unwrap_or_else(|| Error::invalid("", error.to_string()))
     }
 }
 

@@ -13,19 +13,21 @@ use serde_json::value::RawValue;
 const NODES_DETAIL: &str = "filters: at most 1000 nodes (filter objects, conditions and operators)";
 const VALUES_DETAIL: &str = "filters: at most 10000 values in all";
 
+/// `filters` as a request's params hold them: errors name their field from there.
 pub(super) fn parse(text: &str) -> Result<Filters> {
     let raw = RawValue::from_string(text.to_owned()).expect("test input is JSON");
-    Filters::parse_raw(Some(&raw), TaskBmc::COLUMNS)
+    Filters::parse_raw(Some(&raw), TaskBmc::COLUMNS).map_err(|e| e.within("filters"))
 }
 
+/// `list_options` as a request's params hold them.
 pub(super) fn options(text: &str) -> Result<ListOptions> {
     let raw = RawValue::from_string(text.to_owned()).expect("test input is JSON");
-    ListOptions::parse_raw(Some(&raw), TaskBmc::COLUMNS)
+    ListOptions::parse_raw(Some(&raw), TaskBmc::COLUMNS).map_err(|e| e.within("list_options"))
 }
 
 fn detail<T: std::fmt::Debug>(result: Result<T>) -> String {
     match result {
-        Err(Error::InvalidInput { detail }) => detail,
+        Err(Error::InvalidInput(invalid)) => invalid.to_string(),
         other => panic!("expected InvalidInput, got {other:?}"),
     }
 }
@@ -85,10 +87,13 @@ fn decoding_stops_at_the_first_node_past_the_budget() {
     let nodes = array("{}", MAX_FILTER_NODES + 1);
     let text = format!("{}, this is never read", &nodes[..nodes.len() - 1]);
     let mut input = serde_json::Deserializer::from_str(&text);
-    assert_eq!(detail(decode(&mut input, TaskBmc::COLUMNS)), NODES_DETAIL);
+    assert_eq!(detail(decode(&mut input, TaskBmc::COLUMNS).map_err(|e| e.within("filters"))), NODES_DETAIL);
     let text = format!("[{}, {{\"done\": true}} garbage", ["{}"; 10].join(","));
     let mut input = serde_json::Deserializer::from_str(&text);
-    assert!(detail(decode(&mut input, TaskBmc::COLUMNS)).starts_with("filters: "), "a syntax error is the client's");
+    assert!(
+        detail(decode(&mut input, TaskBmc::COLUMNS).map_err(|e| e.within("filters"))).starts_with("filters: "),
+        "a syntax error is the client's"
+    );
 }
 
 #[test]
@@ -121,7 +126,7 @@ fn the_value_and_raw_entry_points_decode_alike() {
         "null",
     ] {
         let value: serde_json::Value = serde_json::from_str(text).unwrap();
-        let from_value = Filters::parse(Some(&value), TaskBmc::COLUMNS);
+        let from_value = Filters::parse(Some(&value), TaskBmc::COLUMNS).map_err(|e| e.within("filters"));
         assert_eq!(format!("{from_value:?}"), format!("{:?}", parse(text)), "{text}");
     }
 }

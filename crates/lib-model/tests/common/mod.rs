@@ -74,10 +74,11 @@ impl Fixture {
         Ok(tasks.into_iter().map(|t| t.title).collect())
     }
 
-    /// The detail of the invalid-input error `filters` must produce.
+    /// The detail of the invalid-input error `filters` must produce, as the request's params
+    /// hold them (the field named from `filters`).
     pub async fn refusal(&self, filters: Value) -> String {
         match self.try_titles(filters).await {
-            Err(lib_model::Error::InvalidInput { detail }) => detail,
+            Err(lib_model::Error::InvalidInput(invalid)) => invalid.within("filters").to_string(),
             other => panic!("expected InvalidInput, got {other:?}"),
         }
     }

@@ -24,6 +24,7 @@ async fn get_me(ctx: Ctx, mm: ModelManager, _params: NoParams) -> Result<UserInf
 }
 
 /// Answers `true`; every session of the caller ends, and the caller gets a new one (a new cookie).
+/// The model names the param at fault itself (`new_pwd`, `old_pwd`): both are top-level params.
 async fn change_pwd(ctx: Ctx, mm: ModelManager, params: ChangePwdParams) -> Result<(bool, Option<NewSession>)> {
     let new_pwd = NewPwd::parse("new_pwd", &params.new_pwd)?;
     let session = UserBmc::change_pwd(&ctx, &mm, &params.old_pwd, &new_pwd).await?;

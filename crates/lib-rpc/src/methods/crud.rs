@@ -12,26 +12,30 @@ macro_rules! crud_methods {
         use lib_model::base::server_owned;
         use lib_model::{Ctx, ModelManager};
         use $crate::params::{ParamsCount, ParamsForCreate, ParamsForUpdate, ParamsIded, ParamsList};
-        use $crate::{Result, params};
+        use $crate::{Error, Result, params};
 
         $router
             .add(concat!("create_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsForCreate| async move {
-                Result::Ok(<$bmc>::create(&ctx, &mm, params::data(&p.data, server_owned::<$bmc>)?).await?)
+                <$bmc>::create(&ctx, &mm, params::data(&p.data, server_owned::<$bmc>)?)
+                    .await
+                    .map_err(Error::within("data"))
             })
             .add(concat!("get_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsIded| async move {
                 Result::Ok(<$bmc>::get(&ctx, &mm, p.id).await?)
             })
             .add(concat!("list_", $many), |ctx: Ctx, mm: ModelManager, p: ParamsList| async move {
-                let filters = <$bmc>::parse_filters(p.filters.as_deref())?;
-                let options = <$bmc>::parse_list_options(p.list_options.as_deref())?;
+                let filters = <$bmc>::parse_filters(p.filters.as_deref()).map_err(Error::within("filters"))?;
+                let options =
+                    <$bmc>::parse_list_options(p.list_options.as_deref()).map_err(Error::within("list_options"))?;
                 Result::Ok(<$bmc>::list(&ctx, &mm, filters, &options).await?)
             })
             .add(concat!("count_", $many), |ctx: Ctx, mm: ModelManager, p: ParamsCount| async move {
-                let filters = <$bmc>::parse_filters(p.filters.as_deref())?;
+                let filters = <$bmc>::parse_filters(p.filters.as_deref()).map_err(Error::within("filters"))?;
                 Result::Ok(<$bmc>::count(&ctx, &mm, filters).await?)
             })
             .add(concat!("update_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsForUpdate| async move {
-                Result::Ok(<$bmc>::update(&ctx, &mm, p.id, params::data(&p.data, server_owned::<$bmc>)?).await?)
+                let data = params::data(&p.data, server_owned::<$bmc>)?;
+                <$bmc>::update(&ctx, &mm, p.id, data).await.map_err(Error::within("data"))
             })
             .add(concat!("delete_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsIded| async move {
                 Result::Ok(<$bmc>::delete(&ctx, &mm, p.id).await?)

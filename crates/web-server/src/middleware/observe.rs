@@ -1,7 +1,7 @@
 //! Request ids, the client's address, the request span, error bodies, and the one log line per
 //! request.
 
-use crate::error::{ClientError, Error};
+use crate::error::{Error, ErrorAnswer};
 use crate::extract::ClientAddr;
 use axum::body::Body;
 use axum::extract::Request;
@@ -10,8 +10,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use lib_core::LogText;
-use serde::Serialize;
-use serde_json::json;
+use lib_rpc::envelope;
 use std::time::Instant;
 use tracing::Instrument as _;
 use tracing::field::Empty;
@@ -24,7 +23,7 @@ pub(crate) struct ReqId(pub(crate) String);
 
 /// Keeps a valid incoming `x-request-id` or makes one; works out the client's address
 /// ([`ClientAddr::resolve`]) for the throttles and the log line; runs the request in a span that
-/// handlers fill in (user, RPC methods, error kinds); renders [`ClientError`]s with the request
+/// handlers fill in (user, RPC methods, error kinds); renders [`ErrorAnswer`]s with the request
 /// id; and logs one line when the response is ready.
 pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -57,14 +56,14 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
 
     let bare_api_error = path.starts_with("/api/") && !response.headers().contains_key(CONTENT_TYPE);
     if bare_api_error
-        && response.extensions().get::<ClientError>().is_none()
+        && response.extensions().get::<ErrorAnswer>().is_none()
         && let Some(error) = Error::from_bare_status(response.status())
     {
-        response.extensions_mut().insert(error.client_error());
+        response.extensions_mut().insert(error.answer());
     }
-    if let Some(error) = response.extensions_mut().remove::<ClientError>() {
-        span.record("error_kind", error.kind);
-        render_error(&mut response, &error, &req_id, path == "/api/rpc");
+    if let Some(answer) = response.extensions_mut().remove::<ErrorAnswer>() {
+        span.record("error_kind", answer.error.kind);
+        render_error(&mut response, &answer, &req_id, path == "/api/rpc");
     }
     if let Ok(value) = HeaderValue::from_str(&req_id) {
         response.headers_mut().insert(REQUEST_ID, value);
@@ -86,44 +85,18 @@ fn is_valid_request_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
-/// `{"error": {...}}` for the plain endpoints; a JSON-RPC response with `id: null` for `/api/rpc`.
-fn render_error(response: &mut Response, error: &ClientError, req_id: &str, json_rpc: bool) {
-    let mut data = error.data.clone();
-    data["kind"] = json!(error.kind);
-    data["req_id"] = json!(req_id);
-    let error_object = ErrorObject { code: error.code, message: error.message, data };
-    let body = if json_rpc {
-        serde_json::to_string(&RpcErrorBody { jsonrpc: "2.0", id: (), error: error_object })
-    } else {
-        serde_json::to_string(&ErrorBody { error: error_object })
-    };
-    *response.body_mut() = Body::from(body.expect("error bodies always serialize"));
+/// `{"error": {...}}` for the plain endpoints; a JSON-RPC response with `id: null` for
+/// `/api/rpc`: both rendered by lib-rpc's [`envelope`], as the errors of RPC calls are.
+fn render_error(response: &mut Response, answer: &ErrorAnswer, req_id: &str, json_rpc: bool) {
+    let object = answer.error.to_object(req_id);
+    let body = if json_rpc { envelope::error_response(&object) } else { envelope::error_body(&object) };
+    *response.body_mut() = Body::from(body);
     // The empty placeholder may carry `content-length: 0`; the new body has its own length.
     response.headers_mut().remove(CONTENT_LENGTH);
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Some(secs) = error.retry_after_secs {
+    if let Some(secs) = answer.error.retry_after_secs() {
         response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
     }
-}
-
-#[derive(Serialize)]
-struct ErrorObject {
-    code: i64,
-    message: &'static str,
-    data: serde_json::Value,
-}
-
-#[derive(Serialize)]
-struct ErrorBody {
-    error: ErrorObject,
-}
-
-/// A JSON-RPC response with `"id": null`, members in the specification's order.
-#[derive(Serialize)]
-struct RpcErrorBody {
-    jsonrpc: &'static str,
-    id: (),
-    error: ErrorObject,
 }
 
 #[cfg(test)]

@@ -1,0 +1,89 @@
+//! [`Responses`]: the responses of one body as they are written into its answer, and what the
+//! request's log line needs of them.
+
+use crate::answer::{AnswerBuf, ResultWriter, RpcLimits};
+use crate::router::RpcOutcome;
+use crate::{Error, ErrorObject};
+use serde_json::value::RawValue;
+
+pub(crate) struct Responses<'r> {
+    answer: AnswerBuf,
+    pub(crate) outcome: RpcOutcome,
+    pub(crate) req_id: &'r str,
+    batch: bool,
+    written: usize,
+}
+
+impl<'r> Responses<'r> {
+    pub(crate) fn new(limits: &RpcLimits, req_id: &'r str, user_id: i64) -> Self {
+        Self {
+            answer: AnswerBuf::new(limits, user_id),
+            outcome: RpcOutcome::default(),
+            req_id,
+            batch: false,
+            written: 0,
+        }
+    }
+
+    pub(crate) fn begin_batch(&mut self) {
+        self.batch = true;
+        self.answer.push(b"[");
+    }
+
+    /// Starts the next response: after a comma, in a batch that has one already.
+    fn next(&mut self) {
+        if self.written > 0 {
+            self.answer.push(b",");
+        }
+        self.written += 1;
+    }
+
+    /// A call's result; or, when it does not fit the budgets (or its serialisation fails), the
+    /// error that says so.
+    pub(crate) fn result(
+        &mut self,
+        id: &RawValue,
+        write: impl FnOnce(&mut ResultWriter<'_>) -> serde_json::Result<()>,
+    ) {
+        self.next();
+        // A batch's closing bracket must fit too.
+        let tail = usize::from(self.batch);
+        if let Err(error) = self.answer.try_result(Some(id), tail, write) {
+            self.write_error(Some(id), &error);
+        }
+    }
+
+    pub(crate) fn error(&mut self, id: Option<&RawValue>, error: Error) {
+        self.next();
+        self.write_error(id, &error);
+    }
+
+    fn write_error(&mut self, id: Option<&RawValue>, error: &Error) {
+        self.outcome.error_kinds.push(error.kind());
+        let object = error.to_error_object(self.req_id);
+        self.answer.error(id, &object);
+    }
+
+    /// An error object made once for several calls (a failed `get_many`), logged once.
+    pub(crate) fn error_object(&mut self, id: Option<&RawValue>, object: &ErrorObject) {
+        self.next();
+        self.answer.error(id, object);
+    }
+
+    /// A notification's error: logged if it is a fault, counted for the log line.
+    pub(crate) fn unanswered(&mut self, error: &Error) {
+        let _ = error.to_error_object(self.req_id);
+        self.outcome.error_kinds.push(error.kind());
+    }
+
+    pub(crate) fn finish(mut self) -> RpcOutcome {
+        // A batch of notifications only is answered with nothing at all.
+        if self.written > 0 {
+            if self.batch {
+                self.answer.push(b"]");
+            }
+            self.outcome.body = Some(self.answer.finish());
+        }
+        self.outcome
+    }
+}
