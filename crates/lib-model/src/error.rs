@@ -147,7 +147,7 @@ impl From<sqlx::Error> for Error {
 }
 
 /// The client-facing meaning of each named constraint of the schema.
-fn constraint_error(constraint: &str) -> Option<Error> {
+pub(crate) fn constraint_error(constraint: &str) -> Option<Error> {
     Some(match constraint {
         "user_username_key" | "user_username_skeleton_key" => Error::UsernameTaken,
         // A write that refers to the acting user finds no such user: the user was deleted while

@@ -22,6 +22,12 @@ impl ModelManager {
     }
 }
 
+/// Whether a write that trips `constraint` answers a client error (rather than `Internal`): what
+/// the schema test asks of every constraint a client's data can trip.
+pub fn constraint_is_mapped(constraint: &str) -> bool {
+    crate::error::constraint_error(constraint).is_some()
+}
+
 const PREFIX: &str = "apptest_";
 const STALE_AFTER_SECS: u64 = 3600;
 

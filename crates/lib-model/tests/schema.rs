@@ -1,13 +1,13 @@
 //! Every entity's declaration against the migrated schema: the columns its row struct derives
 //! (names, kinds, nullability) are exactly its table's, the fields its inputs write are columns,
-//! and every table with the audit columns is declared as an entity. A mismatch fails here, not
-//! at run time.
+//! every check and unique constraint a client's data can trip answers a client error, and every
+//! table with the audit columns is declared as an entity. A mismatch fails here, not at run time.
 
 use lib_model::base::{DbBmc, ForCreate, ForUpdate, WriteFields};
 use lib_model::filter::FieldKind;
 use lib_model::project::ProjectBmc;
 use lib_model::task::TaskBmc;
-use lib_model::test_support::TestDb;
+use lib_model::test_support::{TestDb, constraint_is_mapped};
 use sqlx::PgPool;
 use std::collections::BTreeSet;
 
@@ -42,6 +42,23 @@ async fn assert_declared_as_migrated<B: DbBmc>(pool: &PgPool) {
     assert_eq!(declared, table_columns(pool, B::TABLE).await, "{}: declared vs migrated", B::ENTITY);
     for field in ForCreate::<B>::FIELDS.iter().chain(ForUpdate::<B>::FIELDS) {
         assert!(B::COLUMNS.iter().any(|c| c.name == *field), "{}: input field {field} is no column", B::ENTITY);
+    }
+    // A foreign key to the parent is the parent guard's (`Parent`); the primary key's values are
+    // the server's own.
+    let constraints: Vec<String> = sqlx::query_scalar(
+        "SELECT conname::text FROM pg_constraint
+         WHERE conrelid = $1::regclass AND contype IN ('c', 'u') ORDER BY conname",
+    )
+    .bind(B::TABLE)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    for constraint in constraints {
+        assert!(
+            constraint_is_mapped(&constraint),
+            "{}: a write that trips {constraint} would answer Internal; map it in constraint_error",
+            B::ENTITY
+        );
     }
 }
 
