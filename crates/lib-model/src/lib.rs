@@ -1,8 +1,11 @@
 //! lib-model: the data layer. Everything that touches Postgres lives here.
 //!
 //! - [`ModelManager`]: the pool (and the password service); [`MIGRATOR`]: the schema.
-//! - [`base`]: CRUD generic over entities described by a [`base::DbBmc`] impl, with ownership
-//!   scopes and audit columns applied by the base layer itself, one statement per call;
+//! - [`base`]: CRUD generic over entities declared once: a row struct with
+//!   `#[derive(Entity)]` (its columns, kinds and nullability, its create and update inputs with
+//!   `#[derive(WriteFields)]`, the shared [`base::Audit`] columns) and a [`base::DbBmc`] impl
+//!   naming the table and the ownership scope ([`base::Parent`] for a child entity). The base
+//!   layer applies the scope and sets the audit columns itself, one statement per call;
 //!   [`generate_crud_fns!`] gives an entity's Bmc its `create/get/list/count/update/delete`.
 //! - [`filter`]: filters and list options (modql's operators) checked against each entity's
 //!   column allowlist.
