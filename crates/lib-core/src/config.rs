@@ -14,8 +14,17 @@ use std::time::Duration;
 /// The pepper used when `APP_ENV=development` and `PWD_KEY` is not set. Public on purpose:
 /// production refuses to start with it.
 pub const DEV_PWD_KEY: &str = "ZGV2ZWxvcG1lbnQtb25seS1wZXBwZXItbmV2ZXItdXNlLWluLXByb2R1Y3Rpb24";
-/// The development database; in production `DATABASE_URL` must be given.
+/// The development database at its default address; in production `DATABASE_URL` must be given.
 pub const DEV_DATABASE_URL: &str = "postgres://postgres:welcome@localhost:5432/app_dev";
+
+/// The development database when `DATABASE_URL` is not set: [`DEV_DATABASE_URL`] at the address
+/// that libpq's own `PGHOST` and `PGPORT` name, if set. When nothing answers there, development
+/// and tests start a private cluster instead (lib-model's `dev_cluster`).
+pub fn dev_database_url(pghost: Option<&str>, pgport: Option<&str>) -> String {
+    let host = pghost.unwrap_or("localhost");
+    let port = pgport.unwrap_or("5432");
+    format!("postgres://postgres:welcome@{host}:{port}/app_dev")
+}
 const MIN_PWD_KEY_BYTES: usize = 32;
 
 /// Which rules apply: development eases set-up, production insists on real secrets.
@@ -102,6 +111,9 @@ pub struct ConfigError {
 pub struct Config {
     pub env: AppEnv,
     pub database_url: Redacted<String>,
+    /// `DATABASE_URL` was not set: the development default, which may be replaced by a private
+    /// cluster when nothing answers there.
+    pub database_url_is_default: bool,
     pub db_max_connections: u32,
     /// How long a request waits for a database connection before it is told the service is
     /// unavailable: the bound on how long an outage can stall a client.
@@ -171,9 +183,10 @@ impl Config {
         };
         let dev = env == AppEnv::Development;
 
+        let database_url_is_default = vars.get("DATABASE_URL").is_none();
         let database_url = match vars.get("DATABASE_URL") {
             Some(url) => url,
-            None if dev => DEV_DATABASE_URL.to_string(),
+            None if dev => dev_database_url(vars.get("PGHOST").as_deref(), vars.get("PGPORT").as_deref()),
             None => return Err(err("DATABASE_URL", "must be set in production")),
         };
 
@@ -225,6 +238,7 @@ impl Config {
         Ok(Self {
             env,
             database_url: Redacted::new(database_url),
+            database_url_is_default,
             db_max_connections,
             db_acquire_timeout: Duration::from_millis(vars.number("DB_ACQUIRE_TIMEOUT_MS", 3000)?),
             listen_addr: vars.parsed("LISTEN_ADDR", "127.0.0.1:8080")?,

@@ -13,7 +13,8 @@
 //!   (with an in-process cache kept true across instances by `LISTEN/NOTIFY`), [`login`] (with
 //!   [`device`] cookies that keep an owner out of others' throttle); every
 //!   password verification or hash is charged to a per-user and per-address budget first.
-//! - [`dev_db`]: development-only database creation and seeding.
+//! - [`dev_db`]: development-only database creation and seeding; [`dev_cluster`]: a private
+//!   Postgres for development and tests when none answers at the default address.
 //!
 //! Every model function takes the caller's [`Ctx`] (where it acts for a user) and the
 //! [`ModelManager`]. It knows nothing of HTTP or JSON-RPC; errors are typed ([`Error`]) so the
@@ -23,6 +24,7 @@
 extern crate self as lib_model;
 
 pub mod base;
+pub mod dev_cluster;
 pub mod dev_db;
 pub mod device;
 mod error;

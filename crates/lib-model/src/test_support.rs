@@ -5,10 +5,11 @@
 //! carries a hash of the migrations, so a schema change builds a new one; databases of finished
 //! tests are dropped, and any a crashed run left behind are dropped by the next run after an hour.
 
+use crate::dev_cluster;
 use crate::dev_db::{admin_connection, quote_ident};
 use crate::store::connect_options;
 use crate::{MIGRATOR, ModelManager};
-use lib_core::config::{DEV_DATABASE_URL, Redacted};
+use lib_core::config::{Redacted, dev_database_url};
 use lib_core::{Clock, Config, SystemClock};
 use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _, PgConnection};
 use std::sync::Arc;
@@ -28,6 +29,29 @@ pub fn constraint_is_mapped(constraint: &str) -> bool {
     crate::error::constraint_error(constraint).is_some()
 }
 
+/// The server the tests' databases are made on: `DATABASE_URL`, else the development default
+/// (`PGHOST`/`PGPORT` honoured), else the private cluster that [`dev_cluster::resolve`] starts
+/// when nothing answers there. Resolved once per test binary.
+async fn server_url() -> &'static str {
+    static URL: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    URL.get_or_init(|| async {
+        match std::env::var("DATABASE_URL") {
+            Ok(url) => url,
+            Err(_) => {
+                let default = dev_database_url(env("PGHOST").as_deref(), env("PGPORT").as_deref());
+                dev_cluster::resolve(&default)
+                    .await
+                    .unwrap_or_else(|error| panic!("no database for the tests: {error}"))
+            }
+        }
+    })
+    .await
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+}
+
 const PREFIX: &str = "apptest_";
 const STALE_AFTER_SECS: u64 = 3600;
 
@@ -39,9 +63,9 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new() -> Self {
-        let server_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEV_DATABASE_URL.to_string());
-        let (mut admin, _) = admin_connection(&server_url).await.expect("Postgres answers on DATABASE_URL");
-        let template = ensure_template(&mut admin, &server_url).await;
+        let server_url = server_url().await;
+        let (mut admin, _) = admin_connection(server_url).await.expect("Postgres answers on DATABASE_URL");
+        let template = ensure_template(&mut admin, server_url).await;
 
         let name = format!("{PREFIX}{}_{}", unix_secs(), random_suffix());
         sqlx::raw_sql(AssertSqlSafe(format!(
@@ -54,7 +78,7 @@ impl TestDb {
         .expect("create the test database from the template");
         drop_stale(&mut admin).await;
 
-        let url = connect_options(&server_url).expect("valid DATABASE_URL").database(&name).to_url_lossy().to_string();
+        let url = connect_options(server_url).expect("valid DATABASE_URL").database(&name).to_url_lossy().to_string();
         Self { url, name }
     }
 
@@ -62,6 +86,7 @@ impl TestDb {
     pub fn config(&self) -> Config {
         let mut config = Config::development();
         config.database_url = Redacted::new(self.url.clone());
+        config.database_url_is_default = false;
         config
     }
 

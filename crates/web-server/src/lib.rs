@@ -44,6 +44,8 @@ pub enum StartError {
     Bind(SocketAddr, #[source] std::io::Error),
     #[error("database: {0}")]
     Database(#[from] lib_model::Error),
+    #[error("development database: {0}")]
+    DevDatabase(#[from] lib_model::dev_cluster::SetupError),
     #[error("`reset-dev-db` only runs with APP_ENV=development")]
     NotDevelopment,
     #[error("serving failed: {0}")]
@@ -56,8 +58,19 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    let config = with_dev_database(config).await?;
     let mm = prepare(&config, Arc::new(SystemClock)).await?;
     serve(config, mm, listener, shutdown).await
+}
+
+/// In development with no `DATABASE_URL`: the default address when a server answers there, else
+/// the private cluster (`lib_model::dev_cluster`), started if need be.
+pub async fn with_dev_database(mut config: Config) -> Result<Config, StartError> {
+    if config.is_development() && config.database_url_is_default {
+        let url = lib_model::dev_cluster::resolve(config.database_url.expose()).await?;
+        config.database_url = lib_core::config::Redacted::new(url);
+    }
+    Ok(config)
 }
 
 /// In development, creates the database if missing; applies migrations; in development, seeds
@@ -123,12 +136,13 @@ pub async fn shutdown_signal() {
 }
 
 /// `web-server reset-dev-db`: wipes and rebuilds the development database.
-pub async fn reset_dev_db(config: &Config) -> Result<(), StartError> {
+pub async fn reset_dev_db(config: Config) -> Result<(), StartError> {
     if !config.is_development() {
         return Err(StartError::NotDevelopment);
     }
+    let config = with_dev_database(config).await?;
     dev_db::recreate_database(config.database_url.expose()).await?;
-    let mm = prepare(config, Arc::new(SystemClock)).await?;
+    let mm = prepare(&config, Arc::new(SystemClock)).await?;
     mm.close().await;
     tracing::info!("the development database was reset and seeded");
     Ok(())

@@ -41,6 +41,18 @@ enum Command {
     GenKey,
     /// Drop and recreate the development database, then migrate and seed it (development only).
     ResetDevDb,
+    /// The private development Postgres (started under target/dev-postgres when nothing answers
+    /// at the default database address).
+    DevDb {
+        #[command(subcommand)]
+        action: DevDbAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevDbAction {
+    /// Stop it (the next start in development starts it again).
+    Stop,
 }
 
 fn main() -> ExitCode {
@@ -49,6 +61,22 @@ fn main() -> ExitCode {
     if let Some(Command::GenKey) = cli.command {
         println!("{}", PwdKey::generate());
         return ExitCode::SUCCESS;
+    }
+    if let Some(Command::DevDb { action: DevDbAction::Stop }) = cli.command {
+        return match lib_model::dev_cluster::stop() {
+            Ok(true) => {
+                println!("stopped the private development Postgres");
+                ExitCode::SUCCESS
+            }
+            Ok(false) => {
+                println!("no private development Postgres is running");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("web-server: {error}");
+                ExitCode::FAILURE
+            }
+        };
     }
     // A .env file fills in what the environment does not set; real variables win.
     let _ = dotenvy::dotenv();
@@ -64,7 +92,7 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     let result = runtime.block_on(async {
         match cli.command {
-            Some(Command::ResetDevDb) => web_server::reset_dev_db(&config).await,
+            Some(Command::ResetDevDb) => web_server::reset_dev_db(config).await,
             _ => {
                 let listener = tokio::net::TcpListener::bind(config.listen_addr)
                     .await

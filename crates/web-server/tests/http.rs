@@ -152,12 +152,13 @@ async fn health_and_static_files() {
 
 #[tokio::test]
 async fn a_database_outage_is_answered_quickly_and_the_server_recovers() {
-    let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
-    let proxy_addr = proxy.addr.to_string();
+    let proxy = Proxy::start().await;
     let app = spawn_app_with(|config| {
-        let url = config.database_url.expose().replacen("localhost:5432", &proxy_addr, 1);
-        assert!(url.contains(&proxy_addr), "the test database URL names localhost:5432: {url}");
-        config.database_url = Redacted::new(url);
+        // postgres://user:password@HOST:PORT/database: the database's address goes to the proxy.
+        let url = config.database_url.expose().clone();
+        let authority = url.split('@').nth(1).and_then(|rest| rest.split('/').next()).expect("host:port in the URL");
+        proxy.forward_to(authority);
+        config.database_url = Redacted::new(url.replacen(authority, &proxy.addr.to_string(), 1));
         config.db_acquire_timeout = Duration::from_secs(1);
     })
     .await;

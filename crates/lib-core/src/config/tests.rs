@@ -34,9 +34,20 @@ fn production_accepts_a_generated_key_and_is_secure_by_default() {
 }
 
 #[test]
+fn the_development_default_address_follows_pghost_and_pgport() {
+    let config = parse(&[("APP_ENV", "development"), ("PGHOST", "127.0.0.1"), ("PGPORT", "1")]).unwrap();
+    assert_eq!(config.database_url.expose(), "postgres://postgres:welcome@127.0.0.1:1/app_dev");
+    assert!(config.database_url_is_default);
+    let given = parse(&[("APP_ENV", "development"), ("DATABASE_URL", "postgres://x/y"), ("PGPORT", "1")]).unwrap();
+    assert_eq!(given.database_url.expose(), "postgres://x/y");
+    assert!(!given.database_url_is_default);
+}
+
+#[test]
 fn development_needs_no_variable() {
     let config = Config::development();
     assert_eq!(config.database_url.expose(), DEV_DATABASE_URL);
+    assert!(config.database_url_is_default);
     assert!(!config.cookie_secure);
     assert_eq!(config.listen_addr.to_string(), "127.0.0.1:8080");
     assert_eq!(config.rpc_batch_limit, 100);
