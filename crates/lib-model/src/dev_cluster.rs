@@ -86,20 +86,24 @@ pub async fn resolve(default_url: &str) -> Result<String, SetupError> {
         && let Ok(connection) = PgConnection::connect_with(&cluster.clone().database("postgres")).await
     {
         let _ = connection.close().await;
+        log_use("using the private development Postgres", cluster.get_port());
         return Ok(cluster.to_url_lossy().to_string());
     }
     let started = tokio::task::spawn_blocking(move || ensure_running(&addr))
         .await
         .map_err(|e| cluster_error("starting", e.to_string()))??;
-    let dir = cluster_dir();
-    if started.now {
-        tracing::info!(
-            dir = %dir.display(), port = started.port,
-            "nothing answers at the default database address: started a private development Postgres \
-             (it keeps running; `cargo run -p web-server -- dev-db stop` stops it)"
-        );
-    }
+    let what = if started.now { "started a private development Postgres" } else { "using the private development Postgres" };
+    log_use(what, started.port);
     Ok(options.host("127.0.0.1").port(started.port).to_url_lossy().to_string())
+}
+
+/// The one line a start logs about the private cluster.
+fn log_use(what: &str, port: u16) {
+    tracing::info!(
+        dir = %cluster_dir().display(), port,
+        "nothing answers at the default database address: {what} (it keeps running; \
+         `cargo run -p web-server -- dev-db stop` stops it)"
+    );
 }
 
 /// `web-server dev-db stop`: stops the private cluster if it runs; answers whether it did.
