@@ -92,7 +92,8 @@ pub async fn resolve(default_url: &str) -> Result<String, SetupError> {
     let started = tokio::task::spawn_blocking(move || ensure_running(&addr))
         .await
         .map_err(|e| cluster_error("starting", e.to_string()))??;
-    let what = if started.now { "started a private development Postgres" } else { "using the private development Postgres" };
+    let what =
+        if started.now { "started a private development Postgres" } else { "using the private development Postgres" };
     log_use(what, started.port);
     Ok(options.host("127.0.0.1").port(started.port).to_url_lossy().to_string())
 }

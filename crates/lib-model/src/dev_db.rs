@@ -16,10 +16,21 @@ pub async fn create_database_if_missing(url: &str) -> Result<bool> {
         .bind(&name)
         .fetch_one(&mut admin)
         .await?;
-    if !exists {
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {}", quote_ident(&name)))).execute(&mut admin).await?;
+    if exists {
+        return Ok(false);
     }
-    Ok(!exists)
+    let create = sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {}", quote_ident(&name))));
+    match create.execute(&mut admin).await {
+        Ok(_) => Ok(true),
+        // Another server starting at the same moment created it first: 42P04 once its CREATE
+        // committed, a unique violation on the catalogue while it was still in flight.
+        Err(sqlx::Error::Database(e))
+            if e.code().as_deref() == Some("42P04") || e.constraint() == Some("pg_database_datname_index") =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Drops the database named in `url` (ending its connections) and creates it empty.
@@ -38,7 +49,12 @@ pub async fn seed_if_empty(mm: &ModelManager) -> Result<bool> {
     if has_users {
         return Ok(false);
     }
-    UserBmc::insert(mm, &Username::parse(DEMO_USERNAME)?, DEMO_PWD.to_string()).await?;
+    match UserBmc::insert(mm, &Username::parse(DEMO_USERNAME)?, DEMO_PWD.to_string()).await {
+        Ok(_) => {}
+        // Another server starting at the same moment seeded it first.
+        Err(Error::UsernameTaken) => return Ok(false),
+        Err(error) => return Err(error),
+    }
     sqlx::raw_sql(include_str!("../../../sql/dev/seed.sql")).execute(mm.db()).await?;
     Ok(true)
 }
