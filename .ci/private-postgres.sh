@@ -3,8 +3,8 @@
 # the default address (PGPORT=1), so the servers and the tests start their own Postgres under
 # target/dev-postgres from the machine's server binaries (as the postgres user when run as root,
 # as CI is). From no cluster at all, two servers start at once and share one (each ready, demo1
-# logs in on both); then model tests run on it. The cluster is stopped at the end, so CI leaves
-# no server behind.
+# logs in on both); then every test of the workspace runs on it. The cluster is stopped at the
+# end, so CI leaves no server behind; a developer's own cluster is set aside and put back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unset DATABASE_URL
@@ -13,9 +13,13 @@ export PGPORT=1
 cargo build -q --locked -p web-server
 stop_cluster() { cargo run -q --locked -p web-server -- dev-db stop || true; }
 PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null || true; stop_cluster' EXIT
+put_back() {
+    rm -rf target/dev-postgres
+    if [ -d target/dev-postgres.before-ci ]; then mv target/dev-postgres.before-ci target/dev-postgres; fi
+}
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; stop_cluster; put_back' EXIT
 stop_cluster
-rm -rf target/dev-postgres
+if [ -d target/dev-postgres ]; then rm -rf target/dev-postgres.before-ci; mv target/dev-postgres target/dev-postgres.before-ci; fi
 
 for port in 18080 18081; do
     LISTEN_ADDR=127.0.0.1:$port cargo run -q --locked -p web-server >"target/private-postgres-$port.log" 2>&1 &
@@ -38,5 +42,5 @@ for port in 18080 18081; do
 done
 kill "${PIDS[@]}"
 
-cargo test -q --locked -p lib-model --test schema --test crud --test dev_cluster
-echo "private Postgres: two servers started on one new cluster, demo1 logged in on both, tests passed"
+cargo test -q --locked --workspace
+echo "private Postgres: two servers started on one new cluster, demo1 logged in on both, every test passed"

@@ -20,10 +20,18 @@ pub const DEV_DATABASE_URL: &str = "postgres://postgres:welcome@localhost:5432/a
 /// The development database when `DATABASE_URL` is not set: [`DEV_DATABASE_URL`] at the address
 /// that libpq's own `PGHOST` and `PGPORT` name, if set. When nothing answers there, development
 /// and tests start a private cluster instead (lib-model's `dev_cluster`).
+/// A `PGHOST` may be a socket folder (`/var/run/postgresql`) or an IPv6 address as well as a name.
 pub fn dev_database_url(pghost: Option<&str>, pgport: Option<&str>) -> String {
-    let host = pghost.unwrap_or("localhost");
     let port = pgport.unwrap_or("5432");
-    format!("postgres://postgres:welcome@{host}:{port}/app_dev")
+    match pghost.unwrap_or("localhost") {
+        folder if folder.starts_with('/') => {
+            format!("postgres://postgres:welcome@localhost:{port}/app_dev?host={folder}")
+        }
+        ipv6 if ipv6.contains(':') && !ipv6.starts_with('[') => {
+            format!("postgres://postgres:welcome@[{ipv6}]:{port}/app_dev")
+        }
+        host => format!("postgres://postgres:welcome@{host}:{port}/app_dev"),
+    }
 }
 const MIN_PWD_KEY_BYTES: usize = 32;
 

@@ -24,7 +24,7 @@ use tools::Tools;
 
 /// Where the cluster lives: the workspace's `target/dev-postgres` (beside the build output, so a
 /// `cargo clean` removes it and git never sees it).
-const CLUSTER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/dev-postgres");
+const TARGET_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target");
 /// The first port tried for the cluster; the next free one above it is kept for good.
 const FIRST_PORT: u16 = 54329;
 /// How long a probe of the default address may take before it counts as "nothing answers".
@@ -53,15 +53,20 @@ pub enum SetupError {
     MissingRole { addr: String, user: String },
     #[error("the Postgres at {addr} answered but cannot be used: {cause}; set DATABASE_URL to a server you have")]
     Unusable { addr: String, cause: String },
-    #[error("the private development Postgres in {dir}: {step} failed: {detail}")]
+    #[error(
+        "the private development Postgres in {dir}: {step} failed: {detail}. Remove that folder to \
+         start afresh (as root, the postgres system user must be able to reach it), or set DATABASE_URL"
+    )]
     Cluster { dir: String, step: &'static str, detail: String },
 }
 
 /// The URL to develop and test against: `default_url` when a server answers there, else the
 /// private cluster's (started if need be), with the same user, password and database name.
 pub async fn resolve(default_url: &str) -> Result<String, SetupError> {
-    let options = PgConnectOptions::from_str(default_url)
-        .map_err(|e| SetupError::Unusable { addr: "DATABASE_URL".into(), cause: e.to_string() })?;
+    let options = PgConnectOptions::from_str(default_url).map_err(|e| SetupError::Unusable {
+        addr: "the default address (PGHOST, PGPORT)".into(),
+        cause: e.to_string(),
+    })?;
     let addr = format!("{}:{}", options.get_host(), options.get_port());
     let user = options.get_username().to_string();
     let probe = options.clone().database("postgres");
@@ -74,7 +79,11 @@ pub async fn resolve(default_url: &str) -> Result<String, SetupError> {
         Err(_elapsed) => {}
         Ok(Err(error)) => match error.as_database_error().and_then(|e| e.code()).as_deref() {
             Some("28P01") => return Err(SetupError::WrongPassword { addr, user }),
-            Some("28000") => return Err(SetupError::MissingRole { addr, user }),
+            // 28000 is also a refusal by pg_hba.conf or peer authentication: only a role that
+            // does not exist gets the advice to create it.
+            Some("28000") if error.to_string().contains("does not exist") => {
+                return Err(SetupError::MissingRole { addr, user });
+            }
             Some(_) => return Err(SetupError::Unusable { addr, cause: error.to_string() }),
             // Refused, unreachable, timed out: nothing answers there.
             None => {}
@@ -142,9 +151,19 @@ fn ensure_running(addr: &str) -> Result<Started, SetupError> {
     if tools.is_running(&data)? {
         return Ok(Started { port, now: false });
     }
-    let log = path_arg(&dir.join("server.log"));
-    tools.run("pg_ctl start", &tools.pg_ctl, &["start", "-D", &path_arg(&data), "-l", &log, "-w", "-t", "60"])?;
-    Ok(Started { port, now: true })
+    let log = dir.join("server.log");
+    let start = ["start", "-D", &path_arg(&data), "-l", &path_arg(&log), "-w", "-t", "60"];
+    match tools.run("pg_ctl start", &tools.pg_ctl, &start) {
+        Ok(()) => Ok(Started { port, now: true }),
+        // The server's own reason is in its log, not in what pg_ctl printed.
+        Err(SetupError::Cluster { dir, step, detail }) => {
+            let text = fs::read_to_string(&log).unwrap_or_default();
+            let last: Vec<&str> = text.lines().rev().take(3).collect();
+            let said = last.into_iter().rev().collect::<Vec<_>>().join(" | ");
+            Err(SetupError::Cluster { dir, step, detail: format!("{detail}; server.log ends: {said}") })
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// `initdb` into `data`, then the settings of a throwaway development server.
@@ -162,17 +181,20 @@ fn create(tools: &Tools, dir: &Path, data: &Path) -> Result<(), SetupError> {
     if made.is_none() {
         tools.run("initdb", &tools.initdb, &base)?;
     }
+    // The socket in the cluster's folder, unless its path would pass the 107 bytes a socket
+    // path may have (a deep checkout): then TCP only, which is all the server and tests use.
+    let socket_dir = dir.display().to_string();
+    let socket_dir = if socket_dir.len() + "/.s.PGSQL.65535".len() < 107 { socket_dir } else { String::new() };
     let settings = format!(
         "\n# The private development server (lib-model dev_cluster.rs)\nport = {port}\n\
-         listen_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nmax_connections = 200\n\
-         fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n",
-        dir.display()
+         listen_addresses = '127.0.0.1'\nunix_socket_directories = '{socket_dir}'\nmax_connections = 200\n\
+         fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
     );
+    fs::write(dir.join("port"), port.to_string()).map_err(|e| cluster_error("recording its port", e.to_string()))?;
     let append = |path: PathBuf, text: &str| -> std::io::Result<()> {
         OpenOptions::new().append(true).create(true).open(path)?.write_all(text.as_bytes())
     };
-    append(data.join("postgresql.conf"), &settings).map_err(|e| cluster_error("configuring", e.to_string()))?;
-    fs::write(dir.join("port"), port.to_string()).map_err(|e| cluster_error("recording its port", e.to_string()))
+    append(data.join("postgresql.conf"), &settings).map_err(|e| cluster_error("configuring", e.to_string()))
 }
 
 /// The port the cluster was created with, if there is one.
@@ -181,9 +203,11 @@ fn recorded_port() -> Option<u16> {
 }
 
 fn cluster_dir() -> PathBuf {
-    let dir = PathBuf::from(CLUSTER_DIR);
-    // `..` resolved, so that messages and the socket path read plainly.
-    dir.canonicalize().unwrap_or(dir)
+    // `target` resolved (made first if need be), so that messages and the socket path read
+    // plainly, without `crates/lib-model/../..`.
+    let target = PathBuf::from(TARGET_DIR);
+    let _ = fs::create_dir_all(&target);
+    target.canonicalize().unwrap_or(target).join("dev-postgres")
 }
 
 /// An exclusive lock on `target/dev-postgres.lock`, held until dropped (the operating system

@@ -1,6 +1,6 @@
 //! Projects: owned by the user who created them.
 
-use crate::base::{Audit, CreateScope, DbBmc, Entity, WriteFields};
+use crate::base::{Audit, DbBmc, Entity, WriteFields, WriteScope};
 use crate::serde_fields::present;
 use lib_core::Ctx;
 use sea_query::{Condition, Expr, ExprTrait as _, Value};
@@ -44,8 +44,8 @@ impl DbBmc for ProjectBmc {
         Condition::all().add(Expr::col((Self::TABLE, OWNER)).eq(ctx.user_id()))
     }
 
-    fn create_scope(ctx: &Ctx, _fields: &[(&'static str, Value)]) -> CreateScope {
-        CreateScope { owned: vec![(OWNER, ctx.user_id().into())], parent: None }
+    fn write_scope(ctx: &Ctx, _fields: &[(&'static str, Value)]) -> WriteScope {
+        WriteScope { owned: vec![(OWNER, ctx.user_id().into())], parent: None }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Tasks: belong to a project, and to whoever owns that project.
 
-use crate::base::{Audit, CreateScope, DbBmc, Entity, Parent, WriteFields};
+use crate::base::{Audit, DbBmc, Entity, Parent, WriteFields, WriteScope};
 use crate::project::ProjectBmc;
 use crate::serde_fields::{nullable, present};
 use lib_core::Ctx;
@@ -55,8 +55,8 @@ impl DbBmc for TaskBmc {
         PROJECT.scope(ctx, Self::TABLE)
     }
 
-    fn create_scope(ctx: &Ctx, fields: &[(&'static str, Value)]) -> CreateScope {
-        PROJECT.create_scope(ctx, fields)
+    fn write_scope(ctx: &Ctx, fields: &[(&'static str, Value)]) -> WriteScope {
+        PROJECT.write_scope(ctx, fields)
     }
 }
 

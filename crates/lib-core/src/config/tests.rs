@@ -41,6 +41,9 @@ fn the_development_default_address_follows_pghost_and_pgport() {
     let given = parse(&[("APP_ENV", "development"), ("DATABASE_URL", "postgres://x/y"), ("PGPORT", "1")]).unwrap();
     assert_eq!(given.database_url.expose(), "postgres://x/y");
     assert!(!given.database_url_is_default);
+    let socket = dev_database_url(Some("/var/run/postgresql"), None);
+    assert_eq!(socket, "postgres://postgres:welcome@localhost:5432/app_dev?host=/var/run/postgresql");
+    assert_eq!(dev_database_url(Some("::1"), Some("5433")), "postgres://postgres:welcome@[::1]:5433/app_dev");
 }
 
 #[test]

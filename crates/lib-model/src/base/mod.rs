@@ -66,18 +66,20 @@ pub trait DbBmc {
     /// get, list, count, update and delete; filters are AND-ed to it and cannot widen it.
     fn scope(ctx: &Ctx) -> Condition;
 
-    /// What a create must add or prove for `ctx` (an owner column, an owned parent), given the
-    /// fields the create writes.
-    fn create_scope(ctx: &Ctx, fields: &[(&'static str, sea_query::Value)]) -> CreateScope;
+    /// What a write must add or prove for `ctx`, given the fields it writes: the columns a
+    /// create sets from the context (an owner column), and the parent that a create, or an
+    /// update that changes the parent column, must find in the caller's scope.
+    fn write_scope(ctx: &Ctx, fields: &[(&'static str, sea_query::Value)]) -> WriteScope;
 }
 
-/// The ownership side of a create.
+/// The ownership side of a write.
 #[derive(Default)]
-pub struct CreateScope {
-    /// Columns set from the context, such as `owner_id`.
+pub struct WriteScope {
+    /// Columns a create sets from the context, such as `owner_id`.
     pub owned: Vec<(&'static str, sea_query::Value)>,
-    /// A parent row the caller must own; if the condition fails the create inserts nothing and
-    /// answers that the parent was not found.
+    /// A parent row the caller must own. If the condition fails, a create inserts nothing and
+    /// answers that the parent was not found; an update changes nothing and answers that the row
+    /// was not found (one statement cannot tell which of the two it missed).
     pub parent: Option<ParentGuard>,
 }
 
@@ -97,7 +99,7 @@ pub fn server_owned<B: DbBmc>(key: &str) -> Option<&'static str> {
 
 pub async fn create<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: ForCreate<B>) -> Result<B::Entity> {
     let fields = checked_fields(data.write_fields())?;
-    let scope = B::create_scope(ctx, &fields);
+    let scope = B::write_scope(ctx, &fields);
     let user = ctx.user_id();
 
     let (columns, values): (Vec<&str>, Vec<Expr>) = fields
@@ -205,6 +207,8 @@ pub async fn update<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64, data: ForUp
         // Nothing to change: answer with the row as it is, and leave mid/mtime alone.
         return get::<B>(ctx, mm, id).await;
     }
+    // A new parent must be the caller's too: moving a row is a create under the new parent.
+    let new_parent = B::write_scope(ctx, &fields).parent;
     let mut update = Query::update();
     update
         .table(B::TABLE)
@@ -212,6 +216,9 @@ pub async fn update<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64, data: ForUp
         .values(Audit::on_update(ctx.user_id()))
         .cond_where(by_id::<B>(ctx, id))
         .returning(returning::<B>());
+    if let Some(guard) = new_parent {
+        update.cond_where(guard.owned_by_caller);
+    }
     fetch_optional(ctx, mm, &update).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
 }
 

@@ -1,7 +1,7 @@
 //! The scope of an entity owned through a parent row: a task is the caller's when its project
 //! is. Any child entity reuses it by naming its parent's Bmc and the column that points to it.
 
-use crate::base::{CreateScope, DbBmc, ParentGuard};
+use crate::base::{DbBmc, ParentGuard, WriteScope};
 use lib_core::Ctx;
 use sea_query::{Condition, Expr, ExprTrait as _, Query, Value};
 use std::marker::PhantomData;
@@ -24,22 +24,20 @@ impl<P: DbBmc> Parent<P> {
         self.parent_in_scope(ctx, Expr::col((P::TABLE, "id")).equals((child_table, self.column)))
     }
 
-    /// A create under the parent its `fields` name: it inserts nothing, and answers that the
-    /// parent was not found, unless the parent is in `ctx`'s scope of `P` (checked in the insert
-    /// itself). The parent's column is a required field of the create input, so it is there.
-    pub fn create_scope(&self, ctx: &Ctx, fields: &[(&'static str, Value)]) -> CreateScope {
-        let parent_id = fields
-            .iter()
-            .find_map(|(column, value)| match value {
-                Value::BigInt(Some(id)) if *column == self.column => Some(*id),
-                _ => None,
-            })
-            .unwrap_or_default();
-        let owned_by_caller = self.parent_in_scope(ctx, Expr::col((P::TABLE, "id")).eq(parent_id));
-        CreateScope {
-            owned: Vec::new(),
-            parent: Some(ParentGuard { entity: P::ENTITY, id: parent_id, owned_by_caller }),
-        }
+    /// A write of the parent column (a create, or an update that moves the row): it writes
+    /// nothing unless the parent its `fields` name is in `ctx`'s scope of `P`, checked in the
+    /// statement itself. A write that leaves the column alone needs no guard.
+    pub fn write_scope(&self, ctx: &Ctx, fields: &[(&'static str, Value)]) -> WriteScope {
+        let parent = fields.iter().find(|(column, _)| *column == self.column).map(|(_, value)| {
+            let id = match value {
+                Value::BigInt(Some(id)) => *id,
+                // Only a null could be written here; no parent has it.
+                _ => 0,
+            };
+            let owned_by_caller = self.parent_in_scope(ctx, Expr::col((P::TABLE, "id")).eq(id));
+            ParentGuard { entity: P::ENTITY, id, owned_by_caller }
+        });
+        WriteScope { owned: Vec::new(), parent }
     }
 
     fn parent_in_scope(&self, ctx: &Ctx, which: Expr) -> Condition {

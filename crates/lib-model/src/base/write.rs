@@ -40,4 +40,4 @@ macro_rules! impl_field_value {
     )*};
 }
 
-impl_field_value!(String, bool, i64);
+impl_field_value!(String, bool, i64, time::OffsetDateTime);
