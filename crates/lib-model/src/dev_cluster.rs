@@ -90,7 +90,7 @@ pub async fn resolve(default_url: &str) -> Result<String, SetupError> {
         },
     }
     // The cluster of an earlier start, still running: no lock, no process to spawn.
-    let running = recorded_port().map(|port| options.clone().host("127.0.0.1").port(port));
+    let running = recorded_port().map(|port| on_cluster(&options, port));
     if let Some(cluster) = running
         && let Ok(connection) = PgConnection::connect_with(&cluster.clone().database("postgres")).await
     {
@@ -104,7 +104,18 @@ pub async fn resolve(default_url: &str) -> Result<String, SetupError> {
     let what =
         if started.now { "started a private development Postgres" } else { "using the private development Postgres" };
     log_use(what, started.port);
-    Ok(options.host("127.0.0.1").port(started.port).to_url_lossy().to_string())
+    Ok(on_cluster(&options, started.port).to_url_lossy().to_string())
+}
+
+/// The default's user and database on the cluster's loopback port. Built anew rather than
+/// changed: a default whose `PGHOST` is a socket folder would keep connecting to that folder.
+fn on_cluster(default: &PgConnectOptions, port: u16) -> PgConnectOptions {
+    let database = default.get_database().unwrap_or("postgres");
+    PgConnectOptions::new_without_pgpass()
+        .host("127.0.0.1")
+        .port(port)
+        .username(default.get_username())
+        .database(database)
 }
 
 /// The one line a start logs about the private cluster.
