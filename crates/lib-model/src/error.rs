@@ -17,6 +17,10 @@ pub enum Error {
     #[error("conflict: {detail}")]
     Conflict { detail: &'static str },
 
+    /// A write with `if_mtime` found the row changed since that time, and changed nothing.
+    #[error("{entity} {id} changed since the given mtime")]
+    Stale { entity: &'static str, id: i64 },
+
     #[error("username already taken")]
     UsernameTaken,
 

@@ -55,4 +55,4 @@ pub use store::{MIGRATOR, ModelManager};
 
 // Re-exported for the macros, so entity crates need no direct dependency on them.
 #[doc(hidden)]
-pub use {sea_query, serde, serde_json, sqlx};
+pub use {sea_query, serde, serde_json, sqlx, time};

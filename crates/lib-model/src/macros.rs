@@ -58,7 +58,18 @@ macro_rules! generate_crud_fns {
                 id: i64,
                 data: $crate::base::ForUpdate<Self>,
             ) -> $crate::Result<<Self as $crate::base::DbBmc>::Entity> {
-                $crate::base::update::<Self>(ctx, mm, id, data).await
+                $crate::base::update::<Self>(ctx, mm, id, data, None).await
+            }
+
+            /// As `update`, only while the row's `mtime` is still `if_mtime` (else `Stale`).
+            pub async fn update_if(
+                ctx: &$crate::Ctx,
+                mm: &$crate::ModelManager,
+                id: i64,
+                data: $crate::base::ForUpdate<Self>,
+                if_mtime: Option<$crate::time::OffsetDateTime>,
+            ) -> $crate::Result<<Self as $crate::base::DbBmc>::Entity> {
+                $crate::base::update::<Self>(ctx, mm, id, data, if_mtime).await
             }
 
             pub async fn delete(
@@ -66,7 +77,17 @@ macro_rules! generate_crud_fns {
                 mm: &$crate::ModelManager,
                 id: i64,
             ) -> $crate::Result<<Self as $crate::base::DbBmc>::Entity> {
-                $crate::base::delete::<Self>(ctx, mm, id).await
+                $crate::base::delete::<Self>(ctx, mm, id, None).await
+            }
+
+            /// As `delete`, only while the row's `mtime` is still `if_mtime` (else `Stale`).
+            pub async fn delete_if(
+                ctx: &$crate::Ctx,
+                mm: &$crate::ModelManager,
+                id: i64,
+                if_mtime: Option<$crate::time::OffsetDateTime>,
+            ) -> $crate::Result<<Self as $crate::base::DbBmc>::Entity> {
+                $crate::base::delete::<Self>(ctx, mm, id, if_mtime).await
             }
 
             /// Parses `filters` (raw JSON, as the request carried it) against this entity's columns.

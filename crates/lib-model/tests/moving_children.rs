@@ -55,11 +55,12 @@ async fn a_row_moves_between_the_callers_parents_but_never_into_anothers() {
     let alices_other = project(&f.ctx, &f.mm, "Beta").await;
     let tid = task(&f.ctx, &f.mm, f.project_id, "movable").await.id;
 
-    let into_bobs = base::update::<MovableTaskBmc>(&f.ctx, &f.mm, tid, Move { project_id: Some(bobs_project) }).await;
+    let into_bobs =
+        base::update::<MovableTaskBmc>(&f.ctx, &f.mm, tid, Move { project_id: Some(bobs_project) }, None).await;
     assert!(matches!(into_bobs, Err(Error::EntityNotFound { entity: "task", id }) if id == tid), "{into_bobs:?}");
     let unmoved = base::get::<MovableTaskBmc>(&f.ctx, &f.mm, tid).await.unwrap();
     assert_eq!(unmoved.project_id, f.project_id);
 
-    let moved = base::update::<MovableTaskBmc>(&f.ctx, &f.mm, tid, Move { project_id: Some(alices_other) }).await;
+    let moved = base::update::<MovableTaskBmc>(&f.ctx, &f.mm, tid, Move { project_id: Some(alices_other) }, None).await;
     assert_eq!(moved.unwrap().project_id, alices_other);
 }

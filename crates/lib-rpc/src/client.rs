@@ -154,6 +154,10 @@ impl ClientError {
                 .with("entity", *entity)
                 .with("id", *id),
             M::Conflict { detail } => Self::new(Code::Conflict, "Conflict", "Conflict").detail(*detail),
+            M::Stale { entity, id } => Self::new(Code::Conflict, "Stale", "Stale")
+                .with("entity", *entity)
+                .with("id", *id)
+                .detail("the row changed since if_mtime: get it again, then decide whether to retry"),
             M::UsernameTaken => {
                 Self::new(Code::Conflict, if rpc { "Conflict" } else { "Username taken" }, "UsernameTaken")
             }

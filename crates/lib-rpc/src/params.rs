@@ -9,6 +9,7 @@
 
 use crate::{Error, Result};
 use lib_model::Invalid;
+use lib_model::time::OffsetDateTime;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -25,12 +26,24 @@ pub struct ParamsForCreate {
     pub data: Box<RawValue>,
 }
 
-/// `{"id": n, "data": {...}}`
+/// `{"id": n, "data": {...}, "if_mtime"?: t}`
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParamsForUpdate {
     pub id: i64,
     pub data: Box<RawValue>,
+    /// Only while the row's `mtime` is still this (RFC 3339, as the server returned it).
+    #[serde(default, with = "lib_model::time::serde::rfc3339::option")]
+    pub if_mtime: Option<OffsetDateTime>,
+}
+
+/// `{"id": n, "if_mtime"?: t}`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamsForDelete {
+    pub id: i64,
+    #[serde(default, with = "lib_model::time::serde::rfc3339::option")]
+    pub if_mtime: Option<OffsetDateTime>,
 }
 
 /// `{"id": n}`

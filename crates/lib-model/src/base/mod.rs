@@ -33,6 +33,7 @@ use sea_query::{Condition, Expr, ExprTrait as _, InsertStatement, PostgresQueryB
 use sea_query_sqlx::SqlxBinder;
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, FromRow};
+use time::OffsetDateTime;
 
 /// An entity row with an `id` (every entity has one; `#[derive(Entity)]` implements this).
 pub trait Identified {
@@ -201,11 +202,25 @@ pub(crate) fn count_statement<B: DbBmc>(ctx: &Ctx, filters: Filters) -> SelectSt
     select
 }
 
-pub async fn update<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64, data: ForUpdate<B>) -> Result<B::Entity> {
+/// Updates the row `id` with the fields `data` gives. With `if_mtime`, only while the row's
+/// `mtime` still equals it (optimistic concurrency): otherwise [`Error::Stale`], and nothing
+/// changes.
+pub async fn update<B: DbBmc>(
+    ctx: &Ctx,
+    mm: &ModelManager,
+    id: i64,
+    data: ForUpdate<B>,
+    if_mtime: Option<OffsetDateTime>,
+) -> Result<B::Entity> {
     let fields = checked_fields(data.write_fields())?;
     if fields.is_empty() {
         // Nothing to change: answer with the row as it is, and leave mid/mtime alone.
-        return get::<B>(ctx, mm, id).await;
+        let mut select = select_columns::<B>();
+        select.cond_where(unchanged_since(by_id::<B>(ctx, id), B::TABLE, if_mtime));
+        return match fetch_optional(ctx, mm, &select).await? {
+            Some(row) => Ok(row),
+            None => Err(stale_or_missing::<B>(ctx, mm, id, if_mtime).await),
+        };
     }
     // A new parent must be the caller's too: moving a row is a create under the new parent.
     let new_parent = B::write_scope(ctx, &fields).parent;
@@ -214,18 +229,60 @@ pub async fn update<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64, data: ForUp
         .table(B::TABLE)
         .values(fields.into_iter().map(|(column, value)| (column, Expr::val(value))))
         .values(Audit::on_update(ctx.user_id()))
-        .cond_where(by_id::<B>(ctx, id))
+        .cond_where(unchanged_since(by_id::<B>(ctx, id), B::TABLE, if_mtime))
         .returning(returning::<B>());
     if let Some(guard) = new_parent {
         update.cond_where(guard.owned_by_caller);
     }
-    fetch_optional(ctx, mm, &update).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
+    match fetch_optional(ctx, mm, &update).await? {
+        Some(row) => Ok(row),
+        None => Err(stale_or_missing::<B>(ctx, mm, id, if_mtime).await),
+    }
 }
 
-pub async fn delete<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64) -> Result<B::Entity> {
+/// Deletes the row `id`; with `if_mtime`, only while its `mtime` still equals it (see
+/// [`update`]).
+pub async fn delete<B: DbBmc>(
+    ctx: &Ctx,
+    mm: &ModelManager,
+    id: i64,
+    if_mtime: Option<OffsetDateTime>,
+) -> Result<B::Entity> {
     let mut delete = Query::delete();
-    delete.from_table(B::TABLE).cond_where(by_id::<B>(ctx, id)).returning(returning::<B>());
-    fetch_optional(ctx, mm, &delete).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
+    delete
+        .from_table(B::TABLE)
+        .cond_where(unchanged_since(by_id::<B>(ctx, id), B::TABLE, if_mtime))
+        .returning(returning::<B>());
+    match fetch_optional(ctx, mm, &delete).await? {
+        Some(row) => Ok(row),
+        None => Err(stale_or_missing::<B>(ctx, mm, id, if_mtime).await),
+    }
+}
+
+/// `which`, and with `if_mtime`, `AND mtime = <if_mtime>`: the write's one statement carries
+/// the check, so nothing can change between the check and the write.
+fn unchanged_since(which: Condition, table: &'static str, if_mtime: Option<OffsetDateTime>) -> Condition {
+    match if_mtime {
+        Some(mtime) => which.add(Expr::col((table, "mtime")).eq(mtime)),
+        None => which,
+    }
+}
+
+/// Why a write of the row `id` touched nothing. Without `if_mtime` the row is missing (or not
+/// the caller's). With it, one more statement, on this failure path only, tells a row that
+/// changed since ([`Error::Stale`]) from one that is not there.
+async fn stale_or_missing<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64, if_mtime: Option<OffsetDateTime>) -> Error {
+    let missing = Error::EntityNotFound { entity: B::ENTITY, id };
+    if if_mtime.is_none() {
+        return missing;
+    }
+    let mut exists = Query::select();
+    exists.expr(Expr::val(1)).from(B::TABLE).cond_where(by_id::<B>(ctx, id));
+    match fetch_scalar::<i32>(ctx, mm, &exists).await {
+        Ok(Some(_)) => Error::Stale { entity: B::ENTITY, id },
+        Ok(None) => missing,
+        Err(error) => error,
+    }
 }
 
 fn select_columns<B: DbBmc>() -> SelectStatement {
@@ -267,6 +324,16 @@ fn checked_fields(fields: Vec<(&'static str, sea_query::Value)>) -> Result<Vec<(
         }
     }
     Ok(fields)
+}
+
+async fn fetch_scalar<T>(ctx: &Ctx, mm: &ModelManager, statement: &impl SqlxBinder) -> Result<Option<T>>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+{
+    let mut lease = mm.lease(ctx).await?;
+    let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
+    let query = sqlx::query_scalar_with(AssertSqlSafe(sql), values);
+    lease.run(|conn| query.fetch_optional(conn)).await
 }
 
 async fn fetch_optional<E>(ctx: &Ctx, mm: &ModelManager, statement: &impl SqlxBinder) -> Result<Option<E>>

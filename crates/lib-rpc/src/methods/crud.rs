@@ -11,7 +11,7 @@ macro_rules! crud_methods {
     ($router:expr, $one:literal, $many:literal, $bmc:ty) => {{
         use lib_model::base::server_owned;
         use lib_model::{Ctx, ModelManager};
-        use $crate::params::{ParamsCount, ParamsForCreate, ParamsForUpdate, ParamsIded, ParamsList};
+        use $crate::params::{ParamsCount, ParamsForCreate, ParamsForDelete, ParamsForUpdate, ParamsIded, ParamsList};
         use $crate::{Error, Result, params};
 
         $router
@@ -35,10 +35,10 @@ macro_rules! crud_methods {
             })
             .add(concat!("update_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsForUpdate| async move {
                 let data = params::data(&p.data, server_owned::<$bmc>)?;
-                <$bmc>::update(&ctx, &mm, p.id, data).await.map_err(Error::within("data"))
+                <$bmc>::update_if(&ctx, &mm, p.id, data, p.if_mtime).await.map_err(Error::within("data"))
             })
-            .add(concat!("delete_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsIded| async move {
-                Result::Ok(<$bmc>::delete(&ctx, &mm, p.id).await?)
+            .add(concat!("delete_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsForDelete| async move {
+                Result::Ok(<$bmc>::delete_if(&ctx, &mm, p.id, p.if_mtime).await?)
             })
             .add_get_many(concat!("get_", $one), $one, |ctx: Ctx, mm: ModelManager, ids: Vec<i64>| async move {
                 Result::Ok(<$bmc>::get_many(&ctx, &mm, ids).await?)
