@@ -12,6 +12,8 @@ const SENTENCES = {
   QueryTimeout: 'That search took too long. Please narrow it down (fewer or more specific filters) and try again.',
   EntityNotFound: 'That item no longer exists. It may have been deleted.',
   Conflict: 'That clashes with something that already exists.',
+  Stale: 'This was changed elsewhere (in another tab or on another device) since it was shown here. '
+    + 'The latest version is shown now; please check it and try again.',
   ServiceUnavailable: 'The service is temporarily unavailable. Please try again in a moment.',
   Unauthorized: 'Your session has ended. Please log in again.',
   Forbidden: 'The server refused this request.',
@@ -37,7 +39,7 @@ const THROTTLED = {
 };
 
 // Kinds whose server detail is for developers; the sentence says it for people.
-const DETAIL_HIDDEN = new Set(['QueryTimeout']);
+const DETAIL_HIDDEN = new Set(['QueryTimeout', 'Stale']);
 
 /**
  * A friendly sentence for `err`.

@@ -1,4 +1,6 @@
-// One task in the list: its done checkbox, and inline edit and delete.
+// One task in the list: its done checkbox, and inline edit and delete. Every write carries the
+// task's mtime as shown (`if_mtime`), so an edit made from a copy that changed elsewhere (another
+// tab, another device) is refused as Stale instead of overwriting that change.
 
 import { h, field, busy, replace } from '../dom.js';
 
@@ -8,10 +10,11 @@ import { h, field, busy, replace } from '../dom.js';
  * @param {import('../rpc.js').RpcClient} deps.rpc
  * @param {(message: string, focusId?: string) => Promise<void>} deps.changed reload after a change
  * @param {(err: Error) => void} deps.fail show an RpcError in words
+ * @param {(err: Error) => Promise<void>} deps.stale reload, then say the task changed elsewhere
  * @param {(text: string) => void} deps.failText show an error sentence
  * @param {() => void} deps.clearError
  */
-export function taskItem(task, { rpc, changed, fail, failText, clearError }) {
+export function taskItem(task, { rpc, changed, fail, stale, failText, clearError }) {
   const t = task;
   const li = h('li', { class: 'item task', 'data-testid': 'task-item',
     dataset: { taskId: String(t.id), done: String(t.done) } });
@@ -23,10 +26,11 @@ export function taskItem(task, { rpc, changed, fail, failText, clearError }) {
       clearError();
       const done = box.checked;
       try {
-        await busy(li, () => rpc.call('update_task', { id: t.id, data: { done } }));
+        await busy(li, () => rpc.call('update_task', { id: t.id, data: { done }, if_mtime: t.mtime }));
       } catch (err) {
         box.checked = !done;
-        fail(err);
+        if (err.kind === 'Stale') await stale(err);
+        else fail(err);
         return;
       }
       await changed(done ? `Marked “${t.title}” as done.` : `Marked “${t.title}” as open.`, box.id);
@@ -80,8 +84,12 @@ export function taskItem(task, { rpc, changed, fail, failText, clearError }) {
         return;
       }
       try {
-        await busy(form, () => rpc.call('update_task', { id: t.id, data }));
+        await busy(form, () => rpc.call('update_task', { id: t.id, data, if_mtime: t.mtime }));
       } catch (err) {
+        if (err.kind === 'Stale') {
+          await stale(err);
+          return;
+        }
         fail(err);
         title.control.focus();
         return;
@@ -102,9 +110,10 @@ export function taskItem(task, { rpc, changed, fail, failText, clearError }) {
     yes.addEventListener('click', async () => {
       clearError();
       try {
-        await busy(box, () => rpc.call('delete_task', { id: t.id }));
+        await busy(box, () => rpc.call('delete_task', { id: t.id, if_mtime: t.mtime }));
       } catch (err) {
-        fail(err);
+        if (err.kind === 'Stale') await stale(err);
+        else fail(err);
         return;
       }
       await changed(`Deleted “${t.title}”.`, 'new-task-title');

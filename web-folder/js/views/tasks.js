@@ -101,7 +101,7 @@ export function tasksView(ctx) {
       return;
     }
     keepFocus(() => {
-      replace(list, listed.data.map((t) => taskItem(t, { rpc, changed, fail, failText: error.show,
+      replace(list, listed.data.map((t) => taskItem(t, { rpc, changed, fail, stale, failText: error.show,
         clearError: error.clear })));
     });
     if (focusId) document.getElementById(focusId)?.focus();
@@ -118,6 +118,12 @@ export function tasksView(ctx) {
     pager.hidden = pages <= 1;
     list.dataset.state = 'ready';
     list.removeAttribute('aria-busy');
+  }
+
+  // A write refused because the task changed elsewhere: show the latest version, then say why.
+  async function stale(err) {
+    await load();
+    fail(err);
   }
 
   async function changed(message, focusId) {

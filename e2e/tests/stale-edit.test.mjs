@@ -1,0 +1,62 @@
+// An edit from a copy that changed elsewhere (another tab, another device) is refused as Stale:
+// the page says so, shows the latest version, and the other change is kept.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  assertClean, createProjectViaUi, errorText, eventually, freshUserLoggedIn, launchBrowser, openPage, pageRpc,
+} from '../lib/harness.mjs';
+
+describe('an edit of a task that changed elsewhere', { timeout: 120_000 }, () => {
+  let browser;
+  let page;
+  let problems;
+  let projectId;
+
+  const taskByTitle = (title) => page.getByTestId('task-item')
+    .filter({ has: page.getByTestId('task-title').getByText(title, { exact: true }) });
+
+  /** Changes the task as another tab would: with the same session, behind this page's back. */
+  async function changeElsewhere(id, data) {
+    await pageRpc(page, 'update_task', { id, data });
+  }
+
+  before(async () => {
+    browser = await launchBrowser();
+    ({ page, problems } = await openPage(browser));
+    await freshUserLoggedIn(page);
+    projectId = await createProjectViaUi(page, 'Shared');
+    await page.getByTestId('project-name').getByText('Shared', { exact: true }).click();
+    await page.locator('#new-task-title').fill('Paint the shed');
+    await page.locator('#add-task').click();
+    await taskByTitle('Paint the shed').waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+  });
+
+  test('ticking it off is refused, the latest version is shown, and the other change is kept', async () => {
+    const [task] = (await pageRpc(page, 'list_tasks', { filters: { project_id: projectId } })).data;
+    await changeElsewhere(task.id, { title: 'Paint the shed green' });
+
+    await taskByTitle('Paint the shed').getByTestId('task-done').check();
+    await eventually(async () => assert.match(await errorText(page), /changed elsewhere/));
+    await taskByTitle('Paint the shed green').waitFor();
+    assert.equal(await taskByTitle('Paint the shed green').getByTestId('task-done').isChecked(), false);
+    const [now] = (await pageRpc(page, 'list_tasks', { filters: { project_id: projectId } })).data;
+    assert.deepEqual([now.title, now.done], ['Paint the shed green', false], 'the other change stays, ours did not land');
+  });
+
+  test('saving an edit is refused the same way', async () => {
+    const [task] = (await pageRpc(page, 'list_tasks', { filters: { project_id: projectId } })).data;
+    await taskByTitle('Paint the shed green').getByTestId('edit-task').click();
+    await page.locator(`#edit-title-${task.id}`).fill('Paint the shed blue');
+    await changeElsewhere(task.id, { description: 'Two coats' });
+    await page.getByTestId('save-task').click();
+    await eventually(async () => assert.match(await errorText(page), /changed elsewhere/));
+    await eventually(async () => assert.equal(
+      await taskByTitle('Paint the shed green').getByTestId('task-desc').textContent(), 'Two coats'));
+    assertClean(problems);
+  });
+});
