@@ -1,4 +1,5 @@
-// An edit from a copy that changed elsewhere (another tab, another device) is refused as Stale:
+// An edit from a copy that changed elsewhere (another tab, another device) is refused as Stale,
+// for tasks and projects alike:
 // the page says so, shows the latest version, and the other change is kept.
 
 import assert from 'node:assert/strict';
@@ -57,6 +58,19 @@ describe('an edit of a task that changed elsewhere', { timeout: 120_000 }, () =>
     await eventually(async () => assert.match(await errorText(page), /changed elsewhere/));
     await eventually(async () => assert.equal(
       await taskByTitle('Paint the shed green').getByTestId('task-desc').textContent(), 'Two coats'));
+  });
+
+  test('renaming a project renamed elsewhere is refused the same way', async () => {
+    await page.goto('/#/projects');
+    const item = page.getByTestId('project-item').filter({ has: page.getByTestId('project-name').getByText('Shared', { exact: true }) });
+    await item.getByTestId('rename-project').click();
+    await page.locator(`#rename-input-${projectId}`).fill('Ours');
+    await pageRpc(page, 'update_project', { id: projectId, data: { name: 'Theirs' } });
+    await page.getByTestId('save-rename').click();
+    await eventually(async () => assert.match(await errorText(page), /changed elsewhere/));
+    await page.getByTestId('project-name').getByText('Theirs', { exact: true }).waitFor();
+    const project = await pageRpc(page, 'get_project', { id: projectId });
+    assert.equal(project.data.name, 'Theirs', 'the other rename stays');
     assertClean(problems);
   });
 });

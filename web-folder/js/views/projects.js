@@ -24,6 +24,13 @@ export function projectsView(ctx) {
     error.show(describeError(err));
   }
 
+  // A write refused because the project changed elsewhere (renamed in another tab): show the
+  // latest version, then say why. Writes carry the mtime shown (`if_mtime`) for this.
+  async function stale(err) {
+    await load();
+    fail(err);
+  }
+
   async function load() {
     list.dataset.state = 'loading';
     let projects;
@@ -93,8 +100,12 @@ export function projectsView(ctx) {
           return;
         }
         try {
-          await busy(form, () => rpc.call('update_project', { id: p.id, data: { name: newName } }));
+          await busy(form, () => rpc.call('update_project', { id: p.id, data: { name: newName }, if_mtime: p.mtime }));
         } catch (err) {
+          if (err.kind === 'Stale') {
+            await stale(err);
+            return;
+          }
           fail(err);
           input.control.focus();
           return;
@@ -122,9 +133,10 @@ export function projectsView(ctx) {
       async function doDelete() {
         error.clear();
         try {
-          await busy(box, () => rpc.call('delete_project', { id: p.id }));
+          await busy(box, () => rpc.call('delete_project', { id: p.id, if_mtime: p.mtime }));
         } catch (err) {
-          fail(err);
+          if (err.kind === 'Stale') await stale(err);
+          else fail(err);
           return;
         }
         status.show(`Deleted “${p.name}”.`);
