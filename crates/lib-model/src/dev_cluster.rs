@@ -16,7 +16,7 @@ mod tools;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _, PgConnection};
 use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -168,13 +168,24 @@ fn ensure_running(addr: &str) -> Result<Started, SetupError> {
         Ok(()) => Ok(Started { port, now: true }),
         // The server's own reason is in its log, not in what pg_ctl printed.
         Err(SetupError::Cluster { dir, step, detail }) => {
-            let text = fs::read_to_string(&log).unwrap_or_default();
-            let last: Vec<&str> = text.lines().rev().take(3).collect();
-            let said = last.into_iter().rev().collect::<Vec<_>>().join(" | ");
-            Err(SetupError::Cluster { dir, step, detail: format!("{detail}; server.log ends: {said}") })
+            let tail = log_tail(&log);
+            let mut last: Vec<&str> = tail.lines().rev().take(3).collect();
+            last.reverse();
+            Err(SetupError::Cluster { dir, step, detail: format!("{detail}; server.log ends: {}", last.join(" | ")) })
         }
         Err(other) => Err(other),
     }
+}
+
+/// The last few KiB of the server's log (it grows for as long as the cluster is kept).
+fn log_tail(log: &Path) -> String {
+    const TAIL_BYTES: u64 = 4096;
+    let mut tail = Vec::new();
+    if let Ok(mut file) = File::open(log) {
+        let start = file.metadata().map_or(0, |m| m.len().saturating_sub(TAIL_BYTES));
+        let _ = file.seek(SeekFrom::Start(start)).and_then(|_| file.read_to_end(&mut tail));
+    }
+    String::from_utf8_lossy(&tail).into_owned()
 }
 
 /// `initdb` into `data`, then the settings of a throwaway development server.
@@ -259,6 +270,17 @@ mod tests {
             assert!(error.contains(fix), "{fix} missing from: {error}");
         }
         assert!(error.contains("/usr/lib/postgresql/<version>/bin"), "{error}");
+    }
+
+    #[test]
+    fn a_failed_start_reads_only_the_end_of_a_long_log() {
+        let log = std::env::temp_dir().join(format!("dev-cluster-log-{}", std::process::id()));
+        let long = format!("{}\nsecond to last\nFATAL: the reason\n", "old line\n".repeat(10_000));
+        fs::write(&log, long).unwrap();
+        let tail = log_tail(&log);
+        let _ = fs::remove_file(&log);
+        assert!(tail.len() <= 4096, "{}", tail.len());
+        assert!(tail.ends_with("second to last\nFATAL: the reason\n"), "{tail}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! [`generate_crud_fns!`]: one call gives an entity's Bmc its CRUD methods.
 
-/// Gives a Bmc inherent `create`, `get`, `get_many`, `list`, `count`, `update` and `delete` over
-/// the generic functions of [`base`](crate::base), with the types its `DbBmc` impl names:
+/// Gives a Bmc inherent `create`, `get`, `get_many`, `list`, `count`, `update` and `delete` (and
+/// `update_if` / `delete_if`, the same with `if_mtime`) over the generic functions of
+/// [`base`](crate::base), with the types its `DbBmc` impl names:
 ///
 /// ```ignore
 /// generate_crud_fns!(TaskBmc);

@@ -61,18 +61,15 @@ impl Calls<'_> {
                     match read.id {
                         Some(rid) if found => out.result(rid, |w: &mut ResultWriter<'_>| rows.write(id, w)),
                         Some(rid) => out.error(Some(rid), missing()),
-                        None if !found => out.outcome.error_kinds.push(missing().kind()),
+                        None if !found => out.unanswered(&missing()),
                         None => {}
                     }
                 }
             }
             Err(error) => {
-                let object = error.to_error_object(out.req_id);
+                let (kind, object) = error.to_error_object(out.req_id);
                 for read in &reads {
-                    out.outcome.error_kinds.push(error.kind());
-                    if let Some(rid) = read.id {
-                        out.error_object(Some(rid), &object);
-                    }
+                    out.error_object(read.id, kind, &object);
                 }
             }
         });

@@ -49,13 +49,13 @@ impl Error {
         move |error| Error::Model(error.within(param))
     }
 
-    /// The client's view of this error as an error object of a response to request `req_id`.
-    /// A server fault is logged here, once, with its cause; the client sees only "Internal
-    /// error".
-    pub fn to_error_object(&self, req_id: &str) -> ErrorObject {
+    /// The client's view of this error, decided once: its kind (for the request's log line) and
+    /// the error object of a response to request `req_id`. A server fault is logged here, once,
+    /// with its cause; the client sees only "Internal error".
+    pub fn to_error_object(&self, req_id: &str) -> (&'static str, ErrorObject) {
         let client = self.client_error();
         client.log_fault(self);
-        client.to_object(req_id)
+        (client.kind, client.to_object(req_id))
     }
 
     /// The `data.kind` a client sees, for the request's log line.

@@ -59,21 +59,25 @@ impl<'r> Responses<'r> {
     }
 
     fn write_error(&mut self, id: Option<&RawValue>, error: &Error) {
-        self.outcome.error_kinds.push(error.kind());
-        let object = error.to_error_object(self.req_id);
+        let (kind, object) = error.to_error_object(self.req_id);
+        self.outcome.error_kinds.push(kind);
         self.answer.error(id, &object);
     }
 
-    /// An error object made once for several calls (a failed `get_many`), logged once.
-    pub(crate) fn error_object(&mut self, id: Option<&RawValue>, object: &ErrorObject) {
-        self.next();
-        self.answer.error(id, object);
+    /// An error made once for several calls (a failed `get_many`), logged once, counted and
+    /// answered for each (`id` `None`: a notification, counted only).
+    pub(crate) fn error_object(&mut self, id: Option<&RawValue>, kind: &'static str, object: &ErrorObject) {
+        self.outcome.error_kinds.push(kind);
+        if id.is_some() {
+            self.next();
+            self.answer.error(id, object);
+        }
     }
 
     /// A notification's error: logged if it is a fault, counted for the log line.
     pub(crate) fn unanswered(&mut self, error: &Error) {
-        let _ = error.to_error_object(self.req_id);
-        self.outcome.error_kinds.push(error.kind());
+        let (kind, _) = error.to_error_object(self.req_id);
+        self.outcome.error_kinds.push(kind);
     }
 
     pub(crate) fn finish(mut self) -> RpcOutcome {
