@@ -8,12 +8,18 @@
 //! check for a closed client while it runs a statement (`client_connection_check_interval`,
 //! see `store.rs`), so the statement is stopped within that interval. The user's slot stays
 //! taken until then: an abandoned statement still counts against its user's share.
+//!
+//! A call inside a [`Transaction`](crate::Transaction) leases the transaction's connection
+//! instead (no slot: the transaction holds one for all its calls), and gives it back to the
+//! transaction when it ends; abandoned mid-statement, it closes it, and the transaction is lost.
 
 use crate::fair_share::Slot;
+use crate::transaction::TxnConn;
 use crate::{Error, Result};
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, Postgres};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How often Postgres checks, while it runs a statement, whether its client has gone.
@@ -22,12 +28,33 @@ pub(crate) const CLIENT_CHECK_INTERVAL: Duration = Duration::from_millis(200);
 pub(crate) struct Lease {
     conn: Option<PoolConnection<Postgres>>,
     slot: Option<Slot>,
+    /// The transaction the connection belongs to, which gets it back when the lease ends.
+    txn: Option<Arc<TxnConn>>,
     in_flight: bool,
 }
 
 impl Lease {
-    pub(crate) fn new(conn: PoolConnection<Postgres>, slot: Slot) -> Self {
-        Self { conn: Some(conn), slot: Some(slot), in_flight: false }
+    pub(crate) fn new(conn: PoolConnection<Postgres>, slot: Option<Slot>) -> Self {
+        Self { conn: Some(conn), slot, txn: None, in_flight: false }
+    }
+
+    /// The connection of the transaction `txn`, for one of its calls.
+    pub(crate) fn in_transaction(conn: PoolConnection<Postgres>, txn: Arc<TxnConn>) -> Self {
+        Self { conn: Some(conn), slot: None, txn: Some(txn), in_flight: false }
+    }
+
+    /// The connection and the slot, for a lease that outlives this one (a transaction's).
+    pub(crate) fn into_parts(mut self) -> (PoolConnection<Postgres>, Option<Slot>) {
+        let conn = self.conn.take().expect("a lease holds its connection until it is dropped");
+        (conn, self.slot.take())
+    }
+
+    /// Closes the connection when the lease ends instead of giving it back: for a connection
+    /// whose state is no longer known (a failed `ROLLBACK`).
+    pub(crate) fn discard(&mut self) {
+        if let Some(conn) = self.conn.as_mut() {
+            conn.close_on_drop();
+        }
     }
 
     /// Runs one statement (`|conn| query.fetch_one(conn)`), marking it in flight until it ends.
@@ -35,18 +62,34 @@ impl Lease {
     where
         F: Future<Output = sqlx::Result<T>> + 'c,
     {
-        let Lease { conn, in_flight, .. } = self;
+        let Lease { conn, in_flight, txn, .. } = self;
         let conn = conn.as_mut().expect("a lease holds its connection until it is dropped");
         *in_flight = true;
         let answer = statement(conn).await;
         // Not reached when the caller's future is dropped at the `.await` above.
         *in_flight = false;
+        if answer.is_err()
+            && let Some(txn) = txn
+        {
+            txn.mark_failed();
+        }
         answer.map_err(Error::from)
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        if let Some(txn) = self.txn.take()
+            && let Some(mut conn) = self.conn.take()
+        {
+            if self.in_flight {
+                // Closed, which ends the transaction in Postgres: its later calls find no connection.
+                conn.close_on_drop();
+            } else {
+                txn.put_back(conn);
+            }
+            return;
+        }
         if !self.in_flight {
             return;
         }

@@ -9,6 +9,7 @@
 //!   [`generate_crud_fns!`] gives an entity's Bmc its `create/get/list/count/update/delete`.
 //! - [`filter`]: filters and list options (modql's operators) checked against each entity's
 //!   column allowlist.
+//! - [`Transaction`]: several calls in one database transaction ([`ModelManager::begin`]).
 //! - Entities: [`project`], [`task`]; accounts: [`user`] (with [`username`]'s rules), [`session`]
 //!   (with an in-process cache kept true across instances by `LISTEN/NOTIFY`), [`login`] (with
 //!   [`device`] cookies that keep an owner out of others' throttle); every
@@ -46,12 +47,14 @@ pub mod task;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 mod throttle;
+mod transaction;
 pub mod user;
 pub mod username;
 
 pub use error::{Error, Invalid, Result};
 pub use lib_core::Ctx;
 pub use store::{MIGRATOR, ModelManager};
+pub use transaction::Transaction;
 
 // Re-exported for the macros, so entity crates need no direct dependency on them.
 #[doc(hidden)]

@@ -6,6 +6,7 @@ use crate::lease::{CLIENT_CHECK_INTERVAL, Lease};
 use crate::pwd::PwdService;
 use crate::pwd_budget::PwdBudget;
 use crate::session_cache::SessionCache;
+use crate::transaction::TxnConn;
 use crate::{Error, Result};
 use lib_core::{Clock, Config, Ctx, SystemClock};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -24,6 +25,8 @@ pub struct ModelManager {
     // One reference count for the rest: a clone per request and per call costs two atomic
     // increments, whatever the manager holds (its connect options alone are a dozen strings).
     shared: Arc<Shared>,
+    /// Set in a [`Transaction`](crate::Transaction)'s manager: every call runs on its connection.
+    txn: Option<Arc<TxnConn>>,
 }
 
 struct Shared {
@@ -89,7 +92,7 @@ impl ModelManager {
             fair_share: Arc::new(FairShare::new(config.user_max_inflight, config.user_queue_wait)),
             admin_options,
         };
-        Ok(Self { db, shared: Arc::new(shared) })
+        Ok(Self { db, shared: Arc::new(shared), txn: None })
     }
 
     /// Applies pending migrations, then fills in what SQL cannot compute (the confusable
@@ -130,11 +133,20 @@ impl ModelManager {
     }
 
     /// A connection for a call of `ctx`'s user, within the user's fair share: waits for one of
-    /// the user's slots first (then [`Error::TooManyRequests`]), then for the pool.
+    /// the user's slots first (then [`Error::TooManyRequests`]), then for the pool. In a
+    /// transaction, its connection (the transaction holds the slot).
     pub(crate) async fn lease(&self, ctx: &Ctx) -> Result<Lease> {
+        if let Some(txn) = &self.txn {
+            return txn.lease();
+        }
         let slot = self.shared.fair_share.take(ctx.user_id()).await?;
         let conn = self.db.acquire().await?;
-        Ok(Lease::new(conn, slot))
+        Ok(Lease::new(conn, Some(slot)))
+    }
+
+    /// This manager, with every call run on the transaction's connection `txn`.
+    pub(crate) fn in_transaction(&self, txn: Arc<TxnConn>) -> Self {
+        Self { txn: Some(txn), ..self.clone() }
     }
 
     pub(crate) fn pwd(&self) -> &PwdService {

@@ -245,25 +245,45 @@ impl AnswerBuf {
     ) -> Result<(), Error> {
         let mark = self.len();
         crate::envelope::write_head(self, id, "result").expect("forced writes cannot fail");
-        let limit = self.max_bytes.saturating_sub(tail + 1);
+        match self.try_write(tail + 1, write) {
+            Ok(()) => {
+                self.push(b"}");
+                Ok(())
+            }
+            Err(error) => {
+                self.rollback(mark);
+                Err(error)
+            }
+        }
+    }
+
+    /// Writes what `write` writes, within the budgets and leaving `tail` bytes free for what
+    /// will close the body; or answers the error to answer instead, leaving the caller to roll
+    /// back what was written.
+    pub(crate) fn try_write(
+        &mut self,
+        tail: usize,
+        write: impl FnOnce(&mut ResultWriter<'_>) -> serde_json::Result<()>,
+    ) -> Result<(), Error> {
+        let limit = self.max_bytes.saturating_sub(tail);
         let mut writer = ResultWriter { answer: self, limit, stop: None };
         // A `Serialize` that panics is a bug of one call: caught here so that the buffer is rolled
         // back and the batch goes on. Nothing but `bytes` is touched mid-write, and the rollback
         // restores it.
         let written = crate::unwind::catch(AssertUnwindSafe(|| write(&mut writer)));
         let stop = writer.stop;
-        let error = match (written, stop) {
-            (Ok(Ok(())), _) => {
-                self.push(b"}");
-                return Ok(());
-            }
-            (Ok(Err(_)), Some(Stop::TooLarge)) => Error::AnswerTooLarge { limit_bytes: self.max_bytes },
-            (Ok(Err(_)), Some(Stop::InFlight)) => Error::AnswersInFlight { retry_after: IN_FLIGHT_RETRY_AFTER },
-            (Ok(Err(error)), None) => Error::ResultSerialization(error),
-            (Err(panic), _) => panic,
-        };
-        self.rollback(mark);
-        Err(error)
+        match (written, stop) {
+            (Ok(Ok(())), _) => Ok(()),
+            (Ok(Err(_)), Some(Stop::TooLarge)) => Err(Error::AnswerTooLarge { limit_bytes: self.max_bytes }),
+            (Ok(Err(_)), Some(Stop::InFlight)) => Err(Error::AnswersInFlight { retry_after: IN_FLIGHT_RETRY_AFTER }),
+            (Ok(Err(error)), None) => Err(Error::ResultSerialization(error)),
+            (Err(panic), _) => Err(panic),
+        }
+    }
+
+    /// What was written from `range` on (a part of a result written earlier).
+    pub(crate) fn written(&self, range: std::ops::Range<usize>) -> &[u8] {
+        &self.bytes[range]
     }
 
     /// Writes the response `{"jsonrpc":"2.0","id":<id>,"error":<object>}` (forced, as every error).

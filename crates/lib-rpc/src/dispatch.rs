@@ -1,12 +1,13 @@
 //! [`RpcRouter::handle`]: a body's requests run in order, their responses written one after
 //! another into one buffer ([`Responses`]), within the answer budgets of [`RpcLimits`]. A batch's
-//! runs of reads are answered together in `batch.rs`.
+//! runs of reads are answered together in `batch.rs`; a `transaction` runs in `transaction.rs`.
 
 use crate::Error;
 use crate::answer::RpcLimits;
 use crate::protocol::{Incoming, Rejected, Request, parse_body, parse_request};
 use crate::responses::Responses;
 use crate::router::{RpcOutcome, RpcRouter};
+use crate::transaction::TRANSACTION;
 use crate::unwind::caught;
 use lib_core::{Ctx, LogText};
 use lib_model::ModelManager;
@@ -19,6 +20,8 @@ pub(crate) struct Calls<'a> {
     pub(crate) ctx: Ctx,
     pub(crate) mm: &'a ModelManager,
     pub(crate) out: Responses<'a>,
+    /// The most requests in a batch, and calls in a transaction.
+    pub(crate) batch_limit: usize,
 }
 
 impl RpcRouter {
@@ -32,7 +35,7 @@ impl RpcRouter {
         limits: &RpcLimits,
     ) -> RpcOutcome {
         let out = Responses::new(limits, req_id, ctx.user_id());
-        let mut calls = Calls { router: self, ctx, mm, out };
+        let mut calls = Calls { router: self, ctx, mm, out, batch_limit: limits.batch_limit };
         match parse_body(body, limits.batch_limit) {
             Err(error) => calls.out.error(None, error),
             Ok(Incoming::Single(raw)) => calls.call(parse_request(raw)).await,
@@ -55,6 +58,10 @@ impl Calls<'_> {
             Err(Rejected { id, error, .. }) => return out.error(id, error),
         };
         out.outcome.methods.push(request.method.clone());
+        if request.method == TRANSACTION {
+            let span = tracing::info_span!("rpc", method = TRANSACTION, notification = request.id.is_none());
+            return self.transaction(request.id, request.params).instrument(span).await;
+        }
         let span = tracing::info_span!("rpc", method = %LogText(&request.method), notification = request.id.is_none());
         let result = match self.router.methods.get(request.method.as_str()) {
             Some(method) => caught(|| method(self.ctx, self.mm.clone(), request.params)).instrument(span.clone()).await,

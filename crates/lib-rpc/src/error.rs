@@ -33,6 +33,9 @@ pub enum Error {
     Panic(String),
     #[error(transparent)]
     Model(#[from] lib_model::Error),
+    /// Call `index` of a transaction failed with `error`, and the transaction with it.
+    #[error("call {index} of the transaction: {error}")]
+    InCall { index: usize, error: Box<Error> },
 }
 
 impl Error {
@@ -95,6 +98,7 @@ impl Error {
                 ClientError::throttled("Too many requests", "TooManyRequests", *retry_after)
             }
             Error::ResultSerialization(_) | Error::Panic(_) => ClientError::internal(),
+            Error::InCall { index, error } => error.client_error().with("call_index", *index),
         }
     }
 }

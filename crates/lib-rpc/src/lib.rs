@@ -10,6 +10,8 @@
 //!   to its size: params are decoded from the body's text straight into each method's type, and
 //!   results serialised straight into the one response buffer.
 //! - A panic in a call is that call's -32603; the batch and the connection go on.
+//! - `transaction`: entity calls in one database transaction, with `$ref`s to earlier results
+//!   (`transaction.rs`).
 //! - [`methods::router`]: every method of the API contract; [`crud_methods!`] gives an entity its
 //!   six CRUD methods.
 //! - [`ClientError`]: what a client sees of a failure; [`ClientError::of_model`] is the one
@@ -30,6 +32,7 @@ pub mod params;
 mod protocol;
 mod responses;
 mod router;
+mod transaction;
 mod unwind;
 
 pub use answer::{Answer, RpcLimits};

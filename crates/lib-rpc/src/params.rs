@@ -115,7 +115,7 @@ pub fn client_message(error: &impl fmt::Display) -> String {
 
 /// A decoding error without its position: "line 1 column 12" counts within the params' own
 /// text, which would only confuse a client reading its request.
-fn json_message(error: &serde_json::Error) -> String {
+pub(crate) fn json_message(error: &serde_json::Error) -> String {
     let message = client_message(error);
     let position = format!(" at line {} column {}", error.line(), error.column());
     match message.strip_suffix(&position) {

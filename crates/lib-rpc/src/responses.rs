@@ -5,6 +5,7 @@ use crate::answer::{AnswerBuf, ResultWriter, RpcLimits};
 use crate::router::RpcOutcome;
 use crate::{Error, ErrorObject};
 use serde_json::value::RawValue;
+use std::ops::Range;
 
 pub(crate) struct Responses<'r> {
     answer: AnswerBuf,
@@ -53,6 +54,49 @@ impl<'r> Responses<'r> {
         }
     }
 
+    /// Starts a result written in parts as they come (a transaction's): the response's head,
+    /// then `opening`. Answer it with [`Responses::close_parts`], or take it all back with
+    /// [`Responses::abandon_parts`].
+    pub(crate) fn open_parts(&mut self, id: Option<&RawValue>, opening: &[u8]) -> PartsMark {
+        let mark = PartsMark { len: self.answer.len(), written: self.written };
+        self.next();
+        crate::envelope::write_head(&mut self.answer, id, "result").expect("forced writes cannot fail");
+        self.answer.push(opening);
+        mark
+    }
+
+    /// Writes `separator` (always), then one part within the answer's budgets, leaving room for
+    /// `closing`; answers where the part lies, for reading it back.
+    pub(crate) fn try_part(
+        &mut self,
+        separator: &[u8],
+        closing: &[u8],
+        write: impl FnOnce(&mut ResultWriter<'_>) -> serde_json::Result<()>,
+    ) -> Result<Range<usize>, Error> {
+        self.answer.push(separator);
+        let start = self.answer.len();
+        // The response's closing brace, and a batch's closing bracket.
+        let tail = closing.len() + 1 + usize::from(self.batch);
+        self.answer.try_write(tail, write)?;
+        Ok(start..self.answer.len())
+    }
+
+    /// A part written earlier.
+    pub(crate) fn part(&self, range: Range<usize>) -> &[u8] {
+        self.answer.written(range)
+    }
+
+    pub(crate) fn close_parts(&mut self, closing: &[u8]) {
+        self.answer.push(closing);
+        self.answer.push(b"}");
+    }
+
+    /// Forgets the response begun at `mark`, as if it had never been started.
+    pub(crate) fn abandon_parts(&mut self, mark: PartsMark) {
+        self.answer.rollback(mark.len);
+        self.written = mark.written;
+    }
+
     pub(crate) fn error(&mut self, id: Option<&RawValue>, error: Error) {
         self.next();
         self.write_error(id, &error);
@@ -90,4 +134,10 @@ impl<'r> Responses<'r> {
         }
         self.outcome
     }
+}
+
+/// Where a response written in parts began.
+pub(crate) struct PartsMark {
+    len: usize,
+    written: usize,
 }

@@ -15,7 +15,7 @@ use lib_model::session::NewSession;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
 /// Serialises one call's result into the answer.
@@ -56,6 +56,8 @@ impl<R: Serialize + Send + Sync> Rows for RowsById<R> {
 pub struct RpcRouter {
     pub(crate) methods: HashMap<&'static str, Method>,
     pub(crate) get_many: HashMap<&'static str, GetMany>,
+    /// The methods a `transaction` may call: the entity methods (see `transaction.rs`).
+    pub(crate) transactional: HashSet<&'static str>,
 }
 
 /// What one body produced: the response body (`None`: nothing to answer, HTTP 204) and, for the
@@ -115,6 +117,16 @@ impl RpcRouter {
             })
         });
         assert!(self.methods.insert(name, method).is_none(), "method {name} registered twice");
+        self
+    }
+
+    /// Lets `transaction` call the methods `names` (registered already): methods that touch
+    /// nothing but the model's entities, so that their effects can be rolled back.
+    pub fn allow_in_transactions(&mut self, names: &[&'static str]) -> &mut Self {
+        for name in names {
+            assert!(self.methods.contains_key(name), "method {name} is not registered");
+            self.transactional.insert(name);
+        }
         self
     }
 

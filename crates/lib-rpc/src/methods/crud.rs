@@ -42,6 +42,14 @@ macro_rules! crud_methods {
             })
             .add_get_many(concat!("get_", $one), $one, |ctx: Ctx, mm: ModelManager, ids: Vec<i64>| async move {
                 Result::Ok(<$bmc>::get_many(&ctx, &mm, ids).await?)
-            });
+            })
+            .allow_in_transactions(&[
+                concat!("create_", $one),
+                concat!("get_", $one),
+                concat!("list_", $many),
+                concat!("count_", $many),
+                concat!("update_", $one),
+                concat!("delete_", $one),
+            ]);
     }};
 }

@@ -1,0 +1,70 @@
+//! [`lib_model::Transaction`]: calls on its manager stay only when it commits; rolled back, or
+//! dropped unfinished between calls (its request abandoned), nothing of them stays, and the
+//! connection it held serves other calls again.
+
+mod common;
+
+use common::{project, user};
+use lib_model::ModelManager;
+use lib_model::project::{ProjectBmc, ProjectForCreate};
+use lib_model::test_support::TestDb;
+use lib_model::{Ctx, Error};
+
+async fn names(ctx: &Ctx, mm: &ModelManager) -> Vec<String> {
+    let projects = ProjectBmc::list(ctx, mm, Default::default(), &Default::default()).await.unwrap();
+    projects.into_iter().map(|p| p.name).collect()
+}
+
+async fn create(ctx: &Ctx, mm: &ModelManager, name: &str) -> lib_model::Result<i64> {
+    Ok(ProjectBmc::create(ctx, mm, ProjectForCreate { name: name.into() }).await?.id)
+}
+
+/// A manager with one connection: every call after a transaction reuses the one it held.
+fn one_connection(db: &TestDb) -> ModelManager {
+    let mut config = db.config();
+    config.db_max_connections = 1;
+    db.mm_with(&config, std::sync::Arc::new(lib_core::SystemClock))
+}
+
+#[tokio::test]
+async fn what_a_transaction_does_stays_only_when_it_commits() {
+    let db = TestDb::new().await;
+    let mm = one_connection(&db);
+    let ctx = user(&mm, "alice").await;
+
+    let txn = mm.begin(&ctx).await.unwrap();
+    create(&ctx, txn.manager(), "committed").await.unwrap();
+    assert_eq!(names(&ctx, txn.manager()).await, ["committed"], "the transaction sees its own write");
+    txn.commit().await.unwrap();
+    assert_eq!(names(&ctx, &mm).await, ["committed"]);
+
+    let txn = mm.begin(&ctx).await.unwrap();
+    create(&ctx, txn.manager(), "rolled back").await.unwrap();
+    txn.rollback().await.unwrap();
+
+    let txn = mm.begin(&ctx).await.unwrap();
+    create(&ctx, txn.manager(), "dropped").await.unwrap();
+    drop(txn);
+
+    assert_eq!(names(&ctx, &mm).await, ["committed"]);
+}
+
+#[tokio::test]
+async fn a_failed_call_fails_the_commit_and_the_connections_come_back() {
+    let db = TestDb::new().await;
+    let mm = one_connection(&db);
+    let ctx = user(&mm, "alice").await;
+    project(&ctx, &mm, "taken").await;
+
+    for _ in 0..3 {
+        let txn = mm.begin(&ctx).await.unwrap();
+        create(&ctx, txn.manager(), "new").await.unwrap();
+        let conflict = create(&ctx, txn.manager(), "taken").await;
+        assert!(matches!(conflict, Err(Error::Conflict { .. })), "{conflict:?}");
+        // Postgres refuses everything after a failed statement, the commit included.
+        assert!(create(&ctx, txn.manager(), "after").await.is_err());
+        assert!(txn.commit().await.is_err());
+    }
+    // With one connection, every transaction above gave it back.
+    assert_eq!(names(&ctx, &mm).await, ["taken"]);
+}

@@ -1,0 +1,308 @@
+//! `transaction` through the API: entity calls in one database transaction, `$ref`s to earlier
+//! results, the failing call's error with `call_index`, and nothing left behind on any failure:
+//! a call's error, a statement timeout, a client gone mid-transaction, a server shutdown.
+
+mod common;
+
+use common::{Api, TestApp, assert_error, spawn_app, spawn_app_with};
+use lib_model::operator_sql::{fetch_i64, lock_table, statements_on};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::time::Instant;
+
+fn call(method: &str, params: Value) -> Value {
+    json!({"method": method, "params": params})
+}
+
+async fn transaction(api: &Api, calls: Vec<Value>) -> Value {
+    api.rpc("transaction", json!({"calls": calls})).await
+}
+
+/// Projects in the database but the development seed's (demo1's).
+async fn projects_in_db(app: &TestApp) -> i64 {
+    let sql = r#"SELECT count(*) FROM project WHERE owner_id <> (SELECT id FROM "user" WHERE username = 'demo1')"#;
+    fetch_i64(app.config.database_url.expose(), sql).await
+}
+
+/// Polls `condition` until it holds, failing after `within`.
+async fn eventually<F: Future<Output = bool>>(within: Duration, what: &str, condition: impl Fn() -> F) {
+    let start = Instant::now();
+    while !condition().await {
+        assert!(start.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn calls_run_in_order_with_refs_and_each_answers_what_it_would_alone() {
+    // One slot per user: a transaction takes one, whatever the number of its calls.
+    let app = spawn_app_with(|config| config.user_max_inflight = 1).await;
+    let alice = app.user("alice").await;
+    let response = transaction(
+        &alice,
+        vec![
+            call("create_project", json!({"data": {"name": "launch"}})),
+            call("create_task", json!({"data": {"project_id": {"$ref": "0.data.id"}, "title": "plan"}})),
+            call(
+                "update_task",
+                json!({"id": {"$ref": "1.data.id"}, "data": {"done": true}, "if_mtime": {"$ref": "1.data.mtime"}}),
+            ),
+            call("list_tasks", json!({"filters": {"project_id": {"$ref": "0.data.id"}}})),
+            call("count_tasks", json!({})),
+            call("get_project", json!({"id": {"$ref": "0.data.id"}})),
+        ],
+    )
+    .await;
+    let results = response["result"]["data"].as_array().unwrap_or_else(|| panic!("{response}"));
+    assert_eq!(results.len(), 6);
+    let (project, task) = (&results[0]["data"], &results[1]["data"]);
+    assert_eq!(task["project_id"], project["id"]);
+    assert_eq!(results[2]["data"]["done"], true);
+    assert_eq!(results[3]["data"].as_array().unwrap().len(), 1);
+    assert_eq!(results[4], json!({"data": 1}));
+    assert_eq!(&results[5]["data"], project);
+
+    // What stays is what the calls answered.
+    assert_eq!(alice.ok("get_task", json!({"id": task["id"]})).await, results[2]["data"]);
+    assert_eq!(alice.ok("list_tasks", json!({"filters": {"project_id": project["id"]}})).await, results[3]["data"]);
+}
+
+#[tokio::test]
+async fn a_failure_in_the_last_call_leaves_nothing_and_names_the_call() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let kept = alice.ok("create_project", json!({"data": {"name": "kept"}})).await;
+    let response = transaction(
+        &alice,
+        vec![
+            call("create_project", json!({"data": {"name": "new"}})),
+            call("update_project", json!({"id": kept["id"], "data": {"name": "renamed"}})),
+            call("create_task", json!({"data": {"project_id": {"$ref": "0.data.id"}, "title": "t"}})),
+            call("get_task", json!({"id": 999_999})),
+        ],
+    )
+    .await;
+    let error = &response["error"];
+    assert_error(error, -32004, "EntityNotFound");
+    assert_eq!((&error["data"]["call_index"], &error["data"]["id"]), (&json!(3), &json!(999_999)), "{error}");
+    assert!(response.get("result").is_none(), "{response}");
+
+    assert_eq!(projects_in_db(&app).await, 1, "the created project is gone");
+    assert_eq!(alice.ok("get_project", json!({"id": kept["id"]})).await, kept, "the rename is undone");
+    let tasks = r#"SELECT count(*) FROM task WHERE cid <> (SELECT id FROM "user" WHERE username = 'demo1')"#;
+    assert_eq!(fetch_i64(app.config.database_url.expose(), tasks).await, 0);
+}
+
+#[tokio::test]
+async fn a_call_keeps_its_validation_and_its_owners_scope() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let bobs = bob.ok("create_project", json!({"data": {"name": "bob's"}})).await;
+
+    let invalid = transaction(
+        &alice,
+        vec![
+            call("create_project", json!({"data": {"name": "a"}})),
+            call("create_task", json!({"data": {"project_id": {"$ref": "0.data.id"}, "title": 5}})),
+        ],
+    )
+    .await;
+    assert_error(&invalid["error"], -32602, "InvalidParams");
+    assert_eq!(invalid["error"]["data"]["call_index"], 1);
+    assert_eq!(invalid["error"]["data"]["field"], "data.title", "{invalid}");
+
+    let foreign = transaction(
+        &alice,
+        vec![
+            call("create_project", json!({"data": {"name": "a"}})),
+            call("update_project", json!({"id": bobs["id"], "data": {"name": "mine now"}})),
+        ],
+    )
+    .await;
+    assert_error(&foreign["error"], -32004, "EntityNotFound");
+    assert_eq!(foreign["error"]["data"]["call_index"], 1);
+
+    assert_eq!(projects_in_db(&app).await, 1, "only bob's project");
+    assert_eq!(bob.ok("get_project", json!({"id": bobs["id"]})).await, bobs);
+}
+
+#[tokio::test]
+async fn a_ref_that_does_not_resolve_is_invalid_params_of_its_call() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    for (reference, problem) in [
+        ("0.data.nope", "finds nothing"),
+        ("1.data.id", "does not name an earlier call"),
+        ("7.data.id", "does not name an earlier call"),
+        ("data.id", "does not name an earlier call"),
+    ] {
+        let response = transaction(
+            &alice,
+            vec![
+                call("create_project", json!({"data": {"name": "a"}})),
+                call("get_project", json!({"id": {"$ref": reference}})),
+            ],
+        )
+        .await;
+        let error = &response["error"];
+        assert_error(error, -32602, "InvalidParams");
+        assert_eq!(error["data"]["call_index"], 1, "{error}");
+        assert_eq!(error["data"]["field"], "id.$ref", "{error}");
+        assert!(error["data"]["detail"].as_str().unwrap().contains(problem), "{reference}: {error}");
+    }
+    assert_eq!(projects_in_db(&app).await, 0);
+}
+
+#[tokio::test]
+async fn only_entity_methods_may_be_called_and_nothing_runs_otherwise() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    for method in ["get_me", "change_pwd", "transaction", "rpc.discover", "no_such_method"] {
+        let response = transaction(
+            &alice,
+            vec![call("create_project", json!({"data": {"name": "a"}})), json!({"method": method, "params": {}})],
+        )
+        .await;
+        let error = &response["error"];
+        assert_error(error, -32602, "InvalidParams");
+        assert_eq!((&error["data"]["call_index"], &error["data"]["field"]), (&json!(1), &json!("method")), "{error}");
+    }
+    assert_eq!(projects_in_db(&app).await, 0, "a refused transaction runs no call");
+}
+
+#[tokio::test]
+async fn calls_must_be_1_to_the_batch_limit_of_well_formed_entries() {
+    let app = spawn_app_with(|config| config.rpc_batch_limit = 3).await;
+    let alice = app.user("alice").await;
+    let create = call("create_project", json!({"data": {"name": "a"}}));
+    let create_named = |name: &str| call("create_project", json!({"data": {"name": name}}));
+    for params in [
+        json!({}),
+        json!({"calls": []}),
+        json!({"calls": {}}),
+        json!({"calls": [create, create, create, create]}),
+        json!({"calls": [{"method": "create_project", "params": {"data": {"name": "a"}}, "id": 1}]}),
+        json!({"calls": [{"params": {}}]}),
+        json!({"calls": [create], "atomic": true}),
+        json!([[create]]),
+    ] {
+        let error = alice.err("transaction", params.clone()).await;
+        assert_error(&error, -32602, "InvalidParams");
+        assert!(error["data"].get("call_index").is_none(), "{params}: {error}");
+    }
+    assert_eq!(projects_in_db(&app).await, 0);
+    let at_the_limit = transaction(&alice, vec![create_named("x"), create_named("y"), create_named("z")]).await;
+    assert_eq!(at_the_limit["result"]["data"].as_array().map(Vec::len), Some(3), "{at_the_limit}");
+}
+
+#[tokio::test]
+async fn a_transaction_in_a_batch_and_as_a_notification() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let create = |name: &str| call("create_project", json!({"data": {"name": name}}));
+    let (status, body) = alice
+        .post(
+            "/api/rpc",
+            json!([
+                {"jsonrpc": "2.0", "id": "t", "method": "transaction", "params": {"calls": [create("a"), create("b")]}},
+                {"jsonrpc": "2.0", "method": "transaction", "params": {"calls": [create("c")]}},
+                {"jsonrpc": "2.0", "id": 2, "method": "count_projects"},
+            ]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let answers = body.as_array().unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(answers.len(), 2, "the notification is not answered: {body}");
+    assert_eq!(answers[0]["result"]["data"].as_array().map(Vec::len), Some(2), "{body}");
+    assert_eq!(answers[1]["result"]["data"], 3, "the notification ran: {body}");
+}
+
+#[tokio::test]
+async fn a_result_past_the_answer_limit_fails_the_transaction() {
+    let app = spawn_app_with(|config| config.max_answer_bytes = 2_000).await;
+    let alice = app.user("alice").await;
+    let calls: Vec<Value> =
+        (0..12).map(|i| call("create_project", json!({"data": {"name": format!("{i:0>200}")}}))).collect();
+    let response = transaction(&alice, calls).await;
+    assert_error(&response["error"], -32010, "AnswerTooLarge");
+    assert!(response["error"]["data"]["call_index"].as_u64().is_some_and(|i| i > 0 && i < 12), "{response}");
+    assert_eq!(projects_in_db(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_statement_timeout_in_a_call_leaves_nothing() {
+    let app = spawn_app_with(|config| config.db_statement_timeout = Duration::from_millis(200)).await;
+    let alice = app.user("alice").await;
+    let lock = lock_table(app.config.database_url.expose(), "task").await;
+    let response = transaction(
+        &alice,
+        vec![call("create_project", json!({"data": {"name": "a"}})), call("list_tasks", json!({}))],
+    )
+    .await;
+    assert_error(&response["error"], -32008, "QueryTimeout");
+    assert_eq!(response["error"]["data"]["call_index"], 1);
+    drop(lock);
+    assert_eq!(projects_in_db(&app).await, 0);
+    // The connection went back clean: the next transaction commits.
+    let response = transaction(&alice, vec![call("create_project", json!({"data": {"name": "b"}}))]).await;
+    assert!(response.get("result").is_some(), "{response}");
+    assert_eq!(projects_in_db(&app).await, 1);
+}
+
+/// A transaction whose second call waits on the locked `task` table, sent by `alice`; answers
+/// once the call is waiting (the request still in flight, dropped with the returned future).
+async fn transaction_waiting_on_tasks(app: &TestApp, alice: &Api) -> impl Future<Output = ()> + use<> {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "transaction", "params": {"calls": [
+        call("create_project", json!({"data": {"name": "half done"}})),
+        call("list_tasks", json!({})),
+    ]}});
+    let request = alice.http.post(app.url("/api/rpc")).json(&body).send();
+    let mut request = Box::pin(async move {
+        let _ = request.await;
+    });
+    let url = app.config.database_url.expose().to_string();
+    let waiting =
+        eventually(Duration::from_secs(5), "the call waits", || async { statements_on(&url, "task").await == 1 });
+    tokio::select! {
+        _ = &mut request => panic!("the transaction cannot finish while the table is locked"),
+        _ = waiting => {}
+    }
+    request
+}
+
+#[tokio::test]
+async fn a_transaction_whose_client_left_leaves_nothing() {
+    let app = spawn_app_with(|config| config.db_statement_timeout = Duration::from_secs(60)).await;
+    let alice = app.user("alice").await;
+    let lock = lock_table(app.config.database_url.expose(), "task").await;
+    drop(transaction_waiting_on_tasks(&app, &alice).await);
+    let url = app.config.database_url.expose().to_string();
+    eventually(Duration::from_secs(2), "the abandoned call is stopped", || async {
+        statements_on(&url, "task").await == 0
+    })
+    .await;
+    drop(lock);
+    assert_eq!(projects_in_db(&app).await, 0);
+    assert_eq!(alice.ok("count_projects", json!({})).await, 0);
+}
+
+#[tokio::test]
+async fn a_transaction_cut_by_a_shutdown_leaves_nothing() {
+    let mut app = spawn_app_with(|config| {
+        config.db_statement_timeout = Duration::from_secs(60);
+        config.shutdown_grace = Duration::from_millis(300);
+    })
+    .await;
+    let alice = app.user("alice").await;
+    let lock = lock_table(app.config.database_url.expose(), "task").await;
+    let request = tokio::spawn(transaction_waiting_on_tasks(&app, &alice).await);
+    app.begin_shutdown();
+    app.wait_stopped().await.expect("a clean stop");
+    let url = app.config.database_url.expose().to_string();
+    eventually(Duration::from_secs(2), "the cut call is stopped", || async { statements_on(&url, "task").await == 0 })
+        .await;
+    drop(lock);
+    let _ = request.await;
+    assert_eq!(projects_in_db(&app).await, 0);
+}
