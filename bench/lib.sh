@@ -34,10 +34,34 @@ bench_launch_server() {
     return 1
 }
 
-# bench_seed BASE PWD: signs up the user 'bench' through the API (so that its password hash is
-# real) and loads the data set (bench/seed.sql) into the database that PG* name.
+# bench_seed BASE PWD [TASKS]: signs up the user 'bench' through the API (so that its password
+# hash is real) and loads the data set (bench/seed.sql, with TASKS tasks of the bench user's:
+# 100,000 unless given) into the database that PG* name.
 bench_seed() {
     curl -sf -H 'content-type: application/json' -d "{\"username\":\"bench\",\"pwd\":\"$2\"}" "$1/api/signup" >/dev/null
-    echo "bench: loading the data set" >&2
-    psql -q -f bench/seed.sql >/dev/null
+    echo "bench: loading the data set (${3:-100000} tasks of the bench user's)" >&2
+    psql -q -v per_project=$(( ${3:-100000} / 4 )) -f bench/seed.sql >/dev/null
+}
+
+# bench_login BASE PWD: prints the bench user's session cookie (`auth-token=...`).
+bench_login() {
+    curl -si -H 'content-type: application/json' -d "{\"username\":\"bench\",\"pwd\":\"$2\"}" "$1/api/login" \
+        | tr -d '\r' | sed -n 's/^set-cookie: \(auth-token=[^;]*\).*/\1/ip'
+}
+
+# bench_ids: prints "uid task_min task_max project_min project_max" of the bench user, from the
+# database that PG* name.
+bench_ids() {
+    psql -At -F ' ' -c "
+        SELECT u.id, min(t.id), max(t.id), min(p.id), max(p.id)
+        FROM \"user\" u JOIN project p ON p.owner_id = u.id JOIN task t ON t.project_id = p.id
+        WHERE u.username = 'bench' GROUP BY u.id"
+}
+
+# bench_cursor BASE COOKIE OFFSET: prints the next_cursor of the page of 100 tasks (id order)
+# ending OFFSET rows deep: following it reads the page that starts OFFSET rows deep.
+bench_cursor() {
+    curl -sf -H 'content-type: application/json' -H "cookie: $2" "$1/api/rpc" -d "{\"jsonrpc\":\"2.0\",\"id\":1,
+        \"method\":\"list_tasks\",\"params\":{\"list_options\":{\"limit\":100,\"offset\":$(( $3 - 100 ))}}}" \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["result"]["next_cursor"])'
 }

@@ -4,7 +4,10 @@
 # pgbench (Postgres' own ceiling, same number of connections), and prints a table.
 #
 #   bash bench/run.sh     # BENCH_DURATION=5 (seconds a run) BENCH_ROUNDS=3 BENCH_CONNECTIONS=32
+#                         # BENCH_TASKS=100000 (the bench user's tasks; 1000000 works too)
 #                         # BENCH_BIN=path: measure that server binary instead of building one
+#
+# bench/sizes.sh measures the same server at two data sizes side by side (100,000 and 1,000,000).
 #
 # The machine is shared and noisy, so each ratio comes from rounds that alternate the server and
 # pgbench, and the table shows medians.
@@ -16,6 +19,7 @@ cd "$(dirname "$0")/.."
 DURATION=${BENCH_DURATION:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
+BENCH_TASKS=${BENCH_TASKS:-100000}
 PORT=${BENCH_PORT:-8700}
 DB=app_bench
 export PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=$DB
@@ -41,15 +45,11 @@ trap 'kill ${SERVER_PID:-} 2>/dev/null || true; jobs -p | xargs -r kill 2>/dev/n
 bench_start_server "$BIN" "$DATABASE_URL" "$PORT" "$OUT/server.log" PWD_WORK_PER_USER=1000000 PWD_WORK_PER_ADDR=1000000
 BASE=http://127.0.0.1:$PORT
 
-bench_seed "$BASE" "$BENCH_PWD"
+bench_seed "$BASE" "$BENCH_PWD" "$BENCH_TASKS"
 export BENCH_PWD
-BENCH_COOKIE=$(curl -si -H 'content-type: application/json' -d "{\"username\":\"bench\",\"pwd\":\"$BENCH_PWD\"}" "$BASE/api/login" \
-    | tr -d '\r' | sed -n 's/^set-cookie: \(auth-token=[^;]*\).*/\1/ip')
+BENCH_COOKIE=$(bench_login "$BASE" "$BENCH_PWD")
 export BENCH_COOKIE
-read -r BENCH_UID BENCH_TASK_MIN BENCH_TASK_MAX BENCH_PROJECT_MIN BENCH_PROJECT_MAX < <(psql -At -F ' ' -c "
-    SELECT u.id, min(t.id), max(t.id), min(p.id), max(p.id)
-    FROM \"user\" u JOIN project p ON p.owner_id = u.id JOIN task t ON t.project_id = p.id
-    WHERE u.username = 'bench' GROUP BY u.id")
+read -r BENCH_UID BENCH_TASK_MIN BENCH_TASK_MAX BENCH_PROJECT_MIN BENCH_PROJECT_MAX < <(bench_ids)
 export BENCH_TASK_MIN BENCH_TASK_MAX BENCH_PROJECT_MIN BENCH_PROJECT_MAX
 TASKS=$(psql -Atc "SELECT count(*) FROM task")
 
@@ -87,8 +87,13 @@ $(awk -v s=$((after - before)) -v r="$(field requests "$line")" 'BEGIN { printf 
 
 # timed_wrk SCRIPT [SECONDS]: prints "rps p50 p99 failures" of one timed run at full load.
 timed_wrk() {
+    timed_wrk_at "$1" "$CONNECTIONS" "${2:-$DURATION}"
+}
+
+# timed_wrk_at SCRIPT CONNECTIONS [SECONDS]: as timed_wrk, at that many connections.
+timed_wrk_at() {
     local line
-    line=$(wrk_result "$1" "$CONNECTIONS" "${2:-$DURATION}")
+    line=$(wrk_result "$1" "$2" "${3:-$DURATION}")
     echo "$(field rps "$line") $(field p50_ms "$line") $(field p99_ms "$line") \
 $(( $(field non2xx "$line") + $(field socket_errors "$line") ))"
 }
@@ -118,6 +123,13 @@ done
 
 echo "bench: batch of 50 get_task" >&2
 echo "batch_get_task $(check_wrk batch_get_task) $(timed_wrk batch_get_task) -" >>"$RESULTS"
+
+# Ten creates: as ten requests from one client one after another, and as one transaction (both
+# at one connection: what one client waits for), then the transaction at full load.
+echo "bench: 10 creates, as single requests and as one transaction" >&2
+echo "create_task_one_client 0 - $(timed_wrk_at create_task 1) -" >>"$RESULTS"
+echo "txn_create10_one_client 0 - $(timed_wrk_at txn_create10 1) -" >>"$RESULTS"
+echo "txn_create10 $(check_wrk txn_create10) $(timed_wrk txn_create10) -" >>"$RESULTS"
 
 echo "bench: list_tasks without the trigram index" >&2
 psql -qc "DROP INDEX task_project_title_trgm_idx"

@@ -1,8 +1,13 @@
 -- The benchmark's data set. The user 'bench' exists already (signed up through the API, so its
--- password hash is real). It gets 4 projects of 25,000 tasks each (100,000); 20 other users get
--- 2 projects of 1,000 tasks each, so every query has other users' rows to skip.
+-- password hash is real). It gets 4 projects of :per_project tasks each (25,000 unless psql is
+-- given `-v per_project=N`: 100,000 tasks); 20 other users get 2 projects of 1,000 tasks each, so
+-- every query has other users' rows to skip.
 -- Titles are two words of bench/wrk/words.lua and a number: each word is in about 2% of them.
 \set ON_ERROR_STOP on
+\if :{?per_project}
+\else
+    \set per_project 25000
+\endif
 
 INSERT INTO "user" (username, pwd)
 SELECT 'other' || n, (SELECT pwd FROM "user" WHERE username = 'bench') FROM generate_series(1, 20) AS n;
@@ -24,7 +29,7 @@ SELECT pr.id,
        i % 3 = 0, CASE WHEN i % 2 = 0 THEN 'details of task ' || i END, pr.owner_id, now(), pr.owner_id, now()
 FROM project pr
 JOIN "user" u ON u.id = pr.owner_id AND u.username = 'bench',
-     generate_series(1, 25000) AS i,
+     generate_series(1, :per_project) AS i,
      (SELECT ARRAY['apple', 'river', 'stone', 'cloud', 'garden', 'window', 'silver', 'orange', 'rocket', 'forest', 'candle', 'mirror', 'planet', 'harbor', 'violet', 'pencil', 'thunder', 'marble', 'blanket', 'castle', 'meadow', 'lantern', 'copper', 'falcon', 'island', 'jacket', 'kettle', 'ladder', 'magnet', 'nectar', 'oyster', 'parrot', 'quartz', 'saddle', 'tunnel', 'umbrella', 'velvet', 'walnut', 'yellow', 'zebra', 'anchor', 'bridge', 'cactus', 'dragon', 'engine', 'feather', 'glacier', 'hammer', 'igloo', 'jungle', 'koala', 'lemon', 'mango', 'needle', 'orchid', 'pepper', 'quiver', 'radish', 'spider', 'tomato', 'unicorn', 'valley', 'wizard', 'basket', 'canyon', 'desert', 'empire', 'fossil', 'goblin', 'helmet', 'insect', 'jigsaw', 'kitten', 'lizard', 'mammoth', 'nugget', 'otter', 'pirate', 'quill', 'raven', 'sphinx', 'trumpet', 'urchin', 'vessel', 'whistle', 'yogurt', 'zipper', 'beacon', 'cobalt', 'dynamo', 'ember', 'flint', 'gravel', 'hazel', 'ivory', 'juniper', 'lagoon', 'mosaic', 'nimbus', 'comet'] AS w) AS words
 ORDER BY pr.id, i;
 

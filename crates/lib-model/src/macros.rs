@@ -1,6 +1,6 @@
 //! [`generate_crud_fns!`]: one call gives an entity's Bmc its CRUD methods.
 
-/// Gives a Bmc inherent `create`, `get`, `get_many`, `list`, `count`, `update` and `delete` (and
+/// Gives a Bmc inherent `create`, `create_many`, `get`, `get_many`, `list`, `count`, `update` and `delete` (and
 /// `update_if` / `delete_if`, the same with `if_mtime`) over the generic functions of
 /// [`base`](crate::base), with the types its `DbBmc` impl names:
 ///
@@ -17,6 +17,15 @@ macro_rules! generate_crud_fns {
                 data: $crate::base::ForCreate<Self>,
             ) -> $crate::Result<<Self as $crate::base::DbBmc>::Entity> {
                 $crate::base::create::<Self>(ctx, mm, data).await
+            }
+
+            /// Creates the rows in one statement, all or none (see `base::create_many`).
+            pub async fn create_many(
+                ctx: &$crate::Ctx,
+                mm: &$crate::ModelManager,
+                data: Vec<$crate::base::ForCreate<Self>>,
+            ) -> $crate::Result<Vec<<Self as $crate::base::DbBmc>::Entity>> {
+                $crate::base::create_many::<Self>(ctx, mm, data).await
             }
 
             pub async fn get(

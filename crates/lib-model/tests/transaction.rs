@@ -68,3 +68,27 @@ async fn a_failed_call_fails_the_commit_and_the_connections_come_back() {
     // With one connection, every transaction above gave it back.
     assert_eq!(names(&ctx, &mm).await, ["taken"]);
 }
+
+#[tokio::test]
+async fn create_many_creates_every_row_in_order_or_none() {
+    use lib_model::task::{TaskBmc, TaskForCreate};
+    let db = TestDb::new().await;
+    let mm = db.mm();
+    let alice = user(&mm, "alice").await;
+    let bob = user(&mm, "bob").await;
+    let (mine, bobs) = (project(&alice, &mm, "mine").await, project(&bob, &mm, "bob's").await);
+    let task =
+        |project_id: i64, title: &str| TaskForCreate { project_id, title: title.into(), done: None, description: None };
+
+    let titles = ["c", "a", "b", "a"];
+    let created = TaskBmc::create_many(&alice, &mm, titles.map(|t| task(mine, t)).to_vec()).await.unwrap();
+    assert_eq!(created.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(), titles);
+    assert!(created.iter().all(|t| t.project_id == mine && t.audit.cid == alice.user_id()));
+
+    let foreign = TaskBmc::create_many(&alice, &mm, vec![task(mine, "d"), task(bobs, "e"), task(mine, "f")]).await;
+    assert!(matches!(foreign, Err(Error::EntityNotFound { entity: "project", .. })), "{foreign:?}");
+    let all = TaskBmc::list(&alice, &mm, Default::default(), &Default::default()).await.unwrap();
+    assert_eq!(all.len(), 4, "none of the three was created");
+    let bobs_tasks = TaskBmc::list(&bob, &mm, Default::default(), &Default::default()).await.unwrap();
+    assert!(bobs_tasks.is_empty());
+}

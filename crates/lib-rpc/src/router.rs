@@ -24,6 +24,9 @@ pub(crate) type WriteResult = Box<dyn FnOnce(&mut ResultWriter<'_>) -> serde_jso
 pub(crate) type MethodFuture = BoxFuture<(WriteResult, Option<NewSession>)>;
 type Method = Box<dyn Fn(Ctx, ModelManager, Option<&RawValue>) -> MethodFuture + Send + Sync>;
 type FetchMany = Box<dyn Fn(Ctx, ModelManager, Vec<i64>) -> BoxFuture<Box<dyn Rows>> + Send + Sync>;
+/// Creates rows from the params of several `create_*` calls, in one statement, all or none.
+pub(crate) type CreateMany =
+    Box<dyn Fn(Ctx, ModelManager, &[Option<&RawValue>]) -> BoxFuture<Vec<WriteResult>> + Send + Sync>;
 
 /// Reads many rows of one entity by id in one statement: how a batch's run of `get_*` calls is
 /// answered.
@@ -58,6 +61,8 @@ pub struct RpcRouter {
     pub(crate) get_many: HashMap<&'static str, GetMany>,
     /// The methods a `transaction` may call: the entity methods (see `transaction.rs`).
     pub(crate) transactional: HashSet<&'static str>,
+    /// The `create_*` methods whose runs in a transaction are created by one statement.
+    pub(crate) create_many: HashMap<&'static str, CreateMany>,
 }
 
 /// What one body produced: the response body (`None`: nothing to answer, HTTP 204) and, for the
@@ -127,6 +132,35 @@ impl RpcRouter {
             assert!(self.methods.contains_key(name), "method {name} is not registered");
             self.transactional.insert(name);
         }
+        self
+    }
+
+    /// Lets a transaction's run of consecutive calls of the `create_*` method `name` be created
+    /// by `create` in one statement, each call's params read by `decode` as the method reads
+    /// them. The results must be what the calls alone would answer; a failure of the run makes
+    /// the transaction run its calls one by one instead, to name the failing call.
+    pub fn add_create_many<P, D, R, Dec, F, Fut>(&mut self, name: &'static str, decode: Dec, create: F) -> &mut Self
+    where
+        P: DeserializeOwned + Send + 'static,
+        D: Send + 'static,
+        R: Serialize + Send + 'static,
+        Dec: Fn(P) -> Result<D> + Send + Sync + Copy + 'static,
+        F: Fn(Ctx, ModelManager, Vec<D>) -> Fut + Send + Sync + Copy + 'static,
+        Fut: Future<Output = Result<Vec<R>>> + Send + 'static,
+    {
+        let create_many: CreateMany = Box::new(move |ctx, mm, params| {
+            let data: Result<Vec<D>> =
+                params.iter().map(|params| crate::params::from_params::<P>(*params).and_then(decode)).collect();
+            Box::pin(async move {
+                let rows = create(ctx, mm, data?).await?;
+                let written = rows.into_iter().map(|data| -> WriteResult {
+                    Box::new(move |writer| serde_json::to_writer(writer, &DataResult { data }))
+                });
+                Ok(written.collect())
+            })
+        });
+        assert!(self.transactional.contains(name), "allow {name} in transactions first");
+        self.create_many.insert(name, create_many);
         self
     }
 

@@ -10,11 +10,16 @@
 //! budgets, so a transaction's results cost what a batch's would; `{"$ref": "i.path"}` in a later
 //! call's params is read back from there (see `refs.rs`). On a failure the response written so
 //! far is taken back, and the error written in its place.
+//!
+//! A run of consecutive creates of one entity is created by one statement
+//! ([`RpcRouter::add_create_many`](crate::RpcRouter::add_create_many)): a round trip to the
+//! database per row was most of what such a run cost.
 
 mod refs;
 
 use crate::dispatch::Calls;
 use crate::params::json_message;
+use crate::router::CreateMany;
 use crate::unwind::caught;
 use crate::{Error, Result};
 use serde::Deserialize;
@@ -90,26 +95,66 @@ impl Calls<'_> {
     /// Runs `calls` in one database transaction, writing their results into the answer as they
     /// end. On any failure nothing stays, nothing of the response is left, and the error (of the
     /// call, with its index) is answered instead.
+    ///
+    /// Runs of creates go first as one statement each; if one fails, which of its calls failed is
+    /// not known, so the transaction is run again (from a clean slate, nothing of the first
+    /// attempt having stayed) one call at a time, and that names it.
     async fn run(&mut self, id: Option<&RawValue>, calls: &[Call<'_>]) -> Result<()> {
-        const OPENING: &[u8] = br#"{"data":["#;
-        const CLOSING: &[u8] = b"]}";
-        let txn = self.mm.begin(&self.ctx).await?;
+        match self.attempt(id, calls, Runs::Merged).await {
+            Err(Failure::InRun) => self.attempt(id, calls, Runs::OneByOne).await.map_err(Failure::into_error),
+            outcome => outcome.map_err(Failure::into_error),
+        }
+    }
+
+    /// One attempt at the transaction. Even a transaction of one statement runs between `BEGIN`
+    /// and `COMMIT`: its results must be in the answer (within the answer's budgets) before
+    /// anything of it stays.
+    async fn attempt(
+        &mut self,
+        id: Option<&RawValue>,
+        calls: &[Call<'_>],
+        runs: Runs,
+    ) -> std::result::Result<(), Failure> {
+        let router = self.router;
+        let mut next_run = match runs {
+            Runs::Merged => self.run_of_creates(calls, &[]),
+            Runs::OneByOne => None,
+        };
+        let txn = self.mm.begin(&self.ctx).await.map_err(|e| Failure::Call(e.into()))?;
+        let mm = txn.manager();
         let mark = self.out.open_parts(id, OPENING);
         let mut parts: Vec<Range<usize>> = Vec::with_capacity(calls.len());
-        for (index, call) in calls.iter().enumerate() {
-            match self.run_call(txn.manager(), call, index, &parts).await {
-                Ok(part) => parts.push(part),
-                Err(error) => {
+        while parts.len() < calls.len() {
+            let index = parts.len();
+            let ran = match next_run.take() {
+                Some(params) => {
+                    let create_many = &router.create_many[calls[index].method.as_ref()];
+                    self.run_many(create_many, mm.clone(), &params, index).await.map_err(|_| Failure::InRun)
+                }
+                None => {
+                    let ran = self.run_call(mm, &calls[index], index, &parts).await;
+                    ran.map(|part| vec![part])
+                        .map_err(|error| Failure::Call(Error::InCall { index, error: Box::new(error) }))
+                }
+            };
+            match ran {
+                Ok(ran) => parts.extend(ran),
+                Err(failure) => {
                     self.out.abandon_parts(mark);
                     // What a failed rollback leaves, Postgres ends when the connection closes.
                     let _ = txn.rollback().await;
-                    return Err(Error::InCall { index, error: Box::new(error) });
+                    return Err(failure);
                 }
+            }
+            if let Runs::Merged = runs
+                && parts.len() < calls.len()
+            {
+                next_run = self.run_of_creates(calls, &parts);
             }
         }
         if let Err(error) = txn.commit().await {
             self.out.abandon_parts(mark);
-            return Err(error.into());
+            return Err(Failure::Call(error.into()));
         }
         match id {
             Some(_) => self.out.close_parts(CLOSING),
@@ -117,6 +162,46 @@ impl Calls<'_> {
             None => self.out.abandon_parts(mark),
         }
         Ok(())
+    }
+
+    /// The run of creates that starts at the next call, if it makes one: two or more
+    /// consecutive calls of one `create_*` method that can be created together, none referring
+    /// to a call of the run itself. Answers each call's params, their references resolved.
+    fn run_of_creates(&self, calls: &[Call<'_>], parts: &[Range<usize>]) -> Option<Vec<Option<Box<RawValue>>>> {
+        let start = parts.len();
+        let method = calls[start].method.as_ref();
+        if !self.router.create_many.contains_key(method) {
+            return None;
+        }
+        let mut params = Vec::new();
+        for call in calls[start..].iter().take_while(|call| call.method == method) {
+            // A reference to a call of the run cannot be resolved before the run: it ends here.
+            let Ok(resolved) = refs::resolve(call.params, |i| parts.get(i).map(|part| self.out.part(part.clone())))
+            else {
+                break;
+            };
+            params.push(resolved.or_else(|| call.params.map(ToOwned::to_owned)));
+        }
+        (params.len() >= 2).then_some(params)
+    }
+
+    /// Creates a run of rows in one statement and writes each call's result into the answer.
+    async fn run_many(
+        &mut self,
+        create_many: &CreateMany,
+        mm: lib_model::ModelManager,
+        params: &[Option<Box<RawValue>>],
+        first: usize,
+    ) -> Result<Vec<Range<usize>>> {
+        let params: Vec<Option<&RawValue>> = params.iter().map(Option::as_deref).collect();
+        let span = tracing::info_span!("rpc", method = "create_many", call_index = first, calls = params.len());
+        let results = caught(|| create_many(self.ctx, mm, &params)).instrument(span).await?;
+        let mut parts = Vec::with_capacity(results.len());
+        for (offset, write) in results.into_iter().enumerate() {
+            let separator: &[u8] = if first + offset == 0 { b"" } else { b"," };
+            parts.push(self.out.try_part(separator, CLOSING, write)?);
+        }
+        Ok(parts)
     }
 
     /// Runs call `index` on the transaction's manager `mm`, its `$ref`s resolved against the
@@ -138,7 +223,35 @@ impl Calls<'_> {
         let span = tracing::info_span!("rpc", method = name, call_index = index);
         let (write, _) = caught(|| method(self.ctx, mm.clone(), params)).instrument(span).await?;
         let separator: &[u8] = if index == 0 { b"" } else { b"," };
-        self.out.try_part(separator, b"]}", write)
+        self.out.try_part(separator, CLOSING, write)
+    }
+}
+
+const OPENING: &[u8] = br#"{"data":["#;
+const CLOSING: &[u8] = b"]}";
+
+/// Whether runs of creates are created by one statement each.
+#[derive(Clone, Copy)]
+enum Runs {
+    Merged,
+    OneByOne,
+}
+
+/// Why an attempt at the transaction failed.
+enum Failure {
+    /// The answer: a call's error (with its index), or the transaction's own.
+    Call(Error),
+    /// A run of creates failed, at a call not known: run them one by one to know.
+    InRun,
+}
+
+impl Failure {
+    fn into_error(self) -> Error {
+        match self {
+            Failure::Call(error) => error,
+            // Not reached: one by one, every failure is a call's.
+            Failure::InRun => Error::Panic("a run of creates failed outside a merged attempt".into()),
+        }
     }
 }
 

@@ -306,3 +306,54 @@ async fn a_transaction_cut_by_a_shutdown_leaves_nothing() {
     let _ = request.await;
     assert_eq!(projects_in_db(&app).await, 0);
 }
+
+#[tokio::test]
+async fn a_run_of_creates_answers_each_in_order_and_a_failure_in_it_names_its_call() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let bobs = bob.ok("create_project", json!({"data": {"name": "bob's"}})).await;
+    let task =
+        |title: &str, project: Value| call("create_task", json!({"data": {"project_id": project, "title": title}}));
+    let mine = json!({"$ref": "0.data.id"});
+
+    let response = transaction(
+        &alice,
+        vec![
+            call("create_project", json!({"data": {"name": "p"}})),
+            task("one", mine.clone()),
+            task("two", mine.clone()),
+            call("create_task", json!({"data": {"project_id": mine, "title": "three", "done": true}})),
+            task("four", mine.clone()),
+        ],
+    )
+    .await;
+    let results = response["result"]["data"].as_array().unwrap_or_else(|| panic!("{response}"));
+    let titles: Vec<&str> = results[1..].iter().map(|r| r["data"]["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["one", "two", "three", "four"], "in the order of the calls");
+    assert_eq!(results[3]["data"]["done"], true);
+    let ids: Vec<i64> = results[1..].iter().map(|r| r["data"]["id"].as_i64().unwrap()).collect();
+    assert!(ids.is_sorted(), "{ids:?}");
+
+    let response = transaction(
+        &alice,
+        vec![
+            call("create_project", json!({"data": {"name": "q"}})),
+            task("one", mine.clone()),
+            task("two", mine.clone()),
+            task("not mine", bobs["id"].clone()),
+            task("four", mine.clone()),
+        ],
+    )
+    .await;
+    assert_error(&response["error"], -32004, "EntityNotFound");
+    assert_eq!(response["error"]["data"]["call_index"], 3, "{response}");
+
+    let names = ["a", "b", "a", "c"].map(|name| call("create_project", json!({"data": {"name": name}})));
+    let response = transaction(&alice, names.to_vec()).await;
+    assert_error(&response["error"], -32009, "Conflict");
+    assert_eq!(response["error"]["data"]["call_index"], 2, "{response}");
+
+    assert_eq!(alice.ok("count_projects", json!({})).await, 1, "only the first transaction's project");
+    assert_eq!(alice.ok("count_tasks", json!({})).await, 4);
+}

@@ -14,6 +14,7 @@
 
 mod audit;
 mod columns;
+mod create_many;
 mod parent;
 #[cfg(test)]
 mod tests;
@@ -21,6 +22,7 @@ mod write;
 
 pub use audit::Audit;
 pub use columns::{AsJson, Columns, FieldType, concat_columns};
+pub use create_many::create_many;
 pub use lib_model_macros::{ColumnGroup, Entity, WriteFields};
 pub use parent::Parent;
 pub use write::{FieldValue, WriteFields};

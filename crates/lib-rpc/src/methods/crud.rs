@@ -50,6 +50,11 @@ macro_rules! crud_methods {
                 concat!("count_", $many),
                 concat!("update_", $one),
                 concat!("delete_", $one),
-            ]);
+            ])
+            .add_create_many(
+                concat!("create_", $one),
+                |p: ParamsForCreate| params::data(&p.data, server_owned::<$bmc>),
+                |ctx: Ctx, mm: ModelManager, data| async move { Result::Ok(<$bmc>::create_many(&ctx, &mm, data).await?) },
+            );
     }};
 }

@@ -24,6 +24,11 @@ pub(super) fn resolve<'r>(
     result: impl Fn(usize) -> Option<&'r [u8]>,
 ) -> Result<Option<Box<RawValue>>> {
     let Some(params) = params else { return Ok(None) };
+    // Any way of writing the key `$ref` has `ref"` in it or, escaped, a `\u`: params without
+    // either hold no reference, and are not read twice.
+    if !params.get().contains("ref\"") && !params.get().contains("\\u") {
+        return Ok(None);
+    }
     // Params were read from a body of bounded size, and are valid JSON: this cannot fail on depth.
     let mut value: Value = serde_json::from_str(params.get()).map_err(|e| Error::invalid_params("", e.to_string()))?;
     if !replace(&mut value, "", &result)? {
@@ -127,6 +132,8 @@ mod tests {
             r#"{"a":[{"b":2}],"t":["a","b"]}"#
         );
         assert_eq!(run(r#"{"all": {"$ref": "1"}}"#).unwrap().unwrap(), r#"{"all":{"data":[{"id":1},{"id":2}]}}"#);
+        // The key written with escapes is the same key.
+        assert_eq!(run(r#"{"id": {"\u0024r\u0065f": "0.data.id"}}"#).unwrap().unwrap(), r#"{"id":7}"#);
     }
 
     #[test]
