@@ -29,6 +29,9 @@ impl Audit {
     }
 }
 
+/// The time the writing statement started. Not `now()`, the transaction's start: in a
+/// `transaction`, a row updated after an earlier call created or changed it must get a later
+/// `mtime`, or `if_mtime` could not tell the two versions apart.
 fn now() -> Expr {
-    Expr::cust("now()")
+    Expr::cust("statement_timestamp()")
 }
