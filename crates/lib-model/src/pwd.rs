@@ -2,6 +2,7 @@
 //! signups held to their share of it.
 
 use crate::Result;
+use crate::filter::cursor::CursorKey;
 use lib_auth::{PwdError, PwdHasher, Verdict};
 use lib_core::Config;
 use std::sync::Arc;
@@ -10,6 +11,9 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 pub(crate) struct PwdService {
     hasher: Arc<CountedHasher>,
+    /// The key that seals list cursors, derived from the same pepper: this service is what
+    /// holds the server's secret.
+    cursor_key: CursorKey,
     /// Argon2 is CPU-bound by design; a login storm must queue here rather than occupy every
     /// blocking thread and core while other requests wait.
     permits: Semaphore,
@@ -32,9 +36,14 @@ impl PwdService {
     pub(crate) fn new(config: &Config) -> Self {
         Self {
             hasher: Arc::new(CountedHasher { inner: PwdHasher::new(config.pwd_key.clone()), runs: AtomicU64::new(0) }),
+            cursor_key: CursorKey::from_pepper(config.pwd_key.as_bytes()),
             permits: Semaphore::new(config.pwd_hash_concurrency),
             signup_share: Semaphore::new(signup_share(config.pwd_hash_concurrency)),
         }
+    }
+
+    pub(crate) fn cursor_key(&self) -> &CursorKey {
+        &self.cursor_key
     }
 
     /// Waits for a place in signups' share of the hashing capacity; a signup holds it until its
