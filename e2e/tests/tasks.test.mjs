@@ -145,43 +145,68 @@ describe('tasks', { timeout: 180_000 }, () => {
     assert.equal(count.data, 2);
   });
 
-  test('more than one page of tasks is paged ten at a time with the right total', async () => {
-    await pageBatch(page, Array.from({ length: 12 }, (_, i) => ({
+  test('paging follows cursors forward and back through three pages, showing every task once', async () => {
+    await pageBatch(page, Array.from({ length: 22 }, (_, i) => ({
       method: 'create_task',
       params: { data: { project_id: projectId, title: `Bulk ${String(i + 1).padStart(2, '0')}` } },
     })));
     // The expected order comes from the server's ids, whatever order the batch ran in.
-    const newestFirst = (await pageRpc(page, 'list_tasks', {
+    const newest = (await pageRpc(page, 'list_tasks', {
       filters: { project_id: projectId }, list_options: { order_bys: '!id' },
-    })).data.map((t) => t.title);
-    assert.equal(newestFirst.length, 14);
-    const oldestFirst = [...newestFirst].reverse();
+    })).data;
+    const newestFirst = newest.map((t) => t.title);
+    assert.equal(newestFirst.length, 24);
+    const pageInfo = () => page.getByTestId('page-info').textContent();
 
     await page.reload();
-    await eventually(async () => assert.equal(await summary(), 'Showing 1–10 of 14 tasks.'));
-    assert.deepEqual(await titles(), newestFirst.slice(0, 10));
-    assert.equal(await page.getByTestId('page-info').textContent(), 'Page 1 of 2');
+    await eventually(async () => assert.equal(await summary(), 'Showing 1–10 of 24 tasks.'));
+    const seen = [await titles()];
+    assert.equal(await pageInfo(), 'Page 1 of 3');
     assert.equal(await page.getByTestId('prev-page').isDisabled(), true);
 
     await page.getByTestId('next-page').click();
-    await eventually(async () => assert.equal(await summary(), 'Showing 11–14 of 14 tasks.'));
-    assert.deepEqual(await titles(), newestFirst.slice(10));
-    assert.equal(await page.getByTestId('page-info').textContent(), 'Page 2 of 2');
-    assert.equal(await page.getByTestId('next-page').isDisabled(), true);
+    await eventually(async () => assert.equal(await summary(), 'Showing 11–20 of 24 tasks.'));
+    seen.push(await titles());
+    assert.equal(await pageInfo(), 'Page 2 of 3');
+    await page.getByTestId('next-page').click();
+    await eventually(async () => assert.equal(await summary(), 'Showing 21–24 of 24 tasks.'));
+    seen.push(await titles());
+    assert.equal(await pageInfo(), 'Page 3 of 3');
+    assert.equal(await page.getByTestId('next-page').isDisabled(), true, 'the last page has no next cursor');
+    assert.deepEqual(seen.flat(), newestFirst, 'every task once, in order');
+    await screenshot(page, 'tasks-page-3');
 
+    await page.getByTestId('prev-page').click();
+    await eventually(async () => assert.equal(await pageInfo(), 'Page 2 of 3'));
+    assert.deepEqual(await titles(), seen[1]);
+    await page.getByTestId('prev-page').click();
+    await eventually(async () => assert.equal(await pageInfo(), 'Page 1 of 3'));
+    assert.deepEqual(await titles(), seen[0]);
+    assert.equal(await page.getByTestId('prev-page').isDisabled(), true);
+
+    // A task deleted elsewhere from a page already seen moves no other task past the pager
+    // (paging by offset would now skip the first task of page 3).
+    await page.getByTestId('next-page').click();
+    await eventually(async () => assert.equal(await pageInfo(), 'Page 2 of 3'));
+    await pageRpc(page, 'delete_task', { id: newest[0].id });
+    await page.getByTestId('next-page').click();
+    await eventually(async () => assert.equal(await summary(), 'Showing 20–23 of 23 tasks.'));
+    assert.deepEqual(await titles(), newestFirst.slice(20));
+
+    const oldestFirst = newestFirst.slice(1).reverse();
     await page.locator('#task-order').selectOption('id');
-    await eventually(async () => assert.equal(await summary(), 'Showing 1–10 of 14 tasks.'));
+    await eventually(async () => assert.equal(await summary(), 'Showing 1–10 of 23 tasks.'));
     assert.deepEqual(await titles(), oldestFirst.slice(0, 10), 'oldest first, back on page 1');
 
     await page.locator('#task-search').fill('bulk');
     await page.locator('#task-search').press('Enter');
-    await eventually(async () => assert.equal(await summary(), 'Showing 1–10 of 12 tasks.'));
+    await eventually(async () => assert.equal(await summary(), 'Showing 1–10 of 21 tasks.'));
     await page.getByTestId('next-page').click();
-    await eventually(async () => assert.equal(await summary(), 'Showing 11–12 of 12 tasks.'));
-    assert.deepEqual(await titles(), oldestFirst.filter((t) => t.startsWith('Bulk')).slice(10));
+    await eventually(async () => assert.equal(await summary(), 'Showing 11–20 of 21 tasks.'));
+    assert.deepEqual(await titles(), oldestFirst.filter((t) => t.startsWith('Bulk')).slice(10, 20));
 
     await page.getByTestId('prev-page').click();
-    await eventually(async () => assert.equal(await page.getByTestId('page-info').textContent(), 'Page 1 of 2'));
+    await eventually(async () => assert.equal(await pageInfo(), 'Page 1 of 3'));
   });
 
   test('nothing unsafe happened in the page', () => {

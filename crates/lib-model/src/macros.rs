@@ -1,8 +1,8 @@
 //! [`generate_crud_fns!`]: one call gives an entity's Bmc its CRUD methods.
 
-/// Gives a Bmc inherent `create`, `create_many`, `get`, `get_many`, `list`, `count`, `update` and `delete` (and
-/// `update_if` / `delete_if`, the same with `if_mtime`) over the generic functions of
-/// [`base`](crate::base), with the types its `DbBmc` impl names:
+/// Gives a Bmc inherent `create`, `create_many`, `get`, `get_many`, `list` (a [`Page`](crate::base::Page)),
+/// `count`, `update` and `delete` (and `update_if` / `delete_if`, the same with `if_mtime`) over
+/// the generic functions of [`base`](crate::base), with the types its `DbBmc` impl names:
 ///
 /// ```ignore
 /// generate_crud_fns!(TaskBmc);
@@ -45,12 +45,13 @@ macro_rules! generate_crud_fns {
                 $crate::base::get_many::<Self>(ctx, mm, ids).await
             }
 
+            /// One page of the rows `filters` select, and the cursor of the next page if any.
             pub async fn list(
                 ctx: &$crate::Ctx,
                 mm: &$crate::ModelManager,
                 filters: $crate::filter::Filters,
                 options: &$crate::filter::ListOptions,
-            ) -> $crate::Result<Vec<<Self as $crate::base::DbBmc>::Entity>> {
+            ) -> $crate::Result<$crate::base::Page<<Self as $crate::base::DbBmc>::Entity>> {
                 $crate::base::list::<Self>(ctx, mm, filters, options).await
             }
 

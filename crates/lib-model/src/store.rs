@@ -2,6 +2,7 @@
 //! model call.
 
 use crate::fair_share::FairShare;
+use crate::filter::cursor::CursorKey;
 use crate::lease::{CLIENT_CHECK_INTERVAL, Lease};
 use crate::pwd::PwdService;
 use crate::pwd_budget::PwdBudget;
@@ -31,6 +32,8 @@ pub struct ModelManager {
 
 struct Shared {
     pwd: PwdService,
+    /// Seals list cursors; derived from the pepper, so instances of one configuration share it.
+    cursor_key: CursorKey,
     pwd_budget: PwdBudget,
     policy: Policy,
     sessions: SessionCache,
@@ -86,6 +89,7 @@ impl ModelManager {
         };
         let shared = Shared {
             pwd: PwdService::new(config),
+            cursor_key: CursorKey::from_pepper(config.pwd_key.as_bytes()),
             pwd_budget: PwdBudget::new(policy.clock.clone(), config.pwd_work_window),
             policy,
             sessions: SessionCache::default(),
@@ -147,6 +151,10 @@ impl ModelManager {
     /// This manager, with every call run on the transaction's connection `txn`.
     pub(crate) fn in_transaction(&self, txn: Arc<TxnConn>) -> Self {
         Self { txn: Some(txn), ..self.clone() }
+    }
+
+    pub(crate) fn cursor_key(&self) -> &CursorKey {
+        &self.shared.cursor_key
     }
 
     pub(crate) fn pwd(&self) -> &PwdService {

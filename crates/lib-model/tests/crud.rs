@@ -168,9 +168,9 @@ async fn the_default_limit_is_100_and_the_largest_1000() {
     let count = TaskBmc::count(&ctx, &mm, Default::default()).await.unwrap();
     assert_eq!(count, 1001);
     let default = TaskBmc::parse_list_options(None).unwrap();
-    assert_eq!(TaskBmc::list(&ctx, &mm, Default::default(), &default).await.unwrap().len(), 100);
+    assert_eq!(TaskBmc::list(&ctx, &mm, Default::default(), &default).await.unwrap().rows.len(), 100);
     let max = TaskBmc::parse_list_options(Some(&common::raw(&json!({"limit": 1000})))).unwrap();
-    assert_eq!(TaskBmc::list(&ctx, &mm, Default::default(), &max).await.unwrap().len(), 1000);
+    assert_eq!(TaskBmc::list(&ctx, &mm, Default::default(), &max).await.unwrap().rows.len(), 1000);
 }
 
 /// Bulk rows straight into the test's own database, to keep the test fast.

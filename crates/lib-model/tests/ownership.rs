@@ -71,7 +71,8 @@ async fn no_filter_widens_the_scope() {
             &Default::default(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .rows;
         assert!(tasks.iter().all(|t| t.project_id == bobs_project), "{filters}: {tasks:?}");
         let count =
             TaskBmc::count(&bob, &f.mm, TaskBmc::parse_filters(Some(&common::raw(&filters))).unwrap()).await.unwrap();
@@ -79,11 +80,11 @@ async fn no_filter_widens_the_scope() {
     }
     for filters in [json!(null), json!({"owner_id": alice}), json!([{"id": f.project_id}, {}])] {
         let parsed = ProjectBmc::parse_filters(Some(&common::raw(&filters))).unwrap();
-        let projects = ProjectBmc::list(&bob, &f.mm, parsed, &Default::default()).await.unwrap();
+        let projects = ProjectBmc::list(&bob, &f.mm, parsed, &Default::default()).await.unwrap().rows;
         assert!(projects.iter().all(|p| p.owner_id == bob.user_id()), "{filters}: {projects:?}");
         let parsed = ProjectBmc::parse_filters(Some(&common::raw(&filters))).unwrap();
         assert!(ProjectBmc::count(&bob, &f.mm, parsed).await.unwrap() <= 1);
     }
-    let visible = TaskBmc::list(&bob, &f.mm, Default::default(), &Default::default()).await.unwrap();
+    let visible = TaskBmc::list(&bob, &f.mm, Default::default(), &Default::default()).await.unwrap().rows;
     assert_eq!(visible, [bobs_task]);
 }

@@ -88,7 +88,7 @@ async fn create_many_creates_every_row_in_order_or_none() {
     let foreign = TaskBmc::create_many(&alice, &mm, vec![task(mine, "d"), task(bobs, "e"), task(mine, "f")]).await;
     assert!(matches!(foreign, Err(Error::EntityNotFound { entity: "project", .. })), "{foreign:?}");
     let all = TaskBmc::list(&alice, &mm, Default::default(), &Default::default()).await.unwrap();
-    assert_eq!(all.len(), 4, "none of the three was created");
+    assert_eq!(all.rows.len(), 4, "none of the three was created");
     let bobs_tasks = TaskBmc::list(&bob, &mm, Default::default(), &Default::default()).await.unwrap();
-    assert!(bobs_tasks.is_empty());
+    assert!(bobs_tasks.rows.is_empty());
 }

@@ -11,7 +11,7 @@ async fn integer_operators() {
     let f = fixture().await;
     let ids: Vec<i64> = {
         let options = TaskBmc::parse_list_options(None).unwrap();
-        let all = TaskBmc::list(&f.ctx, &f.mm, Default::default(), &options).await.unwrap();
+        let all = TaskBmc::list(&f.ctx, &f.mm, Default::default(), &options).await.unwrap().rows;
         all.iter().map(|t| t.id).collect()
     };
     let all = expected(|_, _, _| true);
@@ -58,7 +58,7 @@ async fn bool_operators() {
 async fn time_operators_accept_the_times_the_server_returns() {
     let f = fixture().await;
     let options = TaskBmc::parse_list_options(None).unwrap();
-    let tasks = TaskBmc::list(&f.ctx, &f.mm, Default::default(), &options).await.unwrap();
+    let tasks = TaskBmc::list(&f.ctx, &f.mm, Default::default(), &options).await.unwrap().rows;
     let as_text = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
     let first = as_text(tasks[0].audit.ctime);
     let last = as_text(tasks.last().unwrap().audit.ctime);

@@ -10,7 +10,7 @@ use crate::answer::{Answer, ResultWriter};
 use crate::unwind::BoxFuture;
 use lib_core::Ctx;
 use lib_model::ModelManager;
-use lib_model::base::Identified;
+use lib_model::base::{Identified, Page};
 use lib_model::session::NewSession;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -84,6 +84,13 @@ struct DataResult<T> {
     data: T,
 }
 
+/// A `list_*` answers its page's rows and where the next page starts.
+#[derive(Serialize)]
+struct PageResult<T> {
+    data: Vec<T>,
+    next_cursor: Option<String>,
+}
+
 impl RpcRouter {
     pub fn new() -> Self {
         Self::default()
@@ -112,12 +119,41 @@ impl RpcRouter {
         F: Fn(Ctx, ModelManager, P) -> Fut + Send + Sync + Copy + 'static,
         Fut: Future<Output = Result<(R, Option<NewSession>)>> + Send + 'static,
     {
+        self.register(name, move |ctx, mm, params: P| async move {
+            let (data, new_session) = handler(ctx, mm, params).await?;
+            Ok((DataResult { data }, new_session))
+        })
+    }
+
+    /// Registers the `list_*` method `name`: its handler answers a page, written as
+    /// `{"data": rows, "next_cursor": s | null}`.
+    pub fn add_list<P, R, F, Fut>(&mut self, name: &'static str, handler: F) -> &mut Self
+    where
+        P: DeserializeOwned + Send + 'static,
+        R: Serialize + Send + 'static,
+        F: Fn(Ctx, ModelManager, P) -> Fut + Send + Sync + Copy + 'static,
+        Fut: Future<Output = Result<Page<R>>> + Send + 'static,
+    {
+        self.register(name, move |ctx, mm, params: P| async move {
+            let page = handler(ctx, mm, params).await?;
+            Ok((PageResult { data: page.rows, next_cursor: page.next_cursor }, None))
+        })
+    }
+
+    /// Registers `handler` under `name`, its result written as it is.
+    fn register<P, T, F, Fut>(&mut self, name: &'static str, handler: F) -> &mut Self
+    where
+        P: DeserializeOwned + Send + 'static,
+        T: Serialize + Send + 'static,
+        F: Fn(Ctx, ModelManager, P) -> Fut + Send + Sync + Copy + 'static,
+        Fut: Future<Output = Result<(T, Option<NewSession>)>> + Send + 'static,
+    {
         let method: Method = Box::new(move |ctx, mm, params| {
             // Decoded here, from the body's text, before the call is even started.
             let params = crate::params::from_params::<P>(params);
             Box::pin(async move {
-                let (data, new_session) = handler(ctx, mm, params?).await?;
-                let write: WriteResult = Box::new(move |writer| serde_json::to_writer(writer, &DataResult { data }));
+                let (result, new_session) = handler(ctx, mm, params?).await?;
+                let write: WriteResult = Box::new(move |writer| serde_json::to_writer(writer, &result));
                 Ok((write, new_session))
             })
         });

@@ -1,6 +1,9 @@
 // One project's tasks: add, search, open/done filter, order, and paging.
 // Each page is one batch of list_tasks + count_tasks with the same filters, so
-// the total always describes what the list shows.
+// the total always describes what the list shows. Pages follow the server's
+// cursors: Next continues after the last task shown (next_cursor), and the
+// cursor that started each page seen so far is kept for Previous, so a task
+// added or deleted meanwhile never makes another one skipped or shown twice.
 
 import { h, field, messageBox, busy, replace } from '../dom.js';
 import { describeError } from '../errors.js';
@@ -13,7 +16,10 @@ const SEARCH_DELAY_MS = 300;
 export function tasksView(ctx) {
   const { rpc } = ctx;
   const projectId = Number(ctx.params[0]);
-  const state = { q: '', status: 'all', order: '!id', page: 1, total: 0 };
+  // starts[i] is the cursor page i + 1 was loaded from (null: the first page);
+  // next is the cursor of the page after the one shown, null on the last page.
+  const state = { q: '', status: 'all', order: '!id', starts: [null], next: null, total: 0 };
+  const pageNo = () => state.starts.length;
   let loadSeq = 0;
   let searchTimer = null;
 
@@ -76,12 +82,18 @@ export function tasksView(ctx) {
     try {
       [listed, counted] = await rpc.batch([
         { method: 'list_tasks', params: { filters: f, list_options: {
-          order_bys: state.order, limit: PAGE_SIZE, offset: (state.page - 1) * PAGE_SIZE } } },
+          order_bys: state.order, limit: PAGE_SIZE, cursor: state.starts[pageNo() - 1] } } },
         { method: 'count_tasks', params: { filters: f } },
       ]);
       if (listed instanceof Error) throw listed;
       if (counted instanceof Error) throw counted;
     } catch (err) {
+      if (seq === loadSeq && pageNo() > 1 && err.detail?.startsWith('list_options.cursor')) {
+        // A cursor this server no longer opens (its key changed): start again from page 1.
+        firstPage();
+        await load(focusId);
+        return;
+      }
       if (seq === loadSeq) {
         fail(err);
         list.dataset.state = 'error';
@@ -92,30 +104,39 @@ export function tasksView(ctx) {
     // A later load (newer filter, page) has started: its answer wins.
     if (seq !== loadSeq || !ctx.isCurrent()) return;
 
-    state.total = counted.data;
-    const pages = Math.max(1, Math.ceil(state.total / PAGE_SIZE));
-    if (state.page > pages) {
-      // The last page emptied (deleted, or filtered away): show the new last one.
-      state.page = pages;
+    if (listed.data.length === 0 && pageNo() > 1) {
+      // This page emptied (its tasks deleted): show the one before it.
+      state.starts.pop();
       await load(focusId);
       return;
     }
+    state.total = counted.data;
+    state.next = listed.next_cursor;
+    const page = pageNo();
+    // Without a next cursor this is the last page, whatever the total says (tasks
+    // added or deleted on earlier pages shift where the pages break).
+    const pages = state.next ? Math.max(page + 1, Math.ceil(state.total / PAGE_SIZE)) : page;
     keepFocus(() => {
       replace(list, listed.data.map((t) => taskItem(t, { rpc, changed, fail, stale, failText: error.show,
         clearError: error.clear })));
     });
     if (focusId) document.getElementById(focusId)?.focus();
 
-    const first = (state.page - 1) * PAGE_SIZE + 1;
+    // Where the first task shown stands: counted from the start, but on a last page
+    // after the first counted back from the total, which tasks added or deleted on
+    // earlier pages have moved.
+    const first = page === 1 || state.next
+      ? (page - 1) * PAGE_SIZE + 1
+      : Math.max(1, state.total - listed.data.length + 1);
     if (state.total === 0) {
       summary.textContent = state.q || state.status !== 'all' ? 'No tasks match.' : 'No tasks yet. Add one above.';
     } else {
       summary.textContent = `Showing ${first}–${first + listed.data.length - 1} of ${plural(state.total, 'task')}.`;
     }
-    pageInfo.textContent = `Page ${state.page} of ${pages}`;
-    prev.disabled = state.page <= 1;
-    next.disabled = state.page >= pages;
-    pager.hidden = pages <= 1;
+    pageInfo.textContent = `Page ${page} of ${pages}`;
+    prev.disabled = page <= 1;
+    next.disabled = !state.next;
+    pager.hidden = page <= 1 && !state.next;
     list.dataset.state = 'ready';
     list.removeAttribute('aria-busy');
   }
@@ -131,12 +152,17 @@ export function tasksView(ctx) {
     await load(focusId);
   }
 
+  function firstPage() {
+    state.starts = [null];
+    state.next = null;
+  }
+
   function applyFilters() {
     clearTimeout(searchTimer);
     state.q = search.control.value.trim();
     state.status = statusSel.control.value;
     state.order = orderSel.control.value;
-    state.page = 1;
+    firstPage();
     load();
   }
 
@@ -152,13 +178,15 @@ export function tasksView(ctx) {
   orderSel.control.addEventListener('change', applyFilters);
   // A pager button that becomes disabled would drop keyboard focus: hand it to the other one.
   prev.addEventListener('click', async () => {
-    if (state.page <= 1) return;
-    state.page -= 1;
+    if (pageNo() <= 1) return;
+    state.starts.pop();
     await load();
     if (prev.disabled && !next.disabled) next.focus();
   });
   next.addEventListener('click', async () => {
-    state.page += 1;
+    if (!state.next) return;
+    state.starts.push(state.next);
+    state.next = null; // a second click before the page arrives must not skip one
     await load();
     if (next.disabled && !prev.disabled) prev.focus();
   });
@@ -185,7 +213,7 @@ export function tasksView(ctx) {
     addForm.reset();
     newTitle.control.focus();
     // Newest first: the new task is at the top of page 1.
-    if (state.order === '!id') state.page = 1;
+    if (state.order === '!id') firstPage();
     await changed(`Added “${t}”.`);
   });
 

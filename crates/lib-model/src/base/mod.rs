@@ -15,6 +15,7 @@
 mod audit;
 mod columns;
 mod create_many;
+mod page;
 mod parent;
 #[cfg(test)]
 mod tests;
@@ -24,10 +25,11 @@ pub use audit::Audit;
 pub use columns::{AsJson, Columns, FieldType, concat_columns};
 pub use create_many::create_many;
 pub use lib_model_macros::{ColumnGroup, Entity, WriteFields};
+pub use page::Page;
 pub use parent::Parent;
 pub use write::{FieldValue, WriteFields};
 
-use crate::filter::{Column, Filters, ListOptions};
+use crate::filter::{Column, Filters, ListOptions, cursor, keyset};
 use crate::lease::Lease;
 use crate::{Error, ModelManager, Result};
 use lib_core::Ctx;
@@ -168,17 +170,36 @@ fn id_in<B: DbBmc>(ids: &[i64]) -> Expr {
     Expr::cust_with_exprs("$1 = ANY(CAST($2 AS bigint[]))", [Expr::col((B::TABLE, "id")), Expr::val(literal)])
 }
 
+/// One page of the rows `ctx` may see that `filters` select, in `options`' order, from the
+/// start (or its offset) or after the row `options`' cursor names: in one statement, which
+/// also fetches one row past the limit to tell whether a next page exists.
 pub async fn list<B: DbBmc>(
     ctx: &Ctx,
     mm: &ModelManager,
     filters: Filters,
     options: &ListOptions,
-) -> Result<Vec<B::Entity>> {
+) -> Result<Page<B::Entity>>
+where
+    B::Entity: serde::Serialize,
+{
+    let key = mm.cursor_key();
+    // Opened before a slot is taken: a cursor that does not open costs no share.
+    let after = match options.cursor() {
+        Some(sealed) => Some(cursor::open(key, sealed, B::ENTITY, options.order_bys())?),
+        None => None,
+    };
+    // Fixed shapes with and without a cursor: its values are bound, so a deep page in the
+    // default order is the same prepared statement as page 2.
     let prepare = Prepare::fixed_if(!filters.restricts() && options.has_default_order());
     // The slot first: a call waiting for its user's share has not yet spent the CPU of building
     // and rendering its statement (for a big filter, the larger part of the call's own work).
     let lease = mm.lease(ctx).await?;
-    fetch_all(lease, &list_statement::<B>(ctx, filters, options), prepare).await
+    let mut select = list_statement::<B>(ctx, filters, options);
+    if let Some(last) = after {
+        select.cond_where(keyset::after(B::TABLE, options.order_bys(), &last));
+    }
+    let rows = fetch_all(lease, &select, prepare).await?;
+    Ok(Page::of(rows, options, B::ENTITY, key))
 }
 
 pub async fn count<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, filters: Filters) -> Result<i64> {
@@ -189,7 +210,8 @@ pub async fn count<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, filters: Filters) -> 
     lease.run(|conn| query.fetch_one(conn)).await
 }
 
-/// The `SELECT` of a list: what `list` runs.
+/// The `SELECT` of a list's first page (or a page at an offset): what `list` runs, less the
+/// keyset condition of a cursor.
 pub(crate) fn list_statement<B: DbBmc>(ctx: &Ctx, filters: Filters, options: &ListOptions) -> SelectStatement {
     let mut select = select_columns::<B>();
     select.cond_where(scoped::<B>(ctx, filters));

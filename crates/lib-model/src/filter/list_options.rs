@@ -1,11 +1,13 @@
-//! `list_options`: order, limit and offset, checked against the entity's columns and decoded
-//! straight from the request's JSON text under their own budget ([`MAX_ORDER_BYS`]).
+//! `list_options`: order, limit, offset and cursor, checked against the entity's columns and
+//! decoded straight from the request's JSON text under their own budgets ([`MAX_ORDER_BYS`],
+//! [`MAX_CURSOR_LEN`]).
 
 use super::Column;
-use super::order_bys::OrderBysSeed;
+use super::cursor::MAX_CURSOR_LEN;
+use super::order_bys::{OrderBysSeed, SortKey, settled};
 use super::scalar::{Refusal, Scalar, visit_scalars};
 use crate::Error;
-use sea_query::{Expr, Order, SelectStatement};
+use sea_query::{Expr, SelectStatement};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -20,21 +22,24 @@ pub const MAX_ORDER_BYS: usize = 16;
 /// Validated list options. The order always ends on `id`, so pages are stable.
 #[derive(Debug, Clone)]
 pub struct ListOptions {
-    order_bys: Vec<(&'static str, Order)>,
+    order_bys: Vec<SortKey>,
     limit: u64,
     offset: u64,
+    /// A `next_cursor` as the client sent it back, of at most [`MAX_CURSOR_LEN`] bytes: opened
+    /// (its seal, entity and order checked) by the list that runs it, which holds the key.
+    cursor: Option<String>,
 }
 
 impl Default for ListOptions {
-    /// Order by `id` ascending, the default limit, no offset.
+    /// Order by `id` ascending, the default limit, no offset, no cursor.
     fn default() -> Self {
-        Self { order_bys: Vec::new(), limit: DEFAULT_LIMIT, offset: 0 }.with_id_last()
+        Self::unsettled().settled()
     }
 }
 
 impl ListOptions {
-    /// Parses `{"order_bys"?: s | [s], "limit"?: n, "offset"?: n}` given as a `Value`; absent or
-    /// `null` means defaults. The same decoder as [`ListOptions::parse_raw`].
+    /// Parses `{"order_bys"?: s | [s], "limit"?: n, "offset"?: n, "cursor"?: s}` given as a
+    /// `Value`; absent or `null` means defaults. The same decoder as [`ListOptions::parse_raw`].
     pub fn parse(options: Option<&Value>, columns: &[Column]) -> crate::Result<Self> {
         match options {
             None => Ok(Self::default()),
@@ -53,24 +58,47 @@ impl ListOptions {
         Ok(options)
     }
 
-    /// Appends `id` ascending unless the client ordered by `id` already.
-    fn with_id_last(mut self) -> Self {
-        if !self.order_bys.iter().any(|(name, _)| *name == "id") {
-            self.order_bys.push(("id", Order::Asc));
-        }
+    fn unsettled() -> Self {
+        Self { order_bys: Vec::new(), limit: DEFAULT_LIMIT, offset: 0, cursor: None }
+    }
+
+    /// The order as it runs (see [`settled`]).
+    fn settled(mut self) -> Self {
+        self.order_bys = settled(self.order_bys);
         self
     }
 
     /// Whether the order is the default one (`id` ascending alone), whatever the page.
     pub(crate) fn has_default_order(&self) -> bool {
-        matches!(self.order_bys.as_slice(), [("id", Order::Asc)])
+        self.order_bys == [SortKey::ID_ASC]
     }
 
+    /// The order, ending on `id`.
+    pub(crate) fn order_bys(&self) -> &[SortKey] {
+        &self.order_bys
+    }
+
+    /// The most rows a page holds.
+    pub(crate) fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The cursor to continue after, still sealed.
+    pub(crate) fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    /// Orders `select`, with NULLs placed explicitly in nullable columns, and asks for one row
+    /// more than the limit: the row that tells whether another page follows.
     pub(crate) fn apply(&self, table: &'static str, select: &mut SelectStatement) {
-        for (name, order) in &self.order_bys {
-            select.order_by_expr(Expr::col((table, *name)), order.clone());
+        for key in &self.order_bys {
+            let column = Expr::col((table, key.column.name));
+            match key.column.nullable {
+                true => select.order_by_expr_with_nulls(column, key.order(), key.nulls()),
+                false => select.order_by_expr(column, key.order()),
+            };
         }
-        select.limit(self.limit).offset(self.offset);
+        select.limit(self.limit + 1).offset(self.offset);
     }
 
     /// How many sort keys (with the final `id`), the limit and the offset.
@@ -83,7 +111,7 @@ impl ListOptions {
 fn decode<'de, D: Deserializer<'de>>(input: D, columns: &[Column]) -> crate::Result<ListOptions> {
     let mut refusal = Refusal::default();
     match input.deserialize_any(OptionsVisitor { columns, refusal: &mut refusal }) {
-        Ok(options) => Ok(options.with_id_last()),
+        Ok(options) => Ok(options.settled()),
         Err(error) => Err(refusal.into_error(error)),
     }
 }
@@ -101,15 +129,17 @@ impl<'de> Visitor<'de> for OptionsVisitor<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ListOptions, A::Error> {
-        let mut parsed = ListOptions { order_bys: Vec::new(), limit: DEFAULT_LIMIT, offset: 0 };
-        let mut seen: [bool; 3] = [false; 3];
+        let mut parsed = ListOptions::unsettled();
+        let mut offset_given = false;
+        let mut seen: [bool; 4] = [false; 4];
         while let Some(key) = map.next_key::<String>()? {
             let slot = match key.as_str() {
                 "order_bys" => 0,
                 "limit" => 1,
                 "offset" => 2,
+                "cursor" => 3,
                 other => {
-                    let unknown = Error::invalid(other, "unknown option (order_bys, limit, offset)");
+                    let unknown = Error::invalid(other, "unknown option (order_bys, limit, offset, cursor)");
                     return Err(self.refusal.refuse(unknown));
                 }
             };
@@ -126,11 +156,18 @@ impl<'de> Visitor<'de> for OptionsVisitor<'_, '_> {
                     let limit = map.next_value_seed(IntSeed { refusal: &mut *self.refusal, bound: Bound::Limit })?;
                     parsed.limit = limit.unwrap_or(DEFAULT_LIMIT);
                 }
-                _ => {
+                2 => {
                     let offset = map.next_value_seed(IntSeed { refusal: &mut *self.refusal, bound: Bound::Offset })?;
+                    offset_given = offset.is_some();
                     parsed.offset = offset.unwrap_or(0);
                 }
+                _ => parsed.cursor = map.next_value_seed(CursorSeed { refusal: &mut *self.refusal })?,
             }
+        }
+        if offset_given && parsed.cursor.is_some() {
+            let both =
+                Error::invalid("cursor", "cannot be given with an offset: the cursor says where the page starts");
+            return Err(self.refusal.refuse(both));
         }
         Ok(parsed)
     }
@@ -145,7 +182,7 @@ impl<'de> Visitor<'de> for OptionsVisitor<'_, '_> {
 impl OptionsVisitor<'_, '_> {
     fn scalar<E: serde::de::Error>(self, value: Scalar<'_>) -> Result<ListOptions, E> {
         match value {
-            Scalar::Null => Ok(ListOptions { order_bys: Vec::new(), limit: DEFAULT_LIMIT, offset: 0 }),
+            Scalar::Null => Ok(ListOptions::unsettled()),
             _ => Err(self.refusal.refuse(Error::invalid("", "must be an object"))),
         }
     }
@@ -216,6 +253,50 @@ impl<'de> Visitor<'de> for IntSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Option<u64>, A::Error> {
+        self.scalar(Scalar::Object)
+    }
+
+    visit_scalars!();
+}
+
+/// `cursor`: `null` (none) or a string of at most [`MAX_CURSOR_LEN`] bytes, its length checked
+/// before anything else is done with it.
+struct CursorSeed<'r> {
+    refusal: &'r mut Refusal,
+}
+
+impl CursorSeed<'_> {
+    fn scalar<E: serde::de::Error>(self, value: Scalar<'_>) -> Result<Option<String>, E> {
+        let refused = match value {
+            Scalar::Null => return Ok(None),
+            Scalar::Str(text) if text.len() <= MAX_CURSOR_LEN => return Ok(Some(text.to_owned())),
+            Scalar::Str(_) => format!("longer than any cursor this server makes ({MAX_CURSOR_LEN} bytes)"),
+            _ => "expected a string: the next_cursor of an earlier page".to_owned(),
+        };
+        Err(self.refusal.refuse(Error::invalid("cursor", refused)))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for CursorSeed<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, input: D) -> Result<Option<String>, D::Error> {
+        input.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CursorSeed<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a cursor")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
+        self.scalar(Scalar::Array)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Option<String>, A::Error> {
         self.scalar(Scalar::Object)
     }
 

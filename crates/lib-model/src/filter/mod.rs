@@ -10,9 +10,15 @@
 //! inverted. Each is covered by a test in `tests/typed_filters.rs` or `tests/text_filters.rs`.
 //!
 //! Budgets, each refused as `InvalidInput` naming it, at the first node past it:
-//! [`MAX_FILTER_NODES`], [`MAX_FILTER_VALUES`], [`MAX_LIST_VALUES`] and [`MAX_ORDER_BYS`].
+//! [`MAX_FILTER_NODES`], [`MAX_FILTER_VALUES`], [`MAX_LIST_VALUES`] and [`MAX_ORDER_BYS`]; a
+//! `cursor` past [`MAX_CURSOR_LEN`] is refused unread.
+//!
+//! Keyset paging: a list's next page starts after its last row ([`keyset`]), named by a sealed
+//! cursor ([`cursor`]).
 
+pub(crate) mod cursor;
 mod decode;
+pub(crate) mod keyset;
 mod list_options;
 mod ops;
 mod order_bys;
@@ -25,6 +31,7 @@ mod sql;
 mod tests;
 mod values;
 
+pub use cursor::MAX_CURSOR_LEN;
 pub use list_options::{DEFAULT_LIMIT, ListOptions, MAX_LIMIT, MAX_ORDER_BYS};
 pub use parse::{Filters, MAX_FILTER_NODES, MAX_FILTER_VALUES, MAX_LIST_VALUES};
 

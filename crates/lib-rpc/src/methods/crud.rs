@@ -23,11 +23,12 @@ macro_rules! crud_methods {
             .add(concat!("get_", $one), |ctx: Ctx, mm: ModelManager, p: ParamsIded| async move {
                 Result::Ok(<$bmc>::get(&ctx, &mm, p.id).await?)
             })
-            .add(concat!("list_", $many), |ctx: Ctx, mm: ModelManager, p: ParamsList| async move {
+            .add_list(concat!("list_", $many), |ctx: Ctx, mm: ModelManager, p: ParamsList| async move {
                 let filters = <$bmc>::parse_filters(p.filters.as_deref()).map_err(Error::within("filters"))?;
                 let options =
                     <$bmc>::parse_list_options(p.list_options.as_deref()).map_err(Error::within("list_options"))?;
-                Result::Ok(<$bmc>::list(&ctx, &mm, filters, &options).await?)
+                // The client mistake a list itself can find is a cursor that does not open.
+                <$bmc>::list(&ctx, &mm, filters, &options).await.map_err(Error::within("list_options"))
             })
             .add(concat!("count_", $many), |ctx: Ctx, mm: ModelManager, p: ParamsCount| async move {
                 let filters = <$bmc>::parse_filters(p.filters.as_deref()).map_err(Error::within("filters"))?;
