@@ -22,6 +22,8 @@
 mod condition;
 mod decode;
 mod list_options;
+#[cfg(test)]
+mod logic_tests;
 mod ops;
 mod order_bys;
 mod parse;
