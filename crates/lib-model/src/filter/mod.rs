@@ -23,6 +23,8 @@ mod condition;
 mod decode;
 mod list_options;
 #[cfg(test)]
+mod logic_proptests;
+#[cfg(test)]
 mod logic_tests;
 mod ops;
 mod order_bys;
