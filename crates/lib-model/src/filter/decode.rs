@@ -9,19 +9,21 @@
 //! `"$or": [F, ...]` and `"$not": F`, where `F` is an object or a non-empty array of objects.
 //!
 //! Depth: the objects of `filters` are at depth 0, and the filters under a logic key of an
-//! object at depth d are at depth d + 1; [`MAX_FILTER_DEPTH`] is the deepest an object may be. A
-//! logic key that would open a level past it is refused before its value is read, so however deep
-//! a client nests, the visitors recurse at most that many times, and serde_json's own recursion
-//! limit is never reached. Anywhere else (a field's value, an operator's list) the grammar has a
-//! fixed depth and refuses the first level it does not have.
+//! object at depth d are at depth d + 1 (an array of objects is no level of its own);
+//! [`MAX_FILTER_DEPTH`](super::MAX_FILTER_DEPTH) is the deepest an object may be. A logic key
+//! that would open a level past it is refused before its value is read (see `logic`), so however
+//! deeply a client nests, the visitors recurse at most that many times, and serde_json's own
+//! recursion limit (128) is never what stops a filter. Anywhere else (a field's value, an
+//! operator's list) the grammar has a fixed depth and refuses the first level it does not have.
 
 use super::condition::OpsSeed;
+use super::logic::logic;
 use super::ops::{BoolOps, IntOps, TextOps, TimeOps};
 use super::parse::{FieldFilter, Node};
 pub(super) use super::path::At;
 use super::path::Place;
 use super::scalar::{Refusal, Scalar, visit_scalars};
-use super::{Column, FieldKind, MAX_FILTER_DEPTH, MAX_FILTER_NODES, MAX_FILTER_VALUES};
+use super::{Column, FieldKind, MAX_FILTER_NODES, MAX_FILTER_VALUES};
 use crate::Error;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
@@ -72,7 +74,7 @@ impl State<'_> {
     }
 }
 
-/// Implements `DeserializeSeed` for a visitor of this module: it takes any JSON value.
+/// Implements `DeserializeSeed` for a visitor of the filter decoder: it takes any JSON value.
 macro_rules! seed_is_visitor {
     ($seed:ident, $value:ty) => {
         impl<'de> DeserializeSeed<'de> for $seed<'_, '_, '_> {
@@ -85,11 +87,13 @@ macro_rules! seed_is_visitor {
     };
 }
 
-/// A filter object, or an array of them, at `place`.
-struct Filter<'s, 'c, 'p> {
-    state: &'s mut State<'c>,
-    place: &'p Place<'p>,
-    depth: usize,
+pub(super) use seed_is_visitor;
+
+/// A filter object, or an array of them, at `place`, `depth` levels down.
+pub(super) struct Filter<'s, 'c, 'p> {
+    pub(super) state: &'s mut State<'c>,
+    pub(super) place: &'p Place<'p>,
+    pub(super) depth: usize,
 }
 
 /// `filters` itself: absent or `null`, one object, or an array of objects (OR-ed; `[]` is no
@@ -132,45 +136,8 @@ impl FiltersSeed<'_, '_> {
     }
 }
 
-/// The filter under `$not`, or one of `$and`'s or `$or`'s: an object, or a non-empty array of
-/// objects (OR-ed). An empty array is refused: whether it meant "nothing" (an empty OR) or
-/// "no filter" (as `filters: []` does) would be a guess.
-struct FilterSeed<'s, 'c, 'p>(Filter<'s, 'c, 'p>);
-
-seed_is_visitor!(FilterSeed, Node);
-
-impl<'de> Visitor<'de> for FilterSeed<'_, '_, '_> {
-    type Value = Node;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object or a non-empty array of objects")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Node, A::Error> {
-        object(self.0.state, map, self.0.place, self.0.depth)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Node, A::Error> {
-        let Filter { state, place, depth } = self.0;
-        state.count_node()?;
-        let objects = objects(Filter { state: &mut *state, place, depth }, seq)?;
-        if objects.is_empty() {
-            return Err(state.refuse(place.error("must not be an empty array")));
-        }
-        Ok(Node::Any(objects))
-    }
-
-    visit_scalars!();
-}
-
-impl FilterSeed<'_, '_, '_> {
-    fn scalar<E: serde::de::Error>(self, _: Scalar<'_>) -> Result<Node, E> {
-        Err(self.0.state.refuse(self.0.place.error("must be a filter object or a non-empty array of them")))
-    }
-}
-
 /// The elements of an array of filter objects at `place`.
-fn objects<'de, A: SeqAccess<'de>>(filter: Filter, mut seq: A) -> Result<Vec<Node>, A::Error> {
+pub(super) fn objects<'de, A: SeqAccess<'de>>(filter: Filter, mut seq: A) -> Result<Vec<Node>, A::Error> {
     let Filter { state, place, depth } = filter;
     let mut objects = Vec::new();
     loop {
@@ -223,7 +190,7 @@ enum Key {
 }
 
 /// The members of one filter object, AND-ed: each field and each logic key at most once.
-fn object<'de, A: MapAccess<'de>>(
+pub(super) fn object<'de, A: MapAccess<'de>>(
     state: &mut State,
     mut map: A,
     place: &Place,
@@ -274,62 +241,4 @@ fn condition<'de, A: MapAccess<'de>>(state: &mut State, map: &mut A, column: Col
         FieldKind::Time => map.next_value_seed(OpsSeed::<TimeOps>::new(state, at))?,
     };
     Ok(Node::Field(FieldFilter { column, ops }))
-}
-
-/// The value of `$and`, `$or` or `$not` in an object at `filter.place`, one level deeper: refused
-/// before it is read when that level is past [`MAX_FILTER_DEPTH`].
-fn logic<'de, A: MapAccess<'de>>(filter: Filter, map: &mut A, key: &'static str) -> Result<Node, A::Error> {
-    let Filter { state, place, depth } = filter;
-    let here = Place::Key(place, key);
-    if depth == MAX_FILTER_DEPTH {
-        return Err(state.refuse(here.error(format_args!("filters nest at most {MAX_FILTER_DEPTH} deep"))));
-    }
-    let inner = Filter { state, place: &here, depth: depth + 1 };
-    Ok(match key {
-        "$not" => Node::Not(Box::new(map.next_value_seed(FilterSeed(inner))?)),
-        "$and" => Node::All(map.next_value_seed(ListSeed(inner))?),
-        _ => Node::Any(map.next_value_seed(ListSeed(inner))?),
-    })
-}
-
-/// The list of `$and` or `$or`: a non-empty array of filters.
-struct ListSeed<'s, 'c, 'p>(Filter<'s, 'c, 'p>);
-
-seed_is_visitor!(ListSeed, Vec<Node>);
-
-impl<'de> Visitor<'de> for ListSeed<'_, '_, '_> {
-    type Value = Vec<Node>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a non-empty array of filters")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Node>, A::Error> {
-        let Filter { state, place, depth } = self.0;
-        let mut filters = Vec::new();
-        loop {
-            let item = Place::Item(place, filters.len());
-            let Some(filter) = seq.next_element_seed(FilterSeed(Filter { state: &mut *state, place: &item, depth }))?
-            else {
-                break;
-            };
-            filters.push(filter);
-        }
-        if filters.is_empty() {
-            return Err(state.refuse(place.error("must not be empty")));
-        }
-        Ok(filters)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Vec<Node>, A::Error> {
-        self.scalar(Scalar::Object)
-    }
-
-    visit_scalars!();
-}
-
-impl ListSeed<'_, '_, '_> {
-    fn scalar<E: serde::de::Error>(self, _: Scalar<'_>) -> Result<Vec<Node>, E> {
-        Err(self.0.state.refuse(self.0.place.error("expected a non-empty array of filters")))
-    }
 }

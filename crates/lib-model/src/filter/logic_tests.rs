@@ -26,7 +26,7 @@ fn nested(key: &str, depth: usize, inner: &str) -> String {
 fn filters_nest_8_levels_deep_and_not_9() {
     for key in ["$and", "$or", "$not"] {
         assert!(parse(&nested(key, MAX_FILTER_DEPTH, r#"{"done": true}"#)).unwrap().restricts(), "{key}");
-        let path = vec![key; MAX_FILTER_DEPTH + 1].join(if key == "$not" { "." } else { "[0]." });
+        let path = [key; MAX_FILTER_DEPTH + 1].join(if key == "$not" { "." } else { "[0]." });
         assert_eq!(
             detail(parse(&nested(key, MAX_FILTER_DEPTH + 1, r#"{"done": true}"#))),
             format!("filters.{path}: filters nest at most 8 deep"),

@@ -22,6 +22,7 @@
 mod condition;
 mod decode;
 mod list_options;
+mod logic;
 #[cfg(test)]
 mod logic_proptests;
 #[cfg(test)]
