@@ -1,28 +1,38 @@
 //! The filter decoder: serde visitors that read `filters` straight from the request's JSON text
-//! (or a `serde_json::Value`, through the same code) and count every node and value as it is
-//! read, refusing at the first one past a budget. Nothing is built for input that is refused, and
-//! nothing is ever built for more than the budgets allow, so a filter costs memory in proportion
-//! to its budgets, not to its bytes.
+//! (or a `serde_json::Value`, through the same code) into a [`Node`] tree, counting every node
+//! and value as it is read and refusing at the first one past a budget. Nothing is built for
+//! input that is refused, and nothing is ever built for more than the budgets allow, so a filter
+//! costs memory in proportion to its budgets, not to its bytes.
 //!
-//! The grammar has a fixed depth (filters, group, field, operators, list, scalar), so no visitor
-//! recurses into itself: however deep a client nests arrays or objects, the decoder refuses at
-//! the first level the grammar does not have.
+//! The grammar: `filters` is `null`, an object, or an array of objects (OR-ed; `[]` is no
+//! filter). An object's members are AND-ed: field conditions and the logic keys `"$and": [F, ...]`,
+//! `"$or": [F, ...]` and `"$not": F`, where `F` is an object or a non-empty array of objects.
+//!
+//! Depth: the objects of `filters` are at depth 0, and the filters under a logic key of an
+//! object at depth d are at depth d + 1 (an array of objects is no level of its own);
+//! [`MAX_FILTER_DEPTH`](super::MAX_FILTER_DEPTH) is the deepest an object may be. A logic key
+//! that would open a level past it is refused before its value is read (see `logic`), so however
+//! deeply a client nests, the visitors recurse at most that many times, and serde_json's own
+//! recursion limit (128) is never what stops a filter. Anywhere else (a field's value, an
+//! operator's list) the grammar has a fixed depth and refuses the first level it does not have.
 
-use super::ops::{BoolOps, IntOps, OpKind, TextOps, TimeOps};
-use super::parse::{FieldFilter, FieldOps};
+use super::condition::OpsSeed;
+use super::logic::logic;
+use super::ops::{BoolOps, IntOps, TextOps, TimeOps};
+use super::parse::{FieldFilter, Node};
+pub(super) use super::path::At;
+use super::path::Place;
 use super::scalar::{Refusal, Scalar, visit_scalars};
-use super::values::{BareArg, MapArg};
 use super::{Column, FieldKind, MAX_FILTER_NODES, MAX_FILTER_VALUES};
 use crate::Error;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
-use std::marker::PhantomData;
 
-/// Decodes one request's `filters` into its groups, under the budgets.
-pub(super) fn decode<'de, D: Deserializer<'de>>(input: D, columns: &[Column]) -> crate::Result<Vec<Vec<FieldFilter>>> {
+/// Decodes one request's `filters` into its tree (`None`: no filter), under the budgets.
+pub(super) fn decode<'de, D: Deserializer<'de>>(input: D, columns: &[Column]) -> crate::Result<Option<Node>> {
     let mut state = State { columns, nodes: 0, values: 0, refusal: Refusal::default() };
     match FiltersSeed(&mut state).deserialize(input) {
-        Ok(groups) => Ok(groups),
+        Ok(root) => Ok(root),
         Err(error) => Err(state.refusal.into_error(error)),
     }
 }
@@ -40,9 +50,10 @@ impl State<'_> {
         self.refusal.refuse(error)
     }
 
-    /// Counts a filter object, a condition or an operator, empty ones included: they bind
-    /// nothing, but each still costs memory, SQL text and planner time.
-    fn count_node<E: serde::de::Error>(&mut self) -> Result<(), E> {
+    /// Counts a filter object, a logic key, an array of objects under one, a condition or an
+    /// operator, empty ones included: they bind nothing, but each still costs memory, SQL text
+    /// and planner time. (The refusal's text predates logic keys and stays as clients know it.)
+    pub(super) fn count_node<E: serde::de::Error>(&mut self) -> Result<(), E> {
         self.nodes += 1;
         if self.nodes > MAX_FILTER_NODES {
             return Err(self.refuse(Error::invalid(
@@ -63,44 +74,34 @@ impl State<'_> {
     }
 }
 
-/// Which filter object a condition is in, for error details: the only one (no path), or `[1]`.
-#[derive(Clone, Copy)]
-enum Group {
-    Only,
-    At(usize),
-}
+/// Implements `DeserializeSeed` for a visitor of the filter decoder: it takes any JSON value.
+macro_rules! seed_is_visitor {
+    ($seed:ident, $value:ty) => {
+        impl<'de> DeserializeSeed<'de> for $seed<'_, '_, '_> {
+            type Value = $value;
 
-impl fmt::Display for Group {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Group::Only => Ok(()),
-            Group::At(i) => write!(f, "[{i}]"),
+            fn deserialize<D: Deserializer<'de>>(self, input: D) -> Result<Self::Value, D::Error> {
+                input.deserialize_any(self)
+            }
         }
-    }
+    };
 }
 
-/// Where a value sits, for error details: `[1].title.$in`, or `title.$in` in the only object.
-#[derive(Clone, Copy)]
-pub(super) struct At<'a> {
-    group: Group,
-    field: &'a str,
-    /// Empty for an error about the field itself.
-    op: &'a str,
+pub(super) use seed_is_visitor;
+
+/// A filter object, or an array of them, at `place`, `depth` levels down.
+pub(super) struct Filter<'s, 'c, 'p> {
+    pub(super) state: &'s mut State<'c>,
+    pub(super) place: &'p Place<'p>,
+    pub(super) depth: usize,
 }
 
-impl At<'_> {
-    pub(super) fn error(&self, what: impl fmt::Display) -> Error {
-        let group_dot = if matches!(self.group, Group::Only) { "" } else { "." };
-        let op_dot = if self.op.is_empty() { "" } else { "." };
-        Error::invalid(format!("{}{group_dot}{}{op_dot}{}", self.group, self.field, self.op), what.to_string())
-    }
-}
-
-/// `filters`: absent or `null`, one object, or an array of objects (OR-ed).
+/// `filters` itself: absent or `null`, one object, or an array of objects (OR-ed; `[]` is no
+/// filter, as the contract has always had it).
 struct FiltersSeed<'s, 'c>(&'s mut State<'c>);
 
 impl<'de> DeserializeSeed<'de> for FiltersSeed<'_, '_> {
-    type Value = Vec<Vec<FieldFilter>>;
+    type Value = Option<Node>;
 
     fn deserialize<D: Deserializer<'de>>(self, input: D) -> Result<Self::Value, D::Error> {
         input.deserialize_any(self)
@@ -108,168 +109,136 @@ impl<'de> DeserializeSeed<'de> for FiltersSeed<'_, '_> {
 }
 
 impl<'de> Visitor<'de> for FiltersSeed<'_, '_> {
-    type Value = Vec<Vec<FieldFilter>>;
+    type Value = Option<Node>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object or an array of objects")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Ok(vec![group(self.0, map, Group::Only)?])
+        object(self.0, map, &Place::Top, 0).map(Some)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut groups = Vec::new();
-        while let Some(group) =
-            seq.next_element_seed(GroupSeed { state: &mut *self.0, group: Group::At(groups.len()) })?
-        {
-            groups.push(group);
-        }
-        Ok(groups)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let objects = objects(Filter { state: self.0, place: &Place::Top, depth: 0 }, seq)?;
+        Ok((!objects.is_empty()).then_some(Node::Any(objects)))
     }
 
     visit_scalars!();
 }
 
 impl FiltersSeed<'_, '_> {
-    fn scalar<E: serde::de::Error>(self, value: Scalar<'_>) -> Result<Vec<Vec<FieldFilter>>, E> {
+    fn scalar<E: serde::de::Error>(self, value: Scalar<'_>) -> Result<Option<Node>, E> {
         match value {
-            Scalar::Null => Ok(Vec::new()),
+            Scalar::Null => Ok(None),
             _ => Err(self.0.refuse(Error::invalid("", "must be an object or an array of objects"))),
         }
     }
 }
 
-/// One element of a `filters` array: an object whose conditions are AND-ed.
-struct GroupSeed<'s, 'c> {
-    state: &'s mut State<'c>,
-    group: Group,
-}
-
-impl<'de> DeserializeSeed<'de> for GroupSeed<'_, '_> {
-    type Value = Vec<FieldFilter>;
-
-    fn deserialize<D: Deserializer<'de>>(self, input: D) -> Result<Self::Value, D::Error> {
-        input.deserialize_any(self)
+/// The elements of an array of filter objects at `place`.
+pub(super) fn objects<'de, A: SeqAccess<'de>>(filter: Filter, mut seq: A) -> Result<Vec<Node>, A::Error> {
+    let Filter { state, place, depth } = filter;
+    let mut objects = Vec::new();
+    loop {
+        let item = Place::Item(place, objects.len());
+        let Some(object) = seq.next_element_seed(ObjectSeed(Filter { state: &mut *state, place: &item, depth }))?
+        else {
+            return Ok(objects);
+        };
+        objects.push(object);
     }
 }
 
-impl<'de> Visitor<'de> for GroupSeed<'_, '_> {
-    type Value = Vec<FieldFilter>;
+/// One element of an array of filters: an object.
+struct ObjectSeed<'s, 'c, 'p>(Filter<'s, 'c, 'p>);
+
+seed_is_visitor!(ObjectSeed, Node);
+
+impl<'de> Visitor<'de> for ObjectSeed<'_, '_, '_> {
+    type Value = Node;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        group(self.state, map, self.group)
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Node, A::Error> {
+        object(self.0.state, map, self.0.place, self.0.depth)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Node, A::Error> {
         self.scalar(Scalar::Array)
     }
 
     visit_scalars!();
 }
 
-impl GroupSeed<'_, '_> {
-    fn scalar<E: serde::de::Error>(self, _: Scalar<'_>) -> Result<Vec<FieldFilter>, E> {
-        Err(self.state.refuse(Error::invalid(self.group.to_string(), "must be an object")))
+impl ObjectSeed<'_, '_, '_> {
+    fn scalar<E: serde::de::Error>(self, _: Scalar<'_>) -> Result<Node, E> {
+        Err(self.0.state.refuse(self.0.place.error("must be an object")))
     }
 }
 
-/// The conditions of one filter object, each field at most once.
-fn group<'de, A: MapAccess<'de>>(state: &mut State, mut map: A, group: Group) -> Result<Vec<FieldFilter>, A::Error> {
+/// The keys an object may hold besides fields.
+const LOGIC_KEYS: [&str; 3] = ["$and", "$or", "$not"];
+
+/// What a key of a filter object names.
+#[derive(Clone, Copy, PartialEq)]
+enum Key {
+    Field(Column),
+    Logic(&'static str),
+}
+
+/// The members of one filter object, AND-ed: each field and each logic key at most once.
+pub(super) fn object<'de, A: MapAccess<'de>>(
+    state: &mut State,
+    mut map: A,
+    place: &Place,
+    depth: usize,
+) -> Result<Node, A::Error> {
     state.count_node()?;
-    let columns = state.columns;
-    let mut filters: Vec<FieldFilter> = Vec::new();
-    while let Some(field) = map.next_key::<String>()? {
+    let mut members = Vec::new();
+    let mut seen: Vec<Key> = Vec::new();
+    while let Some(name) = map.next_key::<String>()? {
         state.count_node()?;
-        let at = At { group, field: &field, op: "" };
-        let Some(column) = columns.iter().find(|c| c.name == field) else {
-            let known: Vec<_> = columns.iter().map(|c| c.name).collect();
-            return Err(state.refuse(at.error(format_args!("unknown field (filterable: {})", known.join(", ")))));
-        };
+        let at = At { place, field: &name, op: "" };
+        let key = key(state, &name).map_err(|problem| state.refuse(at.error(problem)))?;
         // A repeated key would be dropped silently by most JSON readers; here it is refused, so
         // the client learns that one of its conditions was not the one applied.
-        if filters.iter().any(|f| f.column.name == column.name) {
+        if seen.contains(&key) {
             return Err(state.refuse(at.error("given twice")));
         }
-        let ops = match column.kind {
-            FieldKind::Text => map.next_value_seed(OpsSeed::<TextOps>::new(state, at))?,
-            FieldKind::Bool => map.next_value_seed(OpsSeed::<BoolOps>::new(state, at))?,
-            FieldKind::Int => map.next_value_seed(OpsSeed::<IntOps>::new(state, at))?,
-            FieldKind::Time => map.next_value_seed(OpsSeed::<TimeOps>::new(state, at))?,
-        };
-        filters.push(FieldFilter { column: *column, ops });
+        seen.push(key);
+        members.push(match key {
+            Key::Field(column) => condition(state, &mut map, column, at)?,
+            Key::Logic(key) => logic(Filter { state: &mut *state, place, depth }, &mut map, key)?,
+        });
     }
-    Ok(filters)
+    Ok(Node::All(members))
 }
 
-/// A condition's value: an object of operators (AND-ed), or a bare value meaning `$eq`.
-struct OpsSeed<'s, 'c, 'a, K> {
-    state: &'s mut State<'c>,
-    at: At<'a>,
-    kind: PhantomData<K>,
-}
-
-impl<'s, 'c, 'a, K> OpsSeed<'s, 'c, 'a, K> {
-    fn new(state: &'s mut State<'c>, at: At<'a>) -> Self {
-        Self { state, at, kind: PhantomData }
+/// The field or logic key `name` names, or why it names neither.
+fn key(state: &State, name: &str) -> Result<Key, String> {
+    if name.starts_with('$') {
+        let logic = LOGIC_KEYS.into_iter().find(|k| *k == name);
+        return logic.map(Key::Logic).ok_or_else(|| "unknown key (an object holds fields, $and, $or and $not)".into());
     }
-}
-
-impl<'de, K: OpKind> DeserializeSeed<'de> for OpsSeed<'_, '_, '_, K> {
-    type Value = FieldOps;
-
-    fn deserialize<D: Deserializer<'de>>(self, input: D) -> Result<Self::Value, D::Error> {
-        input.deserialize_any(self)
-    }
-}
-
-impl<'de, K: OpKind> Visitor<'de> for OpsSeed<'_, '_, '_, K> {
-    type Value = FieldOps;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a value or an object of operators")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut ops = Vec::new();
-        let mut seen: Vec<String> = Vec::new();
-        while let Some(op) = map.next_key::<String>()? {
-            self.state.count_node()?;
-            let at = At { op: &op, ..self.at };
-            if seen.contains(&op) {
-                return Err(self.state.refuse(at.error("given twice")));
-            }
-            match K::parse(&op, MapArg { map: &mut map, state: &mut *self.state, at })? {
-                Some(parsed) => ops.push(parsed),
-                None => {
-                    let unknown = format!("unknown operator `{op}` for a {} field", K::NAME);
-                    return Err(self.state.refuse(self.at.error(unknown)));
-                }
-            }
-            seen.push(op);
-        }
-        Ok(K::wrap(ops))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        self.scalar(Scalar::Array)
-    }
-
-    visit_scalars!();
-}
-
-impl<K: OpKind> OpsSeed<'_, '_, '_, K> {
-    /// A bare value: `"field": v` is `"field": {"$eq": v}`, and costs the same node.
-    fn scalar<E: serde::de::Error>(self, value: Scalar<'_>) -> Result<FieldOps, E> {
-        self.state.count_node()?;
-        let at = At { op: "$eq", ..self.at };
-        match K::parse("$eq", BareArg { value, state: self.state, at })? {
-            Some(op) => Ok(K::wrap(vec![op])),
-            None => Err(self.state.refuse(at.error("unknown operator"))),
+    match state.columns.iter().find(|c| c.name == name) {
+        Some(column) => Ok(Key::Field(*column)),
+        None => {
+            let known: Vec<_> = state.columns.iter().map(|c| c.name).collect();
+            Err(format!("unknown field (filterable: {})", known.join(", ")))
         }
     }
+}
+
+/// One field's condition, read against the field's kind.
+fn condition<'de, A: MapAccess<'de>>(state: &mut State, map: &mut A, column: Column, at: At) -> Result<Node, A::Error> {
+    let ops = match column.kind {
+        FieldKind::Text => map.next_value_seed(OpsSeed::<TextOps>::new(state, at))?,
+        FieldKind::Bool => map.next_value_seed(OpsSeed::<BoolOps>::new(state, at))?,
+        FieldKind::Int => map.next_value_seed(OpsSeed::<IntOps>::new(state, at))?,
+        FieldKind::Time => map.next_value_seed(OpsSeed::<TimeOps>::new(state, at))?,
+    };
+    Ok(Node::Field(FieldFilter { column, ops }))
 }

@@ -9,20 +9,33 @@
 //! `$null` runs as `$not`, `$empty: false` is an OR, numbers may wrap, and `$in` on time is
 //! inverted. Each is covered by a test in `tests/typed_filters.rs` or `tests/text_filters.rs`.
 //!
+//! Logic: a filter object may hold `$and`, `$or` and `$not` besides its fields, nested at most
+//! [`MAX_FILTER_DEPTH`] levels (see `decode` for what a level is). They are decoded by the same
+//! visitors, under the same budgets, into one tree, and rendered by the same code: there is no
+//! second path for filters with logic. `$not` is two-valued (see `sql`): it matches every row its
+//! filter does not, NULLs included.
+//!
 //! Budgets, each refused as `InvalidInput` naming it, at the first node past it:
-//! [`MAX_FILTER_NODES`], [`MAX_FILTER_VALUES`], [`MAX_LIST_VALUES`] and [`MAX_ORDER_BYS`]; a
-//! `cursor` past [`MAX_CURSOR_LEN`] is refused unread.
+//! [`MAX_FILTER_NODES`], [`MAX_FILTER_VALUES`], [`MAX_LIST_VALUES`], [`MAX_FILTER_DEPTH`] and
+//! [`MAX_ORDER_BYS`]; a `cursor` past [`MAX_CURSOR_LEN`] is refused unread.
 //!
 //! Keyset paging: a list's next page starts after its last row ([`keyset`]), named by a sealed
 //! cursor ([`cursor`]).
 
+mod condition;
 pub(crate) mod cursor;
 mod decode;
 pub(crate) mod keyset;
 mod list_options;
+mod logic;
+#[cfg(test)]
+mod logic_proptests;
+#[cfg(test)]
+mod logic_tests;
 mod ops;
 mod order_bys;
 mod parse;
+mod path;
 #[cfg(test)]
 mod proptests;
 mod scalar;
@@ -33,7 +46,7 @@ mod values;
 
 pub use cursor::MAX_CURSOR_LEN;
 pub use list_options::{DEFAULT_LIMIT, ListOptions, MAX_LIMIT, MAX_ORDER_BYS};
-pub use parse::{Filters, MAX_FILTER_NODES, MAX_FILTER_VALUES, MAX_LIST_VALUES};
+pub use parse::{Filters, MAX_FILTER_DEPTH, MAX_FILTER_NODES, MAX_FILTER_VALUES, MAX_LIST_VALUES};
 
 /// What a column holds: it decides which operators and which JSON values a filter may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,5 @@
-//! A parsed filter: the typed operators of each field, grouped as the client grouped them, and
-//! the entry points that decode it under the budgets.
+//! A parsed filter: a tree of the client's filter objects, arrays and logic keys over the typed
+//! operators of each field, and the entry points that decode it under the budgets.
 
 use super::Column;
 use super::decode::decode;
@@ -14,15 +14,31 @@ pub const MAX_LIST_VALUES: usize = 1000;
 /// The most values a whole filter may carry: each is a bound parameter, and a statement holds at
 /// most 65,535 of them.
 pub const MAX_FILTER_VALUES: usize = 10_000;
-/// The most nodes a whole filter may hold: filter objects, conditions and operators, empty ones
-/// included. Values are budgeted apart ([`MAX_FILTER_VALUES`]); this bounds what binds nothing
+/// The most nodes a whole filter may hold: filter objects, logic keys (`$and`, `$or`, `$not`),
+/// arrays of objects under a logic key, conditions and operators, empty ones included. Values are budgeted apart ([`MAX_FILTER_VALUES`]); this bounds what binds nothing
 /// (`[{}, {}, ...]`, `{"id": {"$in": []}}`) but still costs memory, SQL text and planning.
 pub const MAX_FILTER_NODES: usize = 1000;
+/// The deepest a filter object may sit: those of `filters` are at depth 0, and each `$and`,
+/// `$or` or `$not` puts its filters one level deeper than the object that holds it.
+pub const MAX_FILTER_DEPTH: usize = 8;
 
-/// A parsed filter: groups OR-ed together, the conditions of a group AND-ed.
+/// A parsed filter, or none.
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
-    pub(super) groups: Vec<Vec<FieldFilter>>,
+    pub(super) root: Option<Node>,
+}
+
+/// One node of a filter, shaped as the client wrote it.
+#[derive(Debug, Clone)]
+pub(super) enum Node {
+    /// One field's operators, all of which must hold.
+    Field(FieldFilter),
+    /// A filter object's members, or `$and`'s filters: all must hold.
+    All(Vec<Node>),
+    /// An array of filter objects, or `$or`'s filters: at least one must hold. Never empty.
+    Any(Vec<Node>),
+    /// `$not`: its filter does not hold.
+    Not(Box<Node>),
 }
 
 #[derive(Debug, Clone)]
@@ -58,11 +74,11 @@ impl Filters {
     /// Parses `filters` given as a `Value`: absent, `null`, one object, or an array of objects.
     /// The same decoder as [`Filters::parse_raw`], with the same budgets and errors.
     pub fn parse(filters: Option<&Value>, columns: &[Column]) -> Result<Self> {
-        let groups = match filters {
-            None => Vec::new(),
+        let root = match filters {
+            None => None,
             Some(value) => decode(value, columns)?,
         };
-        Ok(Self { groups })
+        Ok(Self { root })
     }
 
     /// Parses `filters` as the request carried them (raw JSON text), counting nodes and values
@@ -72,23 +88,53 @@ impl Filters {
             return Ok(Self::default());
         };
         let mut input = serde_json::Deserializer::from_str(raw.get());
-        let groups = decode(&mut input, columns)?;
+        let root = decode(&mut input, columns)?;
         input.end().map_err(|e| Error::invalid("", e.to_string()))?;
-        Ok(Self { groups })
+        Ok(Self { root })
     }
 }
 
 #[cfg(test)]
 impl Filters {
-    /// Filter objects, conditions and operators, as the decoder counted them (a bare value is
-    /// its `$eq`).
+    /// Nodes as the decoder counts them: every tree node but a top-level array, and each
+    /// operator (a bare value is its `$eq`).
     pub(super) fn node_count(&self) -> usize {
-        let conditions = self.groups.iter().flatten();
-        self.groups.len() + conditions.clone().count() + conditions.map(|f| f.ops.len()).sum::<usize>()
+        let top_array = usize::from(matches!(self.root, Some(Node::Any(_))));
+        self.nodes().map(Node::cost).sum::<usize>() - top_array
     }
 
     /// How many values the filter binds (a flag counts as one).
     pub(super) fn value_count(&self) -> usize {
+        self.nodes().map(Node::value_count).sum()
+    }
+
+    fn nodes(&self) -> impl Iterator<Item = &Node> {
+        let mut stack: Vec<&Node> = self.root.iter().collect();
+        std::iter::from_fn(move || {
+            let node = stack.pop()?;
+            match node {
+                Node::Field(_) => {}
+                Node::All(nodes) | Node::Any(nodes) => stack.extend(nodes),
+                Node::Not(node) => stack.push(node),
+            }
+            Some(node)
+        })
+    }
+}
+
+#[cfg(test)]
+impl Node {
+    fn cost(&self) -> usize {
+        match self {
+            Node::Field(filter) => 1 + filter.ops.len(),
+            Node::All(_) | Node::Any(_) | Node::Not(_) => 1,
+        }
+    }
+
+    fn value_count(&self) -> usize {
+        let Node::Field(filter) = self else {
+            return 0;
+        };
         let text = |op: &OpValString| match op {
             OpValString::In(values)
             | OpValString::NotIn(values)
@@ -101,16 +147,12 @@ impl Filters {
             | OpValString::NotEndsWithAny(values) => values.len(),
             _ => 1,
         };
-        self.groups
-            .iter()
-            .flatten()
-            .map(|filter| match &filter.ops {
-                FieldOps::Text(ops) => ops.iter().map(text).sum(),
-                FieldOps::Bool(ops) => ops.len(),
-                FieldOps::Int(ops) => ops.iter().map(Cmp::value_count).sum(),
-                FieldOps::Time(ops) => ops.iter().map(Cmp::value_count).sum(),
-            })
-            .sum()
+        match &filter.ops {
+            FieldOps::Text(ops) => ops.iter().map(text).sum(),
+            FieldOps::Bool(ops) => ops.len(),
+            FieldOps::Int(ops) => ops.iter().map(Cmp::value_count).sum(),
+            FieldOps::Time(ops) => ops.iter().map(Cmp::value_count).sum(),
+        }
     }
 }
 

@@ -1,10 +1,12 @@
 //! Property tests: generated `filters` and `list_options` text, deep and wide (random fields,
 //! operators and values, empty objects and lists, huge arrays, repeated keys, nesting the grammar
-//! does not have), always decode to `Ok` or `InvalidInput`, never panic, and every `Ok` is within
-//! the budgets and renders to SQL.
+//! does not have, trees of `$and`, `$or` and `$not` nested past the depth limit), always decode
+//! to `Ok` or `InvalidInput`, never panic, and every `Ok` is within the budgets and the depth
+//! limit and renders to SQL.
 
+use super::logic_proptests::{logic_depth, logic_group};
 use super::tests::{options, parse, render};
-use super::{MAX_FILTER_NODES, MAX_FILTER_VALUES, MAX_LIMIT, MAX_ORDER_BYS};
+use super::{MAX_FILTER_DEPTH, MAX_FILTER_NODES, MAX_FILTER_VALUES, MAX_LIMIT, MAX_ORDER_BYS};
 use crate::Error;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -12,7 +14,7 @@ use proptest::sample::select;
 /// JSON as text is written, so a generated object can repeat a key and an array can be huge
 /// without a huge value being built first.
 #[derive(Debug, Clone)]
-enum Json {
+pub(super) enum Json {
     Null,
     Bool(bool),
     Int(i64),
@@ -75,7 +77,7 @@ impl Json {
         }
     }
 
-    fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         let mut out = String::new();
         self.write(&mut out);
         out
@@ -143,7 +145,7 @@ fn scalar() -> impl Strategy<Value = Json> {
 }
 
 /// Any JSON, a few levels deep, for where the grammar expects something else.
-fn junk() -> impl Strategy<Value = Json> {
+pub(super) fn junk() -> impl Strategy<Value = Json> {
     let leaf = prop_oneof![scalar(), (1usize..400).prop_map(Json::Deep)];
     leaf.prop_recursive(4, 24, 4, |inner| {
         prop_oneof![
@@ -180,7 +182,7 @@ fn list_of(item: impl Strategy<Value = Json> + Clone) -> impl Strategy<Value = J
 }
 
 /// A well-typed condition, so that generated filters also pass and get rendered.
-fn typed_condition() -> impl Strategy<Value = (String, Json)> {
+pub(super) fn typed_condition() -> impl Strategy<Value = (String, Json)> {
     let text = || select(TEXTS).prop_map(|s| Json::Str(s.replace('\0', "")));
     let flag = || any::<bool>().prop_map(Json::Bool);
     let text_ops = prop::collection::vec(
@@ -223,7 +225,7 @@ fn time_value() -> BoxedStrategy<Json> {
     select(&TEXTS[3..7]).prop_map(|s| Json::Str(s.into())).boxed()
 }
 
-fn group() -> impl Strategy<Value = Json> {
+pub(super) fn group() -> impl Strategy<Value = Json> {
     let member = prop_oneof![3 => typed_condition(), 1 => (name(FIELDS), condition())];
     prop_oneof![
         8 => prop::collection::vec(member, 0..5).prop_map(Json::Object),
@@ -242,6 +244,8 @@ fn filters() -> impl Strategy<Value = Json> {
         1 => Just(Json::Null),
         3 => group(),
         4 => prop::collection::vec(group(), 0..12).prop_map(Json::Array),
+        3 => logic_group(),
+        2 => prop::collection::vec(logic_group(), 0..4).prop_map(Json::Array),
         2 => (small_group(), 0usize..1100).prop_map(|(group, n)| Json::Repeat(Box::new(group), n)),
         1 => junk(),
     ]
@@ -264,8 +268,26 @@ fn list_options() -> impl Strategy<Value = Json> {
     ]
 }
 
-fn config() -> ProptestConfig {
+pub(super) fn config() -> ProptestConfig {
     ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
+}
+
+/// `json` as `filters` decodes within the budgets and the depth limit and renders, or is the
+/// client's mistake.
+pub(super) fn check_filters(json: &Json) -> Result<(), TestCaseError> {
+    let text = json.text();
+    match parse(&text) {
+        Ok(filters) => {
+            prop_assert!(filters.node_count() <= MAX_FILTER_NODES, "{} nodes", filters.node_count());
+            prop_assert!(filters.value_count() <= MAX_FILTER_VALUES, "{} values", filters.value_count());
+            prop_assert!(logic_depth(json) <= MAX_FILTER_DEPTH, "{text}");
+            let (sql, _) = render(filters);
+            prop_assert!(sql.starts_with("SELECT"));
+        }
+        Err(Error::InvalidInput(invalid)) => prop_assert!(invalid.field.starts_with("filters"), "{invalid}"),
+        Err(other) => prop_assert!(false, "{other:?} for {text}"),
+    }
+    Ok(())
 }
 
 proptest! {
@@ -273,17 +295,7 @@ proptest! {
 
     #[test]
     fn generated_filters_decode_within_the_budgets_or_are_invalid_input(json in filters()) {
-        let text = json.text();
-        match parse(&text) {
-            Ok(filters) => {
-                prop_assert!(filters.node_count() <= MAX_FILTER_NODES, "{} nodes", filters.node_count());
-                prop_assert!(filters.value_count() <= MAX_FILTER_VALUES, "{} values", filters.value_count());
-                let (sql, _) = render(filters);
-                prop_assert!(sql.starts_with("SELECT"));
-            }
-            Err(Error::InvalidInput(invalid)) => prop_assert!(invalid.field.starts_with("filters"), "{invalid}"),
-            Err(other) => prop_assert!(false, "{other:?} for {text}"),
-        }
+        check_filters(&json)?;
     }
 
     #[test]

@@ -1,5 +1,16 @@
-//! Typed operators to sea-query conditions. Values are always bound parameters; pattern values
+//! A filter's tree to sea-query conditions. Values are always bound parameters; pattern values
 //! are escaped so that `%`, `_` and `\` match themselves.
+//!
+//! A node that restricts nothing (`{}`, an object of such nodes, an OR holding one) is left out
+//! of the statement, and a filter made only of such nodes renders as no condition at all, so
+//! that the statement is the unfiltered one (see [`Filters::restricts`]).
+//!
+//! `$not` renders as `(filter) IS NOT TRUE`, not `NOT (filter)`: a field condition is unknown
+//! (NULL) on a NULL column, and `NOT` of unknown is unknown, which `WHERE` drops. A client who
+//! asks for the tasks whose description does not contain "x" means those without a description
+//! too, as the negative operators (`$notContains`, ...) already have it. So every node is
+//! two-valued as the client sees it: AND and OR treat unknown as false on the way to `WHERE`,
+//! and `IS NOT TRUE` is exactly NOT of that.
 //!
 //! Every AND or OR of many parts is built as a balanced tree ([`all_of`], [`any_of`]). sea-query
 //! renders a `Condition` by folding its parts into a left-deep chain of binary expressions
@@ -7,26 +18,49 @@
 //! condition of n parts costs n stack frames several times over, and 15,000 of them overflowed a
 //! worker's stack. Nested two at a time, the depth is log2(n) whatever the filter.
 
-use super::parse::{Cmp, FieldFilter, FieldOps, Filters};
+use super::parse::{Cmp, FieldFilter, FieldOps, Filters, Node};
 use modql::filter::{OpValBool, OpValString};
 use sea_query::extension::postgres::PgExpr as _;
 use sea_query::{Condition, Expr, ExprTrait as _, LikeExpr};
 
 impl Filters {
-    /// Whether the filter restricts anything: an empty group matches every row, and so does
-    /// the OR that contains it.
+    /// Whether the filter restricts anything: when it does not, it renders as no condition and
+    /// the statement is the same as for no filter at all.
     pub(crate) fn restricts(&self) -> bool {
-        !(self.groups.is_empty() || self.groups.iter().any(Vec::is_empty))
+        self.root.as_ref().is_some_and(Node::restricts)
     }
 
     /// The condition for `table`, or `None` when the filter restricts nothing.
     pub(crate) fn into_condition(self, table: &'static str) -> Option<Condition> {
-        if !self.restricts() {
-            return None;
-        }
-        let groups = self.groups.into_iter().map(|group| all_of(group.into_iter().map(|f| f.into_condition(table))));
-        Some(any_of(groups))
+        self.root.filter(Node::restricts).map(|root| root.into_condition(table))
     }
+}
+
+impl Node {
+    /// Whether some row may fail this node. Recursion is bounded by the decoder's depth limit.
+    fn restricts(&self) -> bool {
+        match self {
+            Node::Field(_) | Node::Not(_) => true,
+            Node::All(nodes) => nodes.iter().any(Node::restricts),
+            Node::Any(nodes) => nodes.iter().all(Node::restricts),
+        }
+    }
+
+    /// The condition of a node that [`restricts`](Node::restricts).
+    fn into_condition(self, table: &'static str) -> Condition {
+        match self {
+            Node::Field(filter) => filter.into_condition(table),
+            Node::All(nodes) => all_of(nodes.into_iter().filter(Node::restricts).map(|n| n.into_condition(table))),
+            Node::Any(nodes) => any_of(nodes.into_iter().map(|n| n.into_condition(table))),
+            Node::Not(node) if node.restricts() => is_not_true(node.into_condition(table)),
+            Node::Not(_) => always(false),
+        }
+    }
+}
+
+/// True when `condition` is false or unknown: NOT in the two-valued logic clients expect.
+fn is_not_true(condition: Condition) -> Condition {
+    Condition::all().add(Expr::cust_with_exprs("($1) IS NOT TRUE", [Expr::from(condition)]))
 }
 
 impl FieldFilter {
