@@ -31,13 +31,18 @@ impl Client {
 
     /// One call; answers its `result.data`, or fails on a JSON-RPC error.
     async fn rpc(&mut self, method: &str, params: Value) -> Result<Value> {
+        Ok(self.rpc_result(method, params).await?["data"].clone())
+    }
+
+    /// One call; answers its whole `result` (a list's has `next_cursor` beside `data`).
+    async fn rpc_result(&mut self, method: &str, params: Value) -> Result<Value> {
         self.next_id += 1;
         let body = json!({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params});
         let response = self.post("/api/rpc", &body).await?;
         if let Some(error) = response.get("error") {
             return Err(format!("{method} failed: {error}").into());
         }
-        Ok(response["result"]["data"].clone())
+        Ok(response["result"].clone())
     }
 }
 
@@ -50,12 +55,17 @@ async fn main() -> Result<()> {
     client.post("/api/login", &json!({"username": "demo1", "pwd": "welcome"})).await?;
     client.rpc("get_me", json!({})).await?;
 
-    let project =
-        client.rpc("create_project", json!({"data": {"name": format!("quick_dev {}", std::process::id())}})).await?;
-    let project_id = project["id"].as_i64().ok_or("the project has no id")?;
+    // A project and its tasks in one transaction: all of them or none. Each task names the
+    // project by a reference to the first call's result.
+    let mut calls = vec![
+        json!({"method": "create_project", "params": {"data": {"name": format!("quick_dev {}", std::process::id())}}}),
+    ];
     for title in ["task AAA 1", "task AAA 2", "task AAA 3", "task AAA 4", "task BB 1", "task BB 2"] {
-        client.rpc("create_task", json!({"data": {"project_id": project_id, "title": title}})).await?;
+        let data = json!({"project_id": {"$ref": "0.data.id"}, "title": title});
+        calls.push(json!({"method": "create_task", "params": {"data": data}}));
     }
+    let created = client.rpc("transaction", json!({"calls": calls})).await?;
+    let project_id = created[0]["data"]["id"].as_i64().ok_or("the project has no id")?;
 
     // The contract's example: two filter groups OR-ed, ordered by title descending.
     let tasks = client
@@ -77,6 +87,27 @@ async fn main() -> Result<()> {
         .await?;
     client.rpc("count_tasks", json!({"filters": {"project_id": project_id, "done": false}})).await?;
     client.rpc("delete_task", json!({"id": first_id})).await?;
+
+    // Logic in a filter: the project's BB tasks, or those not open.
+    let logic =
+        json!({"project_id": project_id, "$or": [{"title": {"$startsWith": "task BB"}}, {"$not": {"done": false}}]});
+    client.rpc("list_tasks", json!({"filters": logic})).await?;
+
+    // Keyset paging: two tasks a page, each next page after the last row of the one before.
+    let mut cursor = Value::Null;
+    loop {
+        let mut list_options = json!({"order_bys": "title", "limit": 2});
+        if !cursor.is_null() {
+            list_options["cursor"] = cursor;
+        }
+        let page = client
+            .rpc_result("list_tasks", json!({"filters": {"project_id": project_id}, "list_options": list_options}))
+            .await?;
+        cursor = page["next_cursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
 
     // A batch: two calls and a notification (run, never answered).
     let batch = json!([

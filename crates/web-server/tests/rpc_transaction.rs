@@ -58,6 +58,12 @@ async fn calls_run_in_order_with_refs_and_each_answers_what_it_would_alone() {
     let (project, task) = (&results[0]["data"], &results[1]["data"]);
     assert_eq!(task["project_id"], project["id"]);
     assert_eq!(results[2]["data"]["done"], true);
+    // Each statement of a transaction has its own time: the update is a new version.
+    let time = |row: &Value| {
+        let text = row["mtime"].as_str().unwrap();
+        lib_model::time::OffsetDateTime::parse(text, &lib_model::time::format_description::well_known::Rfc3339).unwrap()
+    };
+    assert!(time(&results[2]["data"]) > time(task), "{response}");
     assert_eq!(results[3]["data"].as_array().unwrap().len(), 1);
     assert_eq!(results[4], json!({"data": 1}));
     assert_eq!(&results[5]["data"], project);
