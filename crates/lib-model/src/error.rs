@@ -133,6 +133,9 @@ impl Error {
         {
             return known;
         }
+        if is_concurrency_failure(&error) {
+            return Error::Conflict { detail: "another transaction wrote the same rows at the same time: try again" };
+        }
         Error::Db(error)
     }
 }
@@ -165,6 +168,13 @@ pub(crate) fn constraint_error(constraint: &str) -> Option<Error> {
         "task_description_check" => Error::invalid("description", "must be at most 10000 characters"),
         _ => return None,
     })
+}
+
+/// SQLSTATE 40P01 (deadlock) or 40001 (serialization failure): Postgres ended the transaction
+/// because another one wrote the same rows. Calls of a `transaction` can meet each other so; a
+/// retry succeeds.
+fn is_concurrency_failure(error: &sqlx::Error) -> bool {
+    error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "40P01" || code == "40001")
 }
 
 /// SQLSTATE 57014: the statement timeout, the only cancel this server's own statements meet

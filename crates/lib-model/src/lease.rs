@@ -97,13 +97,18 @@ impl Drop for Lease {
             // sqlx closes it (Terminate, then the socket) instead of waiting for the statement.
             conn.close_on_drop();
         }
-        let slot = self.slot.take();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                // Postgres notices the closed connection at its next check and stops there.
-                tokio::time::sleep(CLIENT_CHECK_INTERVAL * 2).await;
-                drop(slot);
-            });
-        }
+        release_once_stopped(self.slot.take());
+    }
+}
+
+/// Gives `slot` back once Postgres has stopped the statement of a connection just closed: it
+/// notices at its next check for a closed client, and until then the statement still counts
+/// against its user's share.
+pub(crate) fn release_once_stopped(slot: Option<Slot>) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            tokio::time::sleep(CLIENT_CHECK_INTERVAL * 2).await;
+            drop(slot);
+        });
     }
 }

@@ -174,14 +174,18 @@ impl ModelManager {
     }
 }
 
-/// Every statement is stopped past `statement_timeout`; a statement whose client has gone is
-/// stopped at Postgres' next check for it (see `lease.rs`); and no statement runs on parallel
-/// workers: a user's share of the database is `USER_MAX_INFLIGHT` backends, and with parallel
-/// plans each of them could take two more processes (an expensive filter from one user ran on 9
-/// at once and took the victim's p99 from 6 to 139 ms on two cores; bench/hostile.sh).
+/// Every statement is stopped past `statement_timeout`, and a transaction idle that long between
+/// its statements; a statement whose client has gone is stopped at Postgres' next check for it
+/// (see `lease.rs`); and no statement runs on parallel workers: a user's share of the database
+/// is `USER_MAX_INFLIGHT` backends, and with parallel plans each of them could take two more
+/// processes (an expensive filter from one user ran on 9 at once and took the victim's p99 from
+/// 6 to 139 ms on two cores; bench/hostile.sh).
 fn with_statement_limits(options: PgConnectOptions, statement_timeout: Duration) -> PgConnectOptions {
     options.options([
         ("statement_timeout", format!("{}ms", statement_timeout.as_millis())),
+        // A transaction's connection waits between its calls only for the server's own work on
+        // them; should that ever stall, Postgres ends the transaction rather than hold its locks.
+        ("idle_in_transaction_session_timeout", format!("{}ms", statement_timeout.as_millis())),
         ("client_connection_check_interval", format!("{}ms", CLIENT_CHECK_INTERVAL.as_millis())),
         ("max_parallel_workers_per_gather", "0".to_string()),
     ])

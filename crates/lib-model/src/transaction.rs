@@ -9,7 +9,7 @@
 //! a shutdown) closes its connection, which Postgres answers by rolling the transaction back.
 
 use crate::fair_share::Slot;
-use crate::lease::Lease;
+use crate::lease::{Lease, release_once_stopped};
 use crate::{Error, ModelManager, Result};
 use lib_core::Ctx;
 use sqlx::Postgres;
@@ -115,11 +115,15 @@ impl Transaction {
 
 impl Drop for Transaction {
     fn drop(&mut self) {
-        if !self.finished
-            && let Some(mut conn) = self.conn.take()
-        {
+        if self.finished {
+            return;
+        }
+        if let Some(mut conn) = self.conn.take() {
             // Closing the connection ends the transaction in Postgres, with nothing kept.
             conn.close_on_drop();
         }
+        // A call's statement may have been running (its lease closed the connection): the slot
+        // stays taken until Postgres has stopped it.
+        release_once_stopped(self.slot.take());
     }
 }

@@ -92,3 +92,31 @@ async fn create_many_creates_every_row_in_order_or_none() {
     let bobs_tasks = TaskBmc::list(&bob, &mm, Default::default(), &Default::default()).await.unwrap();
     assert!(bobs_tasks.rows.is_empty());
 }
+
+#[tokio::test]
+async fn two_transactions_that_deadlock_answer_conflict_and_the_other_goes_through() {
+    use lib_model::task::{TaskBmc, TaskForUpdate};
+    let db = TestDb::new().await;
+    let mm = db.mm();
+    let ctx = user(&mm, "alice").await;
+    let project_id = project(&ctx, &mm, "p").await;
+    let (a, b) = (common::task(&ctx, &mm, project_id, "a").await.id, common::task(&ctx, &mm, project_id, "b").await.id);
+    let tick = || TaskForUpdate { done: Some(true), ..Default::default() };
+
+    // Each holds one row and then asks for the other's: Postgres breaks the cycle by failing one.
+    let (first, second) = (mm.begin(&ctx).await.unwrap(), mm.begin(&ctx).await.unwrap());
+    TaskBmc::update(&ctx, first.manager(), a, tick()).await.unwrap();
+    TaskBmc::update(&ctx, second.manager(), b, tick()).await.unwrap();
+    let cross = |txn: lib_model::Transaction, id: i64| async move {
+        let updated = TaskBmc::update(&ctx, txn.manager(), id, tick()).await.map(|_| ());
+        // The loser's rollback frees its row for the winner.
+        match &updated {
+            Ok(()) => txn.commit().await.unwrap(),
+            Err(_) => txn.rollback().await.unwrap(),
+        }
+        updated
+    };
+    let (one, two) = tokio::join!(cross(first, b), cross(second, a));
+    let conflicts = [&one, &two].iter().filter(|r| matches!(r, Err(Error::Conflict { .. }))).count();
+    assert_eq!((conflicts, one.is_ok() || two.is_ok()), (1, true), "{one:?} {two:?}");
+}

@@ -22,6 +22,7 @@ use crate::params::json_message;
 use crate::router::CreateMany;
 use crate::unwind::caught;
 use crate::{Error, Result};
+use refs::RefBudget;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, Error as _, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -116,8 +117,9 @@ impl Calls<'_> {
         runs: Runs,
     ) -> std::result::Result<(), Failure> {
         let router = self.router;
+        let mut refs = RefBudget::default();
         let mut next_run = match runs {
-            Runs::Merged => self.run_of_creates(calls, &[]),
+            Runs::Merged => self.run_of_creates(calls, &[], &mut refs),
             Runs::OneByOne => None,
         };
         let txn = self.mm.begin(&self.ctx).await.map_err(|e| Failure::Call(e.into()))?;
@@ -129,10 +131,12 @@ impl Calls<'_> {
             let ran = match next_run.take() {
                 Some(params) => {
                     let create_many = &router.create_many[calls[index].method.as_ref()];
-                    self.run_many(create_many, mm.clone(), &params, index).await.map_err(|_| Failure::InRun)
+                    self.run_many(create_many, mm.clone(), &params, index)
+                        .await
+                        .map_err(|error| Failure::of_run(error, index))
                 }
                 None => {
-                    let ran = self.run_call(mm, &calls[index], index, &parts).await;
+                    let ran = self.run_call(mm, &calls[index], index, &parts, &mut refs).await;
                     ran.map(|part| vec![part])
                         .map_err(|error| Failure::Call(Error::InCall { index, error: Box::new(error) }))
                 }
@@ -149,7 +153,7 @@ impl Calls<'_> {
             if let Runs::Merged = runs
                 && parts.len() < calls.len()
             {
-                next_run = self.run_of_creates(calls, &parts);
+                next_run = self.run_of_creates(calls, &parts, &mut refs);
             }
         }
         if let Err(error) = txn.commit().await {
@@ -167,7 +171,12 @@ impl Calls<'_> {
     /// The run of creates that starts at the next call, if it makes one: two or more
     /// consecutive calls of one `create_*` method that can be created together, none referring
     /// to a call of the run itself. Answers each call's params, their references resolved.
-    fn run_of_creates(&self, calls: &[Call<'_>], parts: &[Range<usize>]) -> Option<Vec<Option<Box<RawValue>>>> {
+    fn run_of_creates(
+        &self,
+        calls: &[Call<'_>],
+        parts: &[Range<usize>],
+        refs: &mut RefBudget,
+    ) -> Option<Vec<Option<Box<RawValue>>>> {
         let start = parts.len();
         let method = calls[start].method.as_ref();
         if !self.router.create_many.contains_key(method) {
@@ -176,8 +185,8 @@ impl Calls<'_> {
         let mut params = Vec::new();
         for call in calls[start..].iter().take_while(|call| call.method == method) {
             // A reference to a call of the run cannot be resolved before the run: it ends here.
-            let Ok(resolved) = refs::resolve(call.params, |i| parts.get(i).map(|part| self.out.part(part.clone())))
-            else {
+            let result = |i: usize| parts.get(i).map(|part| self.out.part(part.clone()));
+            let Ok(resolved) = refs::resolve(call.params, result, refs) else {
                 break;
             };
             params.push(resolved.or_else(|| call.params.map(ToOwned::to_owned)));
@@ -212,8 +221,9 @@ impl Calls<'_> {
         call: &Call<'_>,
         index: usize,
         parts: &[Range<usize>],
+        refs: &mut RefBudget,
     ) -> Result<Range<usize>> {
-        let params = refs::resolve(call.params, |i| parts.get(i).map(|part| self.out.part(part.clone())))?;
+        let params = refs::resolve(call.params, |i| parts.get(i).map(|part| self.out.part(part.clone())), refs)?;
         let params = params.as_deref().or(call.params);
         // A name the router allows in transactions: registered, not client text.
         let method = self.router.methods.get_key_value(call.method.as_ref()).map(|(name, method)| (*name, method));
@@ -246,6 +256,22 @@ enum Failure {
 }
 
 impl Failure {
+    /// The failure of the run of creates starting at call `first`. One of its calls' own errors
+    /// (bad input, a rule, a parent not found, a result past the answer's limit) is found by
+    /// running them one by one; a failure
+    /// that running again would only repeat (a timeout, the database gone, no room in the
+    /// answer, a server fault) is the run's, answered at its first call.
+    fn of_run(error: Error, first: usize) -> Self {
+        use lib_model::Error as M;
+        let calls_own = matches!(
+            &error,
+            Error::InvalidParams(_)
+                | Error::AnswerTooLarge { .. }
+                | Error::Model(M::InvalidInput(_) | M::EntityNotFound { .. } | M::Conflict { .. } | M::SessionEnded)
+        );
+        if calls_own { Failure::InRun } else { Failure::Call(Error::InCall { index: first, error: Box::new(error) }) }
+    }
+
     fn into_error(self) -> Error {
         match self {
             Failure::Call(error) => error,

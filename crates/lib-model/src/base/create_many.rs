@@ -14,6 +14,9 @@ use crate::{Error, ModelManager, Result};
 use lib_core::Ctx;
 use sea_query::{Condition, Expr, Query, SelectStatement, UnionType};
 
+/// The most rows of a run whose statement is kept prepared on its connection.
+const MAX_PREPARED_ROWS: usize = 16;
+
 /// Creates the rows `data` in one statement, all or none, and answers them in the same order.
 /// When one cannot be created (a parent that is not the caller's, a constraint), none is, and
 /// the error does not say which: run them one by one ([`super::create`]) to know.
@@ -66,8 +69,12 @@ pub async fn create_many<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: Vec<ForCr
     insert.into_table(B::TABLE).columns(columns).returning(returning::<B>());
     insert_select(&mut insert, select)?;
 
-    // The shape depends on the number of rows and the fields given: few enough to keep prepared.
-    let mut created: Vec<B::Entity> = fetch_all(mm.lease(ctx).await?, &insert, Prepare::Keep).await?;
+    // The statement's text depends on the number of rows, of distinct parents and on the fields
+    // given. Small runs (a client's usual) stay prepared: their shapes are few, and sqlx keeps at
+    // most 100 statements per connection, dropping the least used. Larger ones, whose plans are
+    // bigger and whose shapes a client could vary at will, are planned once and not kept.
+    let prepare = if count <= MAX_PREPARED_ROWS { Prepare::Keep } else { Prepare::Once };
+    let mut created: Vec<B::Entity> = fetch_all(mm.lease(ctx).await?, &insert, prepare).await?;
     if created.len() != count {
         // The guards found a parent that is not the caller's: nothing was created.
         return Err(missing_parent.unwrap_or(Error::Db(sqlx::Error::RowNotFound)));

@@ -11,17 +11,58 @@
 //! the parts of a result the path does not go through.
 
 use crate::{Error, Result};
+use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::fmt;
 
 const REF: &str = "$ref";
+
+/// The most references one transaction may resolve.
+pub(crate) const MAX_REFS: usize = 1000;
+/// The most bytes of results one transaction's references may read (each step of a path reads
+/// the value it steps into) and copy into params.
+pub(crate) const MAX_REF_BYTES: usize = 16 * 1024 * 1024;
+
+/// What one transaction's references may still cost: each costs the bytes it reads and copies,
+/// so a transaction of a few calls cannot make the server copy a large result thousands of times.
+pub(crate) struct RefBudget {
+    refs: usize,
+    bytes: usize,
+}
+
+impl Default for RefBudget {
+    fn default() -> Self {
+        Self { refs: MAX_REFS, bytes: MAX_REF_BYTES }
+    }
+}
+
+impl RefBudget {
+    fn spend_ref(&mut self, at: &str) -> Result<()> {
+        self.refs = self.refs.checked_sub(1).ok_or_else(|| {
+            Error::invalid_params(at, format!("a transaction resolves at most {MAX_REFS} references"))
+        })?;
+        Ok(())
+    }
+
+    fn spend_bytes(&mut self, bytes: usize, at: &str) -> Result<()> {
+        self.bytes = self.bytes.checked_sub(bytes).ok_or_else(|| {
+            Error::invalid_params(
+                at,
+                format!("a transaction's references read at most {MAX_REF_BYTES} bytes of results"),
+            )
+        })?;
+        Ok(())
+    }
+}
 
 /// `params` with every reference replaced, or `None` when it holds none (the call then reads
 /// its params as they came). `result(i)` is the text of call `i`'s result, if it has run.
 pub(super) fn resolve<'r>(
     params: Option<&RawValue>,
     result: impl Fn(usize) -> Option<&'r [u8]>,
+    budget: &mut RefBudget,
 ) -> Result<Option<Box<RawValue>>> {
     let Some(params) = params else { return Ok(None) };
     // Any way of writing the key `$ref` has `ref"` in it or, escaped, a `\u`: params without
@@ -29,64 +70,78 @@ pub(super) fn resolve<'r>(
     if !params.get().contains("ref\"") && !params.get().contains("\\u") {
         return Ok(None);
     }
+    // Read strictly, as the call would read them: a key given twice is refused, not merged.
     // Params were read from a body of bounded size, and are valid JSON: this cannot fail on depth.
-    let mut value: Value = serde_json::from_str(params.get()).map_err(|e| Error::invalid_params("", e.to_string()))?;
-    if !replace(&mut value, "", &result)? {
+    let mut input = serde_json::Deserializer::from_str(params.get());
+    let mut value =
+        Strict.deserialize(&mut input).map_err(|e| Error::invalid_params("", crate::params::json_message(&e)))?;
+    let mut resolver = Resolver { result, budget };
+    if !resolver.replace(&mut value, "")? {
         return Ok(None);
     }
     let text = serde_json::value::to_raw_value(&value).map_err(Error::ResultSerialization)?;
     Ok(Some(text))
 }
 
-/// Replaces the references in `value` (at `path` in the params, for errors); answers whether
-/// there were any.
-fn replace<'r>(value: &mut Value, path: &str, result: &impl Fn(usize) -> Option<&'r [u8]>) -> Result<bool> {
-    match value {
-        Value::Object(members) if members.contains_key(REF) => {
-            *value = referenced(members, path, result)?;
-            Ok(true)
-        }
-        Value::Object(members) => {
-            let mut any = false;
-            for (key, member) in members.iter_mut() {
-                any |= replace(member, &join(path, key), result)?;
+struct Resolver<'b, F> {
+    result: F,
+    budget: &'b mut RefBudget,
+}
+
+impl<'r, F: Fn(usize) -> Option<&'r [u8]>> Resolver<'_, F> {
+    /// Replaces the references in `value` (at `path` in the params, for errors); answers
+    /// whether there were any.
+    fn replace(&mut self, value: &mut Value, path: &str) -> Result<bool> {
+        match value {
+            Value::Object(members) if members.contains_key(REF) => {
+                *value = self.referenced(members, path)?;
+                Ok(true)
             }
-            Ok(any)
-        }
-        Value::Array(items) => {
-            let mut any = false;
-            for (index, item) in items.iter_mut().enumerate() {
-                any |= replace(item, &format!("{path}[{index}]"), result)?;
+            Value::Object(members) => {
+                let mut any = false;
+                for (key, member) in members.iter_mut() {
+                    any |= self.replace(member, &join(path, key))?;
+                }
+                Ok(any)
             }
-            Ok(any)
+            Value::Array(items) => {
+                let mut any = false;
+                for (index, item) in items.iter_mut().enumerate() {
+                    any |= self.replace(item, &format!("{path}[{index}]"))?;
+                }
+                Ok(any)
+            }
+            _ => Ok(false),
         }
-        _ => Ok(false),
+    }
+
+    /// The value the reference `members` (an object with a `$ref` member) stands for.
+    fn referenced(&mut self, members: &Map<String, Value>, path: &str) -> Result<Value> {
+        let at = join(path, REF);
+        let invalid = |problem: String| Error::invalid_params(at.clone(), problem);
+        let (Some(Value::String(reference)), 1) = (members.get(REF), members.len()) else {
+            return Err(invalid(
+                "a reference is an object with one member, `$ref`, a string such as \"0.data.id\"".into(),
+            ));
+        };
+        self.budget.spend_ref(&at)?;
+        let mut steps = reference.split('.');
+        let call = steps.next().and_then(|i| i.parse::<usize>().ok());
+        let Some(text) = call.and_then(&self.result) else {
+            return Err(invalid(format!("`{reference}` does not name an earlier call of the transaction")));
+        };
+        let mut found = std::str::from_utf8(text).map_err(|_| invalid("the result is not text".into()))?;
+        for key in steps {
+            self.budget.spend_bytes(found.len(), &at)?;
+            found = step(found, key).ok_or_else(|| invalid(format!("`{reference}` finds nothing")))?;
+        }
+        self.budget.spend_bytes(found.len(), &at)?;
+        serde_json::from_str(found).map_err(|e| invalid(e.to_string()))
     }
 }
 
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
-}
-
-/// The value the reference `members` (an object with a `$ref` member) stands for.
-fn referenced<'r>(
-    members: &Map<String, Value>,
-    path: &str,
-    result: &impl Fn(usize) -> Option<&'r [u8]>,
-) -> Result<Value> {
-    let at = join(path, REF);
-    let invalid = |problem: String| Error::invalid_params(at.clone(), problem);
-    let (Some(Value::String(reference)), 1) = (members.get(REF), members.len()) else {
-        return Err(invalid("a reference is an object with one member, `$ref`, a string such as \"0.data.id\"".into()));
-    };
-    let mut steps = reference.split('.');
-    let call = steps.next().and_then(|i| i.parse::<usize>().ok());
-    let Some(text) = call.and_then(result) else {
-        return Err(invalid(format!("`{reference}` does not name an earlier call of the transaction")));
-    };
-    let text = std::str::from_utf8(text).map_err(|_| invalid("the result is not text".into()))?;
-    let found = steps.try_fold(text, step).ok_or_else(|| invalid(format!("`{reference}` finds nothing")))?;
-    serde_json::from_str(found).map_err(|e| invalid(e.to_string()))
 }
 
 /// The member `key` of the object `text`, or item `key` of the array `text`.
@@ -105,6 +160,74 @@ fn step<'t>(text: &'t str, key: &str) -> Option<&'t str> {
     }
 }
 
+/// Reads a JSON value as serde_json's `Value` does, but refuses an object that gives a key
+/// twice (serde_json keeps the last, where the methods' own decoding refuses it).
+struct Strict;
+
+impl<'de> DeserializeSeed<'de> for Strict {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(Strict)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut members = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if members.contains_key(&key) {
+                return Err(A::Error::custom(format!("`{key}` given twice")));
+            }
+            let member = map.next_value_seed(Strict)?;
+            members.insert(key, member);
+        }
+        Ok(Value::Object(members))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,7 +236,7 @@ mod tests {
 
     fn run(params: &str) -> Result<Option<String>> {
         let params = RawValue::from_string(params.to_string()).unwrap();
-        let resolved = resolve(Some(&params), |i| RESULTS.get(i).map(|r| r.as_bytes()))?;
+        let resolved = resolve(Some(&params), |i| RESULTS.get(i).map(|r| r.as_bytes()), &mut RefBudget::default())?;
         Ok(resolved.map(|text| text.get().to_string()))
     }
 
@@ -134,6 +257,27 @@ mod tests {
         assert_eq!(run(r#"{"all": {"$ref": "1"}}"#).unwrap().unwrap(), r#"{"all":{"data":[{"id":1},{"id":2}]}}"#);
         // The key written with escapes is the same key.
         assert_eq!(run(r#"{"id": {"\u0024r\u0065f": "0.data.id"}}"#).unwrap().unwrap(), r#"{"id":7}"#);
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_as_the_call_would() {
+        assert_eq!(problem(r#"{"id": {"$ref": "0.data.id"}, "x": 1, "x": 2}"#), "`x` given twice");
+    }
+
+    #[test]
+    fn references_spend_one_budget() {
+        let params = RawValue::from_string(r#"{"a": {"$ref": "0.data"}, "b": {"$ref": "0.data.id"}}"#.into()).unwrap();
+        let result = |i: usize| RESULTS.get(i).map(|r| r.as_bytes());
+        let mut budget = RefBudget { refs: 1, bytes: MAX_REF_BYTES };
+        assert!(
+            matches!(resolve(Some(&params), result, &mut budget), Err(Error::InvalidParams(i)) if i.field == "b.$ref")
+        );
+        // Each step reads the value it steps into: the whole result, then `data`, and copies the id.
+        let mut budget = RefBudget { refs: 2, bytes: 100 };
+        assert!(resolve(Some(&params), result, &mut budget).is_err());
+        let mut budget = RefBudget::default();
+        assert!(resolve(Some(&params), result, &mut budget).unwrap().is_some());
+        assert_eq!(budget.refs, MAX_REFS - 2);
     }
 
     #[test]
