@@ -46,7 +46,7 @@ run() {
     local size=$1 script=$2 conns=$3 seconds=$4
     shift 4
     # shellcheck disable=SC2086 # ENVS holds VAR=value words
-    env ${ENVS[$size]} "$@" wrk -t2 -c"$conns" -d"${seconds}s" --timeout 10s --latency \
+    env ${ENVS[$size]} "$@" wrk -t"$(( conns < 2 ? conns : 2 ))" -c"$conns" -d"${seconds}s" --timeout 10s --latency \
         -s "bench/wrk/$script.lua" "http://127.0.0.1:${PORT[$size]}/api/rpc" | grep '^RESULT'
 }
 

@@ -15,40 +15,22 @@
 //! ([`RpcRouter::add_create_many`](crate::RpcRouter::add_create_many)): a round trip to the
 //! database per row was most of what such a run cost.
 
+mod calls;
 mod refs;
+mod strict;
 
 use crate::dispatch::Calls;
-use crate::params::json_message;
 use crate::router::CreateMany;
 use crate::unwind::caught;
 use crate::{Error, Result};
+use calls::Call;
 use refs::RefBudget;
-use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, Error as _, SeqAccess, Visitor};
 use serde_json::value::RawValue;
-use std::borrow::Cow;
-use std::fmt;
 use std::ops::Range;
 use tracing::Instrument as _;
 
 /// The method's name.
 pub(crate) const TRANSACTION: &str = "transaction";
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Params<'a> {
-    #[serde(borrow)]
-    calls: &'a RawValue,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Call<'a> {
-    #[serde(borrow)]
-    method: Cow<'a, str>,
-    #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
-}
 
 impl Calls<'_> {
     /// Runs the `transaction` request `id` (`None`: a notification, run and not answered).
@@ -63,34 +45,6 @@ impl Calls<'_> {
                 None => self.out.unanswered(&error),
             }
         }
-    }
-
-    /// The calls, each checked to be one a transaction may make, before anything runs.
-    fn decode<'p>(&self, params: Option<&'p RawValue>) -> Result<Vec<Call<'p>>> {
-        let Some(params) = params else {
-            return Err(Error::invalid_params("calls", "missing: give 1 or more calls"));
-        };
-        if !params.get().trim_start().starts_with('{') {
-            return Err(Error::invalid_params("", "params must be an object"));
-        }
-        let Params { calls } =
-            serde_json::from_str(params.get()).map_err(|error| Error::invalid_params("", json_message(&error)))?;
-        let mut input = serde_json::Deserializer::from_str(calls.get());
-        let calls = CallsSeed { limit: self.batch_limit }
-            .deserialize(&mut input)
-            .map_err(|error| Error::invalid_params("calls", json_message(&error)))?;
-        for (index, call) in calls.iter().enumerate() {
-            if !self.router.transactional.contains(call.method.as_ref()) {
-                let problem = format!(
-                    "`{}` cannot run in a transaction: only the entity methods (create_*, get_*, list_*, \
-                     count_*, update_*, delete_*) can",
-                    lib_core::LogText(&call.method)
-                );
-                let error = Error::invalid_params("method", problem);
-                return Err(Error::InCall { index, error: Box::new(error) });
-            }
-        }
-        Ok(calls)
     }
 
     /// Runs `calls` in one database transaction, writing their results into the answer as they
@@ -278,40 +232,5 @@ impl Failure {
             // Not reached: one by one, every failure is a call's.
             Failure::InRun => Error::Panic("a run of creates failed outside a merged attempt".into()),
         }
-    }
-}
-
-/// Reads the `calls` array, refusing an empty one and stopping at the first call past `limit`.
-struct CallsSeed {
-    limit: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for CallsSeed {
-    type Value = Vec<Call<'de>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Self::Value, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for CallsSeed {
-    type Value = Vec<Call<'de>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "an array of 1 to {} calls", self.limit)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
-        let mut calls = Vec::new();
-        while let Some(call) = seq.next_element::<Call<'de>>()? {
-            if calls.len() == self.limit {
-                return Err(A::Error::custom(format!("at most {} calls", self.limit)));
-            }
-            calls.push(call);
-        }
-        if calls.is_empty() {
-            return Err(A::Error::custom("give 1 or more calls"));
-        }
-        Ok(calls)
     }
 }

@@ -15,6 +15,7 @@
 mod audit;
 mod columns;
 mod create_many;
+mod fetch;
 mod page;
 mod parent;
 #[cfg(test)]
@@ -30,8 +31,8 @@ pub use parent::Parent;
 pub use write::{FieldValue, WriteFields};
 
 use crate::filter::{Column, Filters, ListOptions, cursor, keyset};
-use crate::lease::Lease;
 use crate::{Error, ModelManager, Result};
+use fetch::{Prepare, fetch_all, fetch_optional, fetch_scalar};
 use lib_core::Ctx;
 use sea_query::{Condition, Expr, ExprTrait as _, InsertStatement, PostgresQueryBuilder, Query, SelectStatement};
 use sea_query_sqlx::SqlxBinder;
@@ -348,56 +349,4 @@ fn checked_fields(fields: Vec<(&'static str, sea_query::Value)>) -> Result<Vec<(
         }
     }
     Ok(fields)
-}
-
-async fn fetch_scalar<T>(ctx: &Ctx, mm: &ModelManager, statement: &impl SqlxBinder) -> Result<Option<T>>
-where
-    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
-{
-    let mut lease = mm.lease(ctx).await?;
-    let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
-    let query = sqlx::query_scalar_with(AssertSqlSafe(sql), values);
-    lease.run(|conn| query.fetch_optional(conn)).await
-}
-
-async fn fetch_optional<E>(ctx: &Ctx, mm: &ModelManager, statement: &impl SqlxBinder) -> Result<Option<E>>
-where
-    E: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-{
-    let mut lease = mm.lease(ctx).await?;
-    let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
-    let query = sqlx::query_as_with(AssertSqlSafe(sql), values);
-    lease.run(|conn| query.fetch_optional(conn)).await
-}
-
-/// Whether a statement's plan is kept on the connection.
-#[derive(Clone, Copy)]
-enum Prepare {
-    /// A fixed shape (get by id, `get_many`, writes, an unfiltered list in the default order):
-    /// prepared once per connection and reused, one round trip per call.
-    Keep,
-    /// A shape built from client input (filters, orders): run as Postgres' unnamed statement
-    /// and not cached, so a client sending ever-new shapes leaves nothing behind in the server
-    /// or in Postgres once the call ends (each cached statement can hold megabytes of plan).
-    /// It costs a second round trip per call (parse and describe, then execute).
-    Once,
-}
-
-impl Prepare {
-    fn fixed_if(fixed: bool) -> Self {
-        if fixed { Prepare::Keep } else { Prepare::Once }
-    }
-
-    fn persistent(self) -> bool {
-        matches!(self, Prepare::Keep)
-    }
-}
-
-async fn fetch_all<E>(mut lease: Lease, statement: &impl SqlxBinder, prepare: Prepare) -> Result<Vec<E>>
-where
-    E: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-{
-    let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
-    let query = sqlx::query_as_with(AssertSqlSafe(sql), values).persistent(prepare.persistent());
-    lease.run(|conn| query.fetch_all(conn)).await
 }
