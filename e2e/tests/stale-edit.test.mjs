@@ -41,7 +41,9 @@ describe('an edit of a task that changed elsewhere', { timeout: 120_000 }, () =>
     const [task] = (await pageRpc(page, 'list_tasks', { filters: { project_id: projectId } })).data;
     await changeElsewhere(task.id, { title: 'Paint the shed green' });
 
-    await taskByTitle('Paint the shed').getByTestId('task-done').check();
+    // A click, not check(): check() asserts the box stays ticked, and the page may already have
+    // shown the latest version (unticked) by the time it looks.
+    await taskByTitle('Paint the shed').getByTestId('task-done').click();
     await eventually(async () => assert.match(await errorText(page), /changed elsewhere/));
     await taskByTitle('Paint the shed green').waitFor();
     assert.equal(await taskByTitle('Paint the shed green').getByTestId('task-done').isChecked(), false);
