@@ -141,6 +141,9 @@ pub struct Config {
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
+    /// `serve` applies pending migrations before it listens (`MIGRATE_ON_START`, default true);
+    /// off when a separate `web-server migrate` step does it.
+    pub migrate_on_start: bool,
     pub rpc_batch_limit: usize,
     pub login_fails_per_user: u32,
     pub login_fails_per_addr: u32,
@@ -265,6 +268,7 @@ impl Config {
             body_limit_bytes: vars.number("BODY_LIMIT_BYTES", 1024 * 1024)?,
             request_timeout: vars.seconds("REQUEST_TIMEOUT_SEC", 30)?,
             shutdown_grace: vars.seconds("SHUTDOWN_GRACE_SEC", 10)?,
+            migrate_on_start: vars.parsed("MIGRATE_ON_START", "true")?,
             rpc_batch_limit: vars.number("RPC_BATCH_LIMIT", 100)?,
             login_fails_per_user: vars.number("LOGIN_FAILS_PER_USER", 10)?,
             login_fails_per_addr: vars.number("LOGIN_FAILS_PER_ADDR", 100)?,

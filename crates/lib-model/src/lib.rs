@@ -53,7 +53,7 @@ pub mod username;
 
 pub use error::{Error, Invalid, Result};
 pub use lib_core::Ctx;
-pub use store::{MIGRATOR, ModelManager};
+pub use store::{AppliedMigration, MIGRATOR, ModelManager};
 pub use transaction::Transaction;
 
 // Re-exported for the macros, so entity crates need no direct dependency on them.

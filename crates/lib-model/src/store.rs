@@ -100,20 +100,26 @@ impl ModelManager {
     }
 
     /// Applies pending migrations, then fills in what SQL cannot compute (the confusable
-    /// skeletons of usernames that have none).
+    /// skeletons of usernames that have none); answers the migrations this call applied.
     ///
     /// Migrations run on a connection of their own, without the statement timeout: building an
-    /// index over a big table may well take longer than any call should.
-    pub async fn migrate(&self) -> Result<()> {
+    /// index over a big table may well take longer than any call should. Instances starting
+    /// together take turns under an advisory lock: one applies what is pending, the others then
+    /// find nothing left to apply.
+    pub async fn migrate(&self) -> Result<Vec<AppliedMigration>> {
         let mut conn = PgConnection::connect_with(&self.shared.admin_options).await?;
-        let migrated = MIGRATOR.run(&mut conn).await;
-        // A failed close leaves nothing behind that Postgres will not clean up itself.
+        sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATE_LOCK).execute(&mut conn).await?;
+        let ran = match applied_versions(&mut conn).await {
+            Ok(before) => MIGRATOR.run(&mut conn).await.map(|()| before).map_err(migrate_error),
+            Err(error) => Err(error),
+        };
+        // The lock and the connection go together; closing lets a waiting instance go on. A
+        // failed close leaves nothing behind that Postgres will not clean up itself.
         let _ = conn.close().await;
-        migrated.map_err(|e| match e {
-            sqlx::migrate::MigrateError::Execute(e) => Error::from_db(e),
-            other => Error::Db(sqlx::Error::Migrate(Box::new(other))),
-        })?;
-        crate::user::backfill_skeletons(self).await
+        let before = ran?;
+        crate::user::backfill_skeletons(self).await?;
+        let applied = MIGRATOR.iter().filter(|m| !m.migration_type.is_down_migration() && !before.contains(&m.version));
+        Ok(applied.map(|m| AppliedMigration { version: m.version, description: m.description.to_string() }).collect())
     }
 
     /// Answers whether the database responds right now.
@@ -171,6 +177,32 @@ impl ModelManager {
 
     pub(crate) fn sessions(&self) -> &SessionCache {
         &self.shared.sessions
+    }
+}
+
+/// A migration that [`ModelManager::migrate`] applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedMigration {
+    pub version: i64,
+    pub description: String,
+}
+
+/// The advisory lock the instances' migrations take turns under ("migrate" in ASCII).
+const MIGRATE_LOCK: i64 = 0x006d_6967_7261_7465;
+
+/// The versions applied so far, from sqlx's table of them (missing before the first run).
+async fn applied_versions(conn: &mut PgConnection) -> Result<Vec<i64>> {
+    let versions = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(conn).await;
+    match versions {
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => Ok(Vec::new()),
+        other => Ok(other?),
+    }
+}
+
+fn migrate_error(error: sqlx::migrate::MigrateError) -> Error {
+    match error {
+        sqlx::migrate::MigrateError::Execute(e) => Error::from_db(e),
+        other => Error::Db(sqlx::Error::Migrate(Box::new(other))),
     }
 }
 

@@ -62,10 +62,23 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A migrated database.
     pub async fn new() -> Self {
+        Self::create(true).await
+    }
+
+    /// A database with nothing in it, not even the migrations.
+    pub async fn empty() -> Self {
+        Self::create(false).await
+    }
+
+    async fn create(migrated: bool) -> Self {
         let server_url = server_url().await;
         let (mut admin, _) = admin_connection(server_url).await.expect("Postgres answers on DATABASE_URL");
-        let template = ensure_template(&mut admin, server_url).await;
+        let template = match migrated {
+            true => ensure_template(&mut admin, server_url).await,
+            false => "template0".to_string(),
+        };
 
         let name = format!("{PREFIX}{}_{}", unix_secs(), random_suffix());
         sqlx::raw_sql(AssertSqlSafe(format!(

@@ -19,6 +19,7 @@ mod connection;
 mod connections;
 mod error;
 mod extract;
+pub mod healthcheck;
 mod listener;
 pub mod logging;
 mod middleware;
@@ -73,18 +74,36 @@ pub async fn with_dev_database(mut config: Config) -> Result<Config, StartError>
     Ok(config)
 }
 
-/// In development, creates the database if missing; applies migrations; in development, seeds
-/// the demo user into an empty database. Never deletes data.
+/// In development, creates the database if missing; applies migrations (unless
+/// `MIGRATE_ON_START` is off); in development, seeds the demo user into an empty database. Never
+/// deletes data.
 pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<ModelManager, StartError> {
     if config.is_development() && dev_db::create_database_if_missing(config.database_url.expose()).await? {
         tracing::info!("created the development database");
     }
     let mm = ModelManager::with_clock(config, clock)?;
-    mm.migrate().await?;
+    if config.migrate_on_start {
+        for applied in mm.migrate().await? {
+            tracing::info!(version = applied.version, description = %applied.description, "applied a migration");
+        }
+    }
     if config.is_development() && dev_db::seed_if_empty(&mm).await? {
         tracing::info!("seeded the demo user demo1");
     }
     Ok(mm)
+}
+
+/// `web-server migrate`: applies the pending migrations (in development, creating the database
+/// first if missing) and answers them; nothing else.
+pub async fn migrate(config: Config) -> Result<Vec<lib_model::AppliedMigration>, StartError> {
+    let config = with_dev_database(config).await?;
+    if config.is_development() {
+        dev_db::create_database_if_missing(config.database_url.expose()).await?;
+    }
+    let mm = ModelManager::new(&config)?;
+    let applied = mm.migrate().await;
+    mm.close().await;
+    Ok(applied?)
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes, then stops accepting, lets in-flight

@@ -37,6 +37,11 @@ struct Cli {
 enum Command {
     /// Serve HTTP on LISTEN_ADDR (the default).
     Serve,
+    /// Apply the pending database migrations, print them, and exit.
+    Migrate,
+    /// Exit 0 when the server at LISTEN_ADDR answers /health/ready with 200 (for container
+    /// health checks), else print why and exit 1.
+    Healthcheck,
     /// Print a fresh random PWD_KEY.
     GenKey,
     /// Drop and recreate the development database, then migrate and seed it (development only).
@@ -87,12 +92,29 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(Command::Healthcheck) = cli.command {
+        return match web_server::healthcheck::check(config.listen_addr) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(problem) => {
+                eprintln!("web-server: {problem}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     web_server::logging::init(&config);
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     let result = runtime.block_on(async {
         match cli.command {
             Some(Command::ResetDevDb) => web_server::reset_dev_db(config).await,
+            Some(Command::Migrate) => web_server::migrate(config).await.map(|applied| {
+                if applied.is_empty() {
+                    println!("no pending migration");
+                }
+                for migration in applied {
+                    println!("applied {} {}", migration.version, migration.description);
+                }
+            }),
             _ => {
                 let listener = tokio::net::TcpListener::bind(config.listen_addr)
                     .await
