@@ -122,6 +122,9 @@ pub struct Config {
     /// `DATABASE_URL` was not set: the development default, which may be replaced by a private
     /// cluster when nothing answers there.
     pub database_url_is_default: bool,
+    /// `DATABASE_LISTEN_URL`: a direct connection for what needs a session of its own (the
+    /// revocation listener's `LISTEN`, the migrations' advisory lock); `None` means `database_url`.
+    pub database_listen_url: Option<Redacted<String>>,
     pub db_max_connections: u32,
     /// How long a request waits for a database connection before it is told the service is
     /// unavailable: the bound on how long an outage can stall a client.
@@ -250,6 +253,7 @@ impl Config {
             env,
             database_url: Redacted::new(database_url),
             database_url_is_default,
+            database_listen_url: vars.get("DATABASE_LISTEN_URL").map(Redacted::new),
             db_max_connections,
             db_acquire_timeout: Duration::from_millis(vars.number("DB_ACQUIRE_TIMEOUT_MS", 3000)?),
             listen_addr: vars.parsed("LISTEN_ADDR", "127.0.0.1:8080")?,
@@ -295,6 +299,11 @@ impl Config {
     pub fn development() -> Self {
         Self::from_lookup(|name| (name == "APP_ENV").then(|| "development".to_string()))
             .expect("the development defaults are valid")
+    }
+
+    /// The URL of the direct connection: `DATABASE_LISTEN_URL`, else `DATABASE_URL`.
+    pub fn database_listen_url(&self) -> &str {
+        self.database_listen_url.as_ref().unwrap_or(&self.database_url).expose()
     }
 
     pub fn is_development(&self) -> bool {

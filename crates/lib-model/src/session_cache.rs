@@ -128,7 +128,7 @@ impl SessionCache {
 pub async fn run_listener(mm: ModelManager) {
     let cache = mm.sessions();
     loop {
-        if let Ok(mut listener) = PgListener::connect_with(mm.db()).await
+        if let Ok(mut listener) = PgListener::connect_with(mm.listen_pool()).await
             && listener.listen(REVOKED_CHANNEL).await.is_ok()
         {
             cache.set_enabled(true);

@@ -38,8 +38,13 @@ struct Shared {
     policy: Policy,
     sessions: SessionCache,
     fair_share: Arc<FairShare>,
-    /// For the migrations' own connection, which runs without the statement timeout.
-    admin_options: PgConnectOptions,
+    /// The direct connection (`DATABASE_LISTEN_URL`) for what needs a session of its own: the
+    /// migrations (a session-level advisory lock, no statement timeout) and the revocation
+    /// listener (`LISTEN`). Neither survives a transaction-pooling PgBouncer, which hands each
+    /// transaction to whichever server connection is free.
+    direct_options: PgConnectOptions,
+    /// The revocation listener's pool: one connection, opened when the listener starts.
+    listen_pool: PgPool,
 }
 
 /// The account rules the model enforces, taken from the configuration.
@@ -65,8 +70,10 @@ impl ModelManager {
 
     /// As [`ModelManager::new`], with session and throttling times read from `clock`.
     pub fn with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Self> {
-        let admin_options = connect_options(config.database_url.expose())?;
-        let options = with_statement_limits(admin_options.clone(), config.db_statement_timeout);
+        let options =
+            with_statement_limits(connect_options(config.database_url.expose())?, config.db_statement_timeout);
+        let direct_options = connect_options(config.database_listen_url())?;
+        let listen_pool = PgPoolOptions::new().max_connections(1).connect_lazy_with(direct_options.clone());
         let db = PgPoolOptions::new()
             .max_connections(config.db_max_connections)
             .acquire_timeout(config.db_acquire_timeout)
@@ -94,7 +101,8 @@ impl ModelManager {
             policy,
             sessions: SessionCache::default(),
             fair_share: Arc::new(FairShare::new(config.user_max_inflight, config.user_queue_wait)),
-            admin_options,
+            direct_options,
+            listen_pool,
         };
         Ok(Self { db, shared: Arc::new(shared), txn: None })
     }
@@ -107,7 +115,7 @@ impl ModelManager {
     /// together take turns under an advisory lock: one applies what is pending, the others then
     /// find nothing left to apply.
     pub async fn migrate(&self) -> Result<Vec<AppliedMigration>> {
-        let mut conn = PgConnection::connect_with(&self.shared.admin_options).await?;
+        let mut conn = PgConnection::connect_with(&self.shared.direct_options).await?;
         sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATE_LOCK).execute(&mut conn).await?;
         let ran = match applied_versions(&mut conn).await {
             Ok(before) => MIGRATOR.run(&mut conn).await.map(|()| before).map_err(migrate_error),
@@ -157,6 +165,11 @@ impl ModelManager {
     /// This manager, with every call run on the transaction's connection `txn`.
     pub(crate) fn in_transaction(&self, txn: Arc<TxnConn>) -> Self {
         Self { txn: Some(txn), ..self.clone() }
+    }
+
+    /// The pool of the revocation listener's direct connection.
+    pub(crate) fn listen_pool(&self) -> &PgPool {
+        &self.shared.listen_pool
     }
 
     pub(crate) fn cursor_key(&self) -> &CursorKey {

@@ -96,3 +96,17 @@ fn secrets_stay_out_of_debug_output() {
     assert!(!text.contains(DEV_PWD_KEY));
     assert!(!text.contains("welcome"));
 }
+
+#[test]
+fn the_listen_url_defaults_to_the_database_url() {
+    let config = parse(&[("APP_ENV", "development"), ("DATABASE_URL", "postgres://bouncer/app")]).unwrap();
+    assert_eq!(config.database_listen_url(), "postgres://bouncer/app");
+    let config = parse(&[
+        ("APP_ENV", "development"),
+        ("DATABASE_URL", "postgres://bouncer/app"),
+        ("DATABASE_LISTEN_URL", "postgres://db/app"),
+    ])
+    .unwrap();
+    assert_eq!(config.database_listen_url(), "postgres://db/app");
+    assert_eq!(config.database_url.expose(), "postgres://bouncer/app");
+}
