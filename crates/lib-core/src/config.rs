@@ -136,7 +136,9 @@ pub struct Config {
     pub session_idle: Duration,
     pub session_max: Duration,
     pub cookie_secure: bool,
-    pub web_folder: PathBuf,
+    /// `WEB_FOLDER`: serve the static files from this folder (development); unset, the frontend
+    /// built into the binary.
+    pub web_folder: Option<PathBuf>,
     pub log_filter: String,
     pub log_format: LogFormat,
     /// Origins besides the server's own that may call `POST /api/*` from a browser.
@@ -262,7 +264,7 @@ impl Config {
             session_idle,
             session_max,
             cookie_secure: vars.parsed("COOKIE_SECURE", if dev { "false" } else { "true" })?,
-            web_folder: PathBuf::from(vars.get("WEB_FOLDER").unwrap_or_else(|| "web-folder".into())),
+            web_folder: vars.get("WEB_FOLDER").map(PathBuf::from),
             log_filter: vars.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             log_format,
             allowed_origins: vars

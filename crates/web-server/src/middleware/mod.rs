@@ -9,6 +9,7 @@ mod tests;
 
 use crate::error::Error;
 use axum::Router;
+use axum::http::header::STRICT_TRANSPORT_SECURITY as STRICT_TRANSPORT_SECURITY_HEADER;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use std::any::Any;
@@ -21,14 +22,22 @@ use tower_http::timeout::TimeoutLayer;
 const CONTENT_SECURITY_POLICY: &str =
     "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
 
+/// Browsers that saw this over HTTPS use only HTTPS for the host for a year.
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
 /// Layers, outermost first: observe → security headers → catch panic → timeout → `router`.
+/// `hsts` (on with `COOKIE_SECURE`, which says the server is reached over HTTPS) adds
+/// `Strict-Transport-Security`; over plain HTTP it would be ignored or, behind a proxy that
+/// sometimes speaks HTTP, lock users out.
 ///
 /// The catch-panic layer sits inside observe, so a panic's 500 still gets the JSON error body,
 /// `x-request-id` and the response log line; inside the security headers, so it gets those too.
-pub(crate) fn around(router: Router, request_timeout: Duration) -> Router {
+pub(crate) fn around(router: Router, request_timeout: Duration, hsts: bool) -> Router {
+    let strict_transport_security = hsts.then(|| HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
     router
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, request_timeout))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(SetResponseHeaderLayer::if_not_present(STRICT_TRANSPORT_SECURITY_HEADER, strict_transport_security))
         .layer(security_header("content-security-policy", CONTENT_SECURITY_POLICY))
         .layer(security_header("x-content-type-options", "nosniff"))
         .layer(security_header("referrer-policy", "no-referrer"))

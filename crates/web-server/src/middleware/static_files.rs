@@ -1,5 +1,7 @@
-//! Static files from `WEB_FOLDER`: `ServeDir` behind a guard, so that a path naming no file is
-//! 404 whatever its length or encoding, and a directory redirect stays on this server.
+//! Static files: the frontend built into the binary ([`embedded`]) or, when `WEB_FOLDER` is set,
+//! the files of that folder (for development: an edit shows at the next reload). Both are behind
+//! one guard, so that a path naming no file is 404 whatever its length or encoding, and a
+//! directory redirect stays on this server.
 //!
 //! `ServeDir` alone answers 500 when the file system refuses a name (too long, a NUL), and it
 //! builds its trailing-slash redirect from the request's URI as sent, so `GET //js` went to the
@@ -14,6 +16,25 @@ use axum::response::{IntoResponse as _, Response};
 use std::io;
 use tower_http::services::ServeDir;
 
+mod embedded;
+
+/// Where the static files come from.
+#[derive(Clone)]
+pub(crate) enum Files {
+    Embedded,
+    Folder(ServeDir),
+}
+
+impl Files {
+    /// The folder at `web_folder` when it is set, else the frontend built into the binary.
+    pub(crate) fn new(web_folder: Option<&std::path::Path>) -> Self {
+        match web_folder {
+            Some(folder) => Files::Folder(ServeDir::new(folder)),
+            None => Files::Embedded,
+        }
+    }
+}
+
 /// Longest file name the common file systems accept (`NAME_MAX`); a longer segment names no file.
 const MAX_SEGMENT_BYTES: usize = 255;
 /// No file we serve has a longer path; longer ones are refused before touching the file system,
@@ -21,12 +42,19 @@ const MAX_SEGMENT_BYTES: usize = 255;
 const MAX_PATH_BYTES: usize = 1024;
 
 /// Serves `request` from `files`, or answers 404 (empty body, as for any missing file).
-pub(crate) async fn serve(mut files: ServeDir, request: Request) -> Response {
+pub(crate) async fn serve(files: Files, request: Request) -> Response {
     let path = request.uri().path().to_string();
     if !may_name_a_file(&path) {
         return not_found();
     }
     let query = request.uri().query().map(str::to_string);
+    let mut files = match files {
+        Files::Folder(files) => files,
+        Files::Embedded => {
+            let decoded = String::from_utf8(percent_decode(path.as_bytes())).expect("checked to be UTF-8 above");
+            return embedded::answer(request.method(), &decoded, query.as_deref(), request.headers());
+        }
+    };
     match files.try_call(request).await {
         Ok(response) if response.status().is_redirection() && response.headers().contains_key(LOCATION) => {
             // Only the trailing-slash redirect exists; rebuilt from the checked path alone, it is

@@ -17,7 +17,7 @@ use tracing_subscriber::EnvFilter;
 async fn serve(routes: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, super::around(routes, Duration::from_secs(5))).await });
+    tokio::spawn(async move { axum::serve(listener, super::around(routes, Duration::from_secs(5), false)).await });
     addr
 }
 

@@ -40,7 +40,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = TestDb::new().await;
     let mut config = db.config();
     config.log_filter = "warn".into();
-    config.web_folder = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web-folder").into();
+    config.web_folder = Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web-folder").into());
     adjust(&mut config);
     web_server::logging::init(&config);
 
