@@ -202,43 +202,49 @@ impl Drop for Server {
     }
 }
 
-// Two workers: the binary's answers are awaited while the test runs.
+// Two workers: the binaries' answers are awaited while the test runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_binary_alone_in_an_empty_folder_migrates_and_serves_the_frontend_and_the_api() {
+async fn two_binaries_alone_in_an_empty_folder_start_together_migrate_and_serve_the_frontend_and_the_api() {
     let db = lib_model::test_support::TestDb::empty().await;
     let key = Command::new(env!("CARGO_BIN_EXE_web-server")).arg("gen-key").output().unwrap();
     let key = String::from_utf8(key.stdout).unwrap().trim().to_string();
     let empty = std::env::temp_dir().join(format!("web-server-alone-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir(&empty).unwrap();
-    // A port nothing listens on: bound, then let go.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let _server = Server(
-        Command::new(env!("CARGO_BIN_EXE_web-server"))
-            .current_dir(&empty)
-            .env_clear()
-            .env("DATABASE_URL", db.url())
-            .env("PWD_KEY", &key)
-            .env("LISTEN_ADDR", addr.to_string())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://{addr}");
+    // Ports nothing listens on: bound, then let go.
+    let addrs = [(); 2].map(|()| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap());
+    // Started at the same moment, on one empty database: both must migrate and become ready.
+    let _servers = addrs.map(|addr| {
+        Server(
+            Command::new(env!("CARGO_BIN_EXE_web-server"))
+                .current_dir(&empty)
+                .env_clear()
+                .env("DATABASE_URL", db.url())
+                .env("PWD_KEY", &key)
+                .env("LISTEN_ADDR", addr.to_string())
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    });
     let client = raw_client();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let ready = client.get(format!("{base}/health/ready")).send().await;
-        if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
-            break;
+    for addr in addrs {
+        let base = format!("http://{addr}");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let ready = client.get(format!("{base}/health/ready")).send().await;
+            if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the binary on {addr} did not become ready");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the binary did not become ready");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let page = client.get(format!("{base}/")).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.bytes().await.unwrap().as_ref(), source("index.html"));
     }
 
-    let page = client.get(format!("{base}/")).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    assert_eq!(page.bytes().await.unwrap().as_ref(), source("index.html"));
+    let base = format!("http://{}", addrs[0]);
     let script = client.get(format!("{base}/js/app.js")).header(ACCEPT_ENCODING, "br").send().await.unwrap();
     assert_eq!(unbrotli(&script.bytes().await.unwrap()), source("js/app.js"));
     let signup =
