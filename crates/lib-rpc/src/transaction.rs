@@ -72,17 +72,17 @@ impl Calls<'_> {
     ) -> std::result::Result<(), Failure> {
         let router = self.router;
         let mut refs = RefBudget::default();
-        let mut next_run = match runs {
-            Runs::Merged => self.run_of_creates(calls, &[], &mut refs),
-            Runs::OneByOne => None,
-        };
         let txn = self.mm.begin(&self.ctx).await.map_err(|e| Failure::Call(e.into()))?;
         let mm = txn.manager();
         let mark = self.out.open_parts(id, OPENING);
         let mut parts: Vec<Range<usize>> = Vec::with_capacity(calls.len());
         while parts.len() < calls.len() {
             let index = parts.len();
-            let ran = match next_run.take() {
+            let run = match runs {
+                Runs::Merged => self.run_of_creates(calls, &parts, &mut refs),
+                Runs::OneByOne => None,
+            };
+            let ran = match run {
                 Some(params) => {
                     let create_many = &router.create_many[calls[index].method.as_ref()];
                     self.run_many(create_many, mm.clone(), &params, index)
@@ -103,11 +103,6 @@ impl Calls<'_> {
                     let _ = txn.rollback().await;
                     return Err(failure);
                 }
-            }
-            if let Runs::Merged = runs
-                && parts.len() < calls.len()
-            {
-                next_run = self.run_of_creates(calls, &parts, &mut refs);
             }
         }
         if let Err(error) = txn.commit().await {

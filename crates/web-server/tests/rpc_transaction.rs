@@ -262,3 +262,25 @@ async fn a_run_of_creates_answers_each_in_order_and_a_failure_in_it_names_its_ca
     assert_eq!(alice.ok("count_projects", json!({})).await, 1, "only the first transaction's project");
     assert_eq!(alice.ok("count_tasks", json!({})).await, 4);
 }
+
+#[tokio::test]
+async fn a_transaction_resolves_at_most_1000_references() {
+    let app = spawn_app().await;
+    let alice = app.user("alice").await;
+    let with_refs = |n: usize| {
+        let ids: Vec<Value> = (0..n).map(|_| json!({"$ref": "0.data.id"})).collect();
+        vec![
+            call("create_project", json!({"data": {"name": format!("p{n}")}})),
+            call("list_projects", json!({"filters": {"id": {"$in": ids}}})),
+        ]
+    };
+    let at_the_limit = transaction(&alice, with_refs(1000)).await;
+    assert_eq!(at_the_limit["result"]["data"][1]["data"].as_array().map(Vec::len), Some(1), "{at_the_limit}");
+
+    let past_it = transaction(&alice, with_refs(1001)).await;
+    let error = &past_it["error"];
+    assert_error(error, -32602, "InvalidParams");
+    assert_eq!(error["data"]["call_index"], 1, "{error}");
+    assert!(error["data"]["detail"].as_str().unwrap().contains("at most 1000 references"), "{error}");
+    assert_eq!(alice.ok("count_projects", json!({})).await, 1, "only the first transaction's project");
+}
