@@ -15,7 +15,7 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 BIN=target/release/web-server
-[ -x "$BIN" ] || cargo build --release --locked -p web-server
+cargo build --release --locked -p web-server
 DIR=$PWD/target/stack
 DB=app_stack
 PROXY=127.0.0.1:18110

@@ -144,6 +144,7 @@ impl ModelManager {
     /// Waits for checked-out connections to return, then closes them all.
     pub async fn close(&self) {
         self.db.close().await;
+        self.shared.listen_pool.close().await;
     }
 
     pub(crate) fn db(&self) -> &PgPool {

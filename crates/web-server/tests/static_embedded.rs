@@ -192,6 +192,41 @@ async fn a_large_rpc_answer_is_compressed_when_asked_and_a_small_one_never() {
     assert_eq!(answer["result"]["data"], json!([]));
 }
 
+#[tokio::test]
+async fn an_rpc_answer_past_64_kib_is_sent_uncompressed() {
+    let app = embedded_app().await;
+    let carol = app.user("carol").await;
+    let project = carol.ok("create_project", json!({"data": {"name": "huge"}})).await;
+    // 7 tasks of 10,000 characters: an answer just past 64 KiB; 6 of them: just under it.
+    let calls: Vec<_> = (0..7)
+        .map(|i| {
+            let data =
+                json!({"project_id": project["id"], "title": format!("t{i}"), "description": "d".repeat(10_000)});
+            json!({"method": "create_task", "params": {"data": data}})
+        })
+        .collect();
+    carol.ok("transaction", json!({"calls": calls})).await;
+    for (limit, compressed) in [(6, true), (7, false)] {
+        let list =
+            json!({"jsonrpc": "2.0", "id": 1, "method": "list_tasks", "params": {"list_options": {"limit": limit}}});
+        let answer = carol
+            .http
+            .post(format!("{}/api/rpc", carol.base))
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT_ENCODING, "br")
+            .body(list.to_string())
+            .send()
+            .await
+            .unwrap();
+        let encoding = header(&answer, CONTENT_ENCODING);
+        let length = answer.bytes().await.unwrap().len();
+        assert_eq!(encoding.is_some(), compressed, "limit {limit}: {length} bytes sent, {encoding:?}");
+        if !compressed {
+            assert!(length > 64 * 1024, "{length}");
+        }
+    }
+}
+
 /// The server binary, killed when the test ends however it ends.
 struct Server(Child);
 

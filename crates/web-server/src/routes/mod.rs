@@ -14,7 +14,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, Method};
 use axum::routing::{any, get, post};
 use tower_http::compression::CompressionLayer;
-use tower_http::compression::predicate::SizeAbove;
+use tower_http::compression::predicate::Predicate;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub(crate) fn app(state: AppState) -> Router {
@@ -41,20 +41,38 @@ pub(crate) fn app(state: AppState) -> Router {
     middleware::around(routes, request_timeout, hsts)
 }
 
-/// RPC answers of at least [`COMPRESS_ANSWERS_FROM`] bytes, gzip or brotli as the client accepts.
+/// RPC answers from [`COMPRESS_ANSWERS_FROM`] to [`COMPRESS_ANSWERS_UP_TO`] bytes, gzip or
+/// brotli as the client accepts.
 ///
 /// The encoder pulls the answer's body ([`rpc`]'s `answer_body`) a chunk at a time as it writes
-/// its output, so the answer still leaves its room in flight once its last chunk is taken, or at
-/// its deadline; besides the answer, a response being compressed holds the encoder's state
-/// (brotli at tower-http's default quality 4, or gzip's 32 KiB window, some hundreds of KiB at
-/// most) and one chunk of output, neither counted in flight.
-fn compress_large_answers() -> CompressionLayer<SizeAbove> {
-    // Below a KiB the bytes saved are worth less than the time and the encoder's memory.
-    CompressionLayer::new().compress_when(SizeAbove::new(COMPRESS_ANSWERS_FROM))
+/// its output, so the answer still leaves its room in flight once its last chunk is taken; what
+/// the encoder holds is not counted in flight, and stays as long as a client takes to read the
+/// compressed answer. Brotli sizes its ring buffer to its input up to one 64 KiB block, but past
+/// that reserves its whole window (8 MiB at tower-http's settings): larger answers go
+/// uncompressed, so that a response being compressed holds some hundreds of KiB at most.
+fn compress_large_answers() -> CompressionLayer<AnswerSize> {
+    CompressionLayer::new().compress_when(AnswerSize)
 }
 
-/// The smallest RPC answer that is compressed, in bytes.
+/// The smallest RPC answer that is compressed, in bytes: below a KiB the bytes saved are worth
+/// less than the time and the encoder's memory.
 const COMPRESS_ANSWERS_FROM: u64 = 1024;
+/// The largest RPC answer that is compressed, in bytes (see [`compress_large_answers`]).
+const COMPRESS_ANSWERS_UP_TO: u64 = 64 * 1024;
+
+/// Compress an answer whose exact size is within the bounds above.
+#[derive(Clone, Copy)]
+struct AnswerSize;
+
+impl Predicate for AnswerSize {
+    fn should_compress<B: http_body::Body>(&self, response: &axum::http::Response<B>) -> bool {
+        response
+            .body()
+            .size_hint()
+            .exact()
+            .is_some_and(|size| (COMPRESS_ANSWERS_FROM..=COMPRESS_ANSWERS_UP_TO).contains(&size))
+    }
+}
 
 /// CORS for the configured origins only (none by default: the frontend is same-origin). The
 /// session cookie is `SameSite=Strict`, so such origins must be on the same site.
