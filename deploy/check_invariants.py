@@ -73,6 +73,10 @@ def check_compose():
             f"compose: nginx.conf does not proxy to {name}:{listen_port(env)}",
         )
         expect("pgbouncer:" in env["DATABASE_URL"], f"compose: {name}'s pool does not go through PgBouncer")
+        expect(
+            env.get("DATABASE_POOL_MODE") == "transaction",
+            f"compose: {name}'s pool goes through a transaction-pooling PgBouncer without DATABASE_POOL_MODE=transaction",
+        )
         expect("@postgres:" in env["DATABASE_LISTEN_URL"], f"compose: {name}'s LISTEN does not go direct")
     expect(
         "@postgres:" in services["migrate"]["environment"]["DATABASE_URL"],

@@ -49,6 +49,18 @@ pub enum LogFormat {
     Json,
 }
 
+/// What `DATABASE_URL` leads to, which decides what a pool connection may keep between
+/// statements (`DATABASE_POOL_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolMode {
+    /// Postgres, or a pooler that lends a server connection for a whole session: the
+    /// statement limits are set once per connection and statements stay prepared.
+    Session,
+    /// A transaction-pooling PgBouncer, which may hand each transaction to another server
+    /// connection: every statement runs in a transaction of its own and nothing is kept.
+    Transaction,
+}
+
 /// The password pepper. Its bytes never appear in `Debug` output or logs.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PwdKey(Vec<u8>);
@@ -125,6 +137,7 @@ pub struct Config {
     /// `DATABASE_LISTEN_URL`: a direct connection for what needs a session of its own (the
     /// revocation listener's `LISTEN`, the migrations' advisory lock); `None` means `database_url`.
     pub database_listen_url: Option<Redacted<String>>,
+    pub database_pool_mode: PoolMode,
     pub db_max_connections: u32,
     /// How long a request waits for a database connection before it is told the service is
     /// unavailable: the bound on how long an outage can stall a client.
@@ -233,6 +246,13 @@ impl Config {
             return Err(err("ANSWER_BYTES_IN_FLIGHT", "must be at least MAX_ANSWER_BYTES"));
         }
 
+        let database_pool_mode = match vars.get("DATABASE_POOL_MODE").as_deref() {
+            None | Some("session") => PoolMode::Session,
+            Some("transaction") => PoolMode::Transaction,
+            Some(other) => {
+                return Err(err("DATABASE_POOL_MODE", format!("'{other}' is neither 'session' nor 'transaction'")));
+            }
+        };
         let db_max_connections: u32 = vars.number("DB_MAX_CONNECTIONS", 16)?;
         let user_max_inflight: usize = vars.number("USER_MAX_INFLIGHT", 4)?;
         if user_max_inflight >= db_max_connections as usize {
@@ -256,6 +276,7 @@ impl Config {
             database_url: Redacted::new(database_url),
             database_url_is_default,
             database_listen_url: vars.get("DATABASE_LISTEN_URL").map(Redacted::new),
+            database_pool_mode,
             db_max_connections,
             db_acquire_timeout: Duration::from_millis(vars.number("DB_ACQUIRE_TIMEOUT_MS", 3000)?),
             listen_addr: vars.parsed("LISTEN_ADDR", "127.0.0.1:8080")?,

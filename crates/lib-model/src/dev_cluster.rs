@@ -11,7 +11,7 @@
 //! `postgres` system user, who owns the cluster's files. Development only: production never gets
 //! here, because its `DATABASE_URL` must be given.
 
-mod tools;
+pub(crate) mod tools;
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _, PgConnection};

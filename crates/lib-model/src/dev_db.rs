@@ -1,7 +1,7 @@
 //! Development database chores: create the database if missing, recreate it on request, seed
 //! the demo user. Nothing here runs in production: the binary checks `APP_ENV` first.
 
-use crate::store::connect_options;
+use crate::db::connect_options;
 use crate::user::{UserBmc, Username};
 use crate::{Error, ModelManager, Result};
 use sqlx::{AssertSqlSafe, Connection as _, PgConnection};

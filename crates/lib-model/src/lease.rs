@@ -12,12 +12,16 @@
 //! A call inside a [`Transaction`](crate::Transaction) leases the transaction's connection
 //! instead (no slot: the transaction holds one for all its calls), and gives it back to the
 //! transaction when it ends; abandoned mid-statement, it closes it, and the transaction is lost.
+//!
+//! Through a transaction-pooling PgBouncer, each statement a lease runs outside a transaction is
+//! a transaction of its own (see `db.rs`).
 
+use crate::db::StatementConn;
 use crate::fair_share::Slot;
 use crate::transaction::TxnConn;
 use crate::{Error, Result};
+use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
-use sqlx::{PgConnection, Postgres};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,23 +34,33 @@ pub(crate) struct Lease {
     slot: Option<Slot>,
     /// The transaction the connection belongs to, which gets it back when the lease ends.
     txn: Option<Arc<TxnConn>>,
+    /// The `BEGIN` of the transaction each statement runs in, when it needs one of its own.
+    own_transaction: Option<Arc<str>>,
     in_flight: bool,
 }
 
 impl Lease {
-    pub(crate) fn new(conn: PoolConnection<Postgres>, slot: Option<Slot>) -> Self {
-        Self { conn: Some(conn), slot, txn: None, in_flight: false }
+    pub(crate) fn new(conn: PoolConnection<Postgres>, slot: Option<Slot>, own_transaction: Option<Arc<str>>) -> Self {
+        Self { conn: Some(conn), slot, txn: None, own_transaction, in_flight: false }
     }
 
     /// The connection of the transaction `txn`, for one of its calls.
     pub(crate) fn in_transaction(conn: PoolConnection<Postgres>, txn: Arc<TxnConn>) -> Self {
-        Self { conn: Some(conn), slot: None, txn: Some(txn), in_flight: false }
+        Self { conn: Some(conn), slot: None, txn: Some(txn), own_transaction: None, in_flight: false }
     }
 
     /// The connection and the slot, for a lease that outlives this one (a transaction's).
     pub(crate) fn into_parts(mut self) -> (PoolConnection<Postgres>, Option<Slot>) {
         let conn = self.conn.take().expect("a lease holds its connection until it is dropped");
         (conn, self.slot.take())
+    }
+
+    /// Starts an explicit transaction with `begin`: the lease's statements from then on are part
+    /// of it, not each a transaction of its own.
+    pub(crate) async fn begin(&mut self, begin: &Arc<str>) -> Result<()> {
+        self.own_transaction = None;
+        self.run(|conn| sqlx::raw_sql(sqlx::AssertSqlSafe(begin.clone())).execute(conn)).await?;
+        Ok(())
     }
 
     /// Closes the connection when the lease ends instead of giving it back: for a connection
@@ -58,14 +72,14 @@ impl Lease {
     }
 
     /// Runs one statement (`|conn| query.fetch_one(conn)`), marking it in flight until it ends.
-    pub(crate) async fn run<'c, T, F>(&'c mut self, statement: impl FnOnce(&'c mut PgConnection) -> F) -> Result<T>
+    pub(crate) async fn run<'c, T, F>(&'c mut self, statement: impl FnOnce(StatementConn<'c>) -> F) -> Result<T>
     where
         F: Future<Output = sqlx::Result<T>> + 'c,
     {
-        let Lease { conn, in_flight, txn, .. } = self;
+        let Lease { conn, in_flight, txn, own_transaction, .. } = self;
         let conn = conn.as_mut().expect("a lease holds its connection until it is dropped");
         *in_flight = true;
-        let answer = statement(conn).await;
+        let answer = statement(StatementConn::new(conn, own_transaction.as_ref())).await;
         // Not reached when the caller's future is dropped at the `.await` above.
         *in_flight = false;
         if answer.is_err()

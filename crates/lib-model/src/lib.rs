@@ -25,6 +25,7 @@
 extern crate self as lib_model;
 
 pub mod base;
+mod db;
 pub mod dev_cluster;
 pub mod dev_db;
 pub mod device;

@@ -2,7 +2,7 @@
 //! user's row, a session's row, counting rows) without a database driver of their own.
 //! Only with the `test-support` feature; nothing in the server calls it.
 
-use crate::store::connect_options;
+use crate::db::connect_options;
 use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
 
 /// Runs `sql` (one statement, no parameters) on the database at `url`; answers the rows affected.

@@ -1,9 +1,10 @@
 //! [`ModelManager`]: the connection pool, the password service and its budget, shared by every
 //! model call.
 
+use crate::db::{Db, connect_options};
 use crate::fair_share::FairShare;
 use crate::filter::cursor::CursorKey;
-use crate::lease::{CLIENT_CHECK_INTERVAL, Lease};
+use crate::lease::Lease;
 use crate::pwd::PwdService;
 use crate::pwd_budget::PwdBudget;
 use crate::session_cache::SessionCache;
@@ -12,7 +13,6 @@ use crate::{Error, Result};
 use lib_core::{Clock, Config, Ctx, SystemClock};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, PgPool};
-use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +22,6 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../sql/migrati
 /// Everything a model function needs besides the caller's `Ctx`. Cheap to clone.
 #[derive(Clone)]
 pub struct ModelManager {
-    db: PgPool,
     // One reference count for the rest: a clone per request and per call costs two atomic
     // increments, whatever the manager holds (its connect options alone are a dozen strings).
     shared: Arc<Shared>,
@@ -31,6 +30,7 @@ pub struct ModelManager {
 }
 
 struct Shared {
+    db: Db,
     pwd: PwdService,
     /// Seals list cursors; derived from the pepper, so instances of one configuration share it.
     cursor_key: CursorKey,
@@ -70,18 +70,8 @@ impl ModelManager {
 
     /// As [`ModelManager::new`], with session and throttling times read from `clock`.
     pub fn with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Self> {
-        let options =
-            with_statement_limits(connect_options(config.database_url.expose())?, config.db_statement_timeout);
         let direct_options = connect_options(config.database_listen_url())?;
         let listen_pool = PgPoolOptions::new().max_connections(1).connect_lazy_with(direct_options.clone());
-        let db = PgPoolOptions::new()
-            .max_connections(config.db_max_connections)
-            .acquire_timeout(config.db_acquire_timeout)
-            // A broken connection shows up as an error on use and is then dropped; pinging before
-            // every acquire would cost a round trip per query.
-            .test_before_acquire(false)
-            .idle_timeout(Duration::from_secs(600))
-            .connect_lazy_with(options);
         let policy = Policy {
             clock,
             session_idle: config.session_idle,
@@ -95,6 +85,7 @@ impl ModelManager {
             signup_window: config.signup_window,
         };
         let shared = Shared {
+            db: Db::new(config)?,
             pwd: PwdService::new(config),
             cursor_key: CursorKey::from_pepper(config.pwd_key.as_bytes()),
             pwd_budget: PwdBudget::new(policy.clock.clone(), config.pwd_work_window),
@@ -104,7 +95,7 @@ impl ModelManager {
             direct_options,
             listen_pool,
         };
-        Ok(Self { db, shared: Arc::new(shared), txn: None })
+        Ok(Self { shared: Arc::new(shared), txn: None })
     }
 
     /// Applies pending migrations, then fills in what SQL cannot compute (the confusable
@@ -132,7 +123,7 @@ impl ModelManager {
 
     /// Answers whether the database responds right now.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.db).await.is_ok()
+        sqlx::query("SELECT 1").execute(self.db()).await.is_ok()
     }
 
     /// Whether this instance's revocation listener is connected, so that live sessions are
@@ -143,12 +134,12 @@ impl ModelManager {
 
     /// Waits for checked-out connections to return, then closes them all.
     pub async fn close(&self) {
-        self.db.close().await;
+        self.shared.db.close().await;
         self.shared.listen_pool.close().await;
     }
 
-    pub(crate) fn db(&self) -> &PgPool {
-        &self.db
+    pub(crate) fn db(&self) -> &Db {
+        &self.shared.db
     }
 
     /// A connection for a call of `ctx`'s user, within the user's fair share: waits for one of
@@ -159,8 +150,8 @@ impl ModelManager {
             return txn.lease();
         }
         let slot = self.shared.fair_share.take(ctx.user_id()).await?;
-        let conn = self.db.acquire().await?;
-        Ok(Lease::new(conn, Some(slot)))
+        let conn = self.db().acquire().await?;
+        Ok(Lease::new(conn, Some(slot), self.db().own_transaction()))
     }
 
     /// This manager, with every call run on the transaction's connection `txn`.
@@ -218,26 +209,4 @@ fn migrate_error(error: sqlx::migrate::MigrateError) -> Error {
         sqlx::migrate::MigrateError::Execute(e) => Error::from_db(e),
         other => Error::Db(sqlx::Error::Migrate(Box::new(other))),
     }
-}
-
-/// Every statement is stopped past `statement_timeout`, and a transaction idle that long between
-/// its statements; a statement whose client has gone is stopped at Postgres' next check for it
-/// (see `lease.rs`); and no statement runs on parallel workers: a user's share of the database
-/// is `USER_MAX_INFLIGHT` backends, and with parallel plans each of them could take two more
-/// processes (an expensive filter from one user ran on 9 at once and took the victim's p99 from
-/// 6 to 139 ms on two cores; bench/hostile.sh).
-fn with_statement_limits(options: PgConnectOptions, statement_timeout: Duration) -> PgConnectOptions {
-    options.options([
-        ("statement_timeout", format!("{}ms", statement_timeout.as_millis())),
-        // A transaction's connection waits between its calls only for the server's own work on
-        // them; should that ever stall, Postgres ends the transaction rather than hold its locks.
-        ("idle_in_transaction_session_timeout", format!("{}ms", statement_timeout.as_millis())),
-        ("client_connection_check_interval", format!("{}ms", CLIENT_CHECK_INTERVAL.as_millis())),
-        ("max_parallel_workers_per_gather", "0".to_string()),
-    ])
-}
-
-/// Parses a Postgres URL.
-pub(crate) fn connect_options(url: &str) -> Result<PgConnectOptions> {
-    PgConnectOptions::from_str(url).map_err(Error::Db)
 }

@@ -5,9 +5,13 @@
 //! carries a hash of the migrations, so a schema change builds a new one; databases of finished
 //! tests are dropped, and any a crashed run left behind are dropped by the next run after an hour.
 
+mod pgbouncer;
+
+pub use pgbouncer::PgBouncer;
+
+use crate::db::connect_options;
 use crate::dev_cluster;
 use crate::dev_db::{admin_connection, quote_ident};
-use crate::store::connect_options;
 use crate::{MIGRATOR, ModelManager};
 use lib_core::config::{Redacted, dev_database_url};
 use lib_core::{Clock, Config, SystemClock};

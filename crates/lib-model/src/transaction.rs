@@ -68,7 +68,7 @@ impl ModelManager {
     /// it runs.
     pub async fn begin(&self, ctx: &Ctx) -> Result<Transaction> {
         let mut lease = self.lease(ctx).await?;
-        lease.run(|conn| sqlx::query("BEGIN").execute(conn)).await?;
+        lease.begin(self.db().begin_statement()).await?;
         let (conn, slot) = lease.into_parts();
         let conn = Arc::new(TxnConn { conn: Mutex::new(Some(conn)), failed: AtomicBool::new(false) });
         let mm = self.in_transaction(conn.clone());
@@ -103,7 +103,8 @@ impl Transaction {
             // Closed mid-statement: Postgres has rolled it back already.
             return if statement == "ROLLBACK" { Ok(()) } else { Err(lost()) };
         };
-        let mut lease = Lease::new(conn, self.slot.take());
+        // Ends the transaction: not a statement to wrap in a transaction of its own.
+        let mut lease = Lease::new(conn, self.slot.take(), None);
         let ended = lease.run(|conn| sqlx::query(statement).execute(conn)).await;
         if ended.is_err() {
             // Where the connection stands is not known: it does not go back to the pool.

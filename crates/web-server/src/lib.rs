@@ -78,7 +78,7 @@ pub async fn with_dev_database(mut config: Config) -> Result<Config, StartError>
 /// `MIGRATE_ON_START` is off); in development, seeds the demo user into an empty database. Never
 /// deletes data.
 pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<ModelManager, StartError> {
-    if config.is_development() && dev_db::create_database_if_missing(config.database_url.expose()).await? {
+    if config.is_development() && dev_db::create_database_if_missing(config.database_listen_url()).await? {
         tracing::info!("created the development database");
     }
     let mm = ModelManager::with_clock(config, clock)?;
@@ -98,7 +98,7 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<ModelMana
 pub async fn migrate(config: Config) -> Result<Vec<lib_model::AppliedMigration>, StartError> {
     let config = with_dev_database(config).await?;
     if config.is_development() {
-        dev_db::create_database_if_missing(config.database_url.expose()).await?;
+        dev_db::create_database_if_missing(config.database_listen_url()).await?;
     }
     let mm = ModelManager::new(&config)?;
     let applied = mm.migrate().await;

@@ -110,3 +110,17 @@ fn the_listen_url_defaults_to_the_database_url() {
     assert_eq!(config.database_listen_url(), "postgres://db/app");
     assert_eq!(config.database_url.expose(), "postgres://bouncer/app");
 }
+
+#[test]
+fn the_pool_mode_is_session_unless_set_to_transaction() {
+    let mode = |value: Option<&str>| {
+        let mut vars = vec![("APP_ENV", "development")];
+        vars.extend(value.map(|v| ("DATABASE_POOL_MODE", v)));
+        parse(&vars).map(|config| config.database_pool_mode)
+    };
+    assert_eq!(mode(None).unwrap(), PoolMode::Session);
+    assert_eq!(mode(Some("session")).unwrap(), PoolMode::Session);
+    assert_eq!(mode(Some("transaction")).unwrap(), PoolMode::Transaction);
+    let refused = mode(Some("statement")).unwrap_err();
+    assert_eq!(refused.var, "DATABASE_POOL_MODE");
+}

@@ -100,7 +100,7 @@ pub(super) fn package_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-/// Whether this process runs as root (`id -u`), where initdb and postgres will not.
-fn is_root() -> bool {
+/// Whether this process runs as root (`id -u`), where initdb, postgres and pgbouncer will not.
+pub(crate) fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
 }

@@ -58,7 +58,12 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 
 /// Two instances of the server on one database, as behind a load balancer.
 pub async fn spawn_two_instances() -> TestApp {
-    let mut app = spawn_app().await;
+    spawn_two_instances_with(|_| {}).await
+}
+
+/// Two instances of the server on one database, with the configuration `adjust` made.
+pub async fn spawn_two_instances_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let mut app = spawn_app_with(adjust).await;
     let peer_mm = web_server::prepare(&app.config, app.clock.clone() as Arc<dyn Clock>).await.expect("prepare");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     app.peer = Some(listener.local_addr().unwrap());
