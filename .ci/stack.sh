@@ -61,6 +61,7 @@ for _ in $(seq 1 100); do
     pg_isready -q -h 127.0.0.1 -p "$BOUNCER_PORT" && break
     sleep 0.1
 done
+pg_isready -q -h 127.0.0.1 -p "$BOUNCER_PORT" || fail "PgBouncer not listening within 10 s"
 
 for i in 0 1; do
     LISTEN_ADDR=${INSTANCES[$i]} DATABASE_URL="postgres://postgres:welcome@127.0.0.1:$BOUNCER_PORT/$DB" \

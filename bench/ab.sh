@@ -5,6 +5,8 @@
 #
 #   bash bench/ab.sh OLD_BINARY NEW_BINARY   # AB_ROUNDS=3 AB_SECONDS=8 AB_CONNECTIONS=32
 #                                            # AB_SCRIPT=get_task (or list_tasks, any bench/wrk/*.lua)
+#                                            # AB_OLD_ENV, AB_NEW_ENV: "VAR=value ..." for one side
+#                                            # (bench/pgbouncer.sh uses them)
 #
 # Each binary gets a database of its own (app_bench_old, app_bench_new), migrated by itself and
 # loaded with the same data set, so that schemas of different versions never meet. Prints one line
@@ -27,10 +29,11 @@ mkdir -p target/bench
 PIDS=()
 trap 'kill "${PIDS[@]}" ${SERVER_PID:-} 2>/dev/null || true' EXIT
 declare -A PORT=([old]=8711 [new]=8712) BIN=([old]=$OLD [new]=$NEW) TASKS COOKIE
+declare -A EXTRA_ENV=([old]=${AB_OLD_ENV:-} [new]=${AB_NEW_ENV:-})
 for side in old new; do
     export PGDATABASE=app_bench_$side
     bench_start_server "${BIN[$side]}" "postgres://postgres:welcome@localhost:5432/$PGDATABASE" \
-        "${PORT[$side]}" "target/bench/ab-$side.log"
+        "${PORT[$side]}" "target/bench/ab-$side.log" ${EXTRA_ENV[$side]}
     PIDS+=("$SERVER_PID")
     bench_seed "http://127.0.0.1:${PORT[$side]}" "$BENCH_PWD"
     TASKS[$side]=$(psql -At -F ' ' -c "

@@ -253,6 +253,13 @@ impl Config {
                 return Err(err("DATABASE_POOL_MODE", format!("'{other}' is neither 'session' nor 'transaction'")));
             }
         };
+        if database_pool_mode == PoolMode::Transaction && vars.get("DATABASE_LISTEN_URL").is_none() {
+            return Err(err(
+                "DATABASE_LISTEN_URL",
+                "must be set with DATABASE_POOL_MODE=transaction: the revocation listener's LISTEN and the \
+                 migrations need a session of their own, which a transaction-pooling PgBouncer does not keep",
+            ));
+        }
         let db_max_connections: u32 = vars.number("DB_MAX_CONNECTIONS", 16)?;
         let user_max_inflight: usize = vars.number("USER_MAX_INFLIGHT", 4)?;
         if user_max_inflight >= db_max_connections as usize {

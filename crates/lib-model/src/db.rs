@@ -23,7 +23,7 @@ use lib_core::Config;
 use lib_core::config::PoolMode;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult, PgRow, PgStatement, PgTypeInfo};
-use sqlx::{AssertSqlSafe, Describe, Either, Execute, Executor, PgConnection, PgPool, Postgres, SqlStr};
+use sqlx::{AssertSqlSafe, Describe, Either, Execute, Executor, PgPool, Postgres, SqlStr};
 use std::fmt;
 use std::future::Future;
 use std::str::FromStr as _;
@@ -131,12 +131,12 @@ fn begin_with_limits(limits: &[(&'static str, String)]) -> String {
 /// A pool connection that runs each statement the way its pool needs: as it is, or (through
 /// PgBouncer) in a transaction of its own.
 pub(crate) struct StatementConn<'c> {
-    conn: &'c mut PgConnection,
+    conn: &'c mut PoolConnection<Postgres>,
     own_transaction: Option<&'c Arc<str>>,
 }
 
 impl<'c> StatementConn<'c> {
-    pub(crate) fn new(conn: &'c mut PgConnection, own_transaction: Option<&'c Arc<str>>) -> Self {
+    pub(crate) fn new(conn: &'c mut PoolConnection<Postgres>, own_transaction: Option<&'c Arc<str>>) -> Self {
         Self { conn, own_transaction }
     }
 }
@@ -152,18 +152,42 @@ type Step = Either<PgQueryResult, PgRow>;
 /// Runs `query` between `begin` and its commit (or, when it fails, a rollback), and reads all
 /// it answers: the server connection is the caller's only until the transaction ends.
 async fn in_own_transaction<'q>(
-    conn: &mut PgConnection,
+    conn: &mut PoolConnection<Postgres>,
     begin: &Arc<str>,
     query: impl Execute<'q, Postgres> + 'q,
 ) -> sqlx::Result<Vec<Step>> {
-    conn.execute(sqlx::raw_sql(AssertSqlSafe(begin.clone()))).await?;
-    let steps = conn.fetch_many(query).try_collect().await;
+    let mut open = OpenTransaction { conn, ended: false };
+    open.conn.execute(sqlx::raw_sql(AssertSqlSafe(begin.clone()))).await?;
+    let steps = open.conn.fetch_many(query).try_collect().await;
     let end = if steps.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    let ended = conn.execute(sqlx::raw_sql(end)).await;
-    let steps = steps?;
     // A failed commit kept nothing: the statement's answer does not stand.
-    ended?;
-    Ok(steps)
+    open.conn.execute(sqlx::raw_sql(end)).await?;
+    open.ended = true;
+    steps
+}
+
+/// A connection inside a transaction of its own. Should the transaction not be seen to end (an
+/// error on the way, or the caller's future dropped midway), the pool gets the connection back
+/// closed: returned, its open transaction would take in the next statement run on it.
+struct OpenTransaction<'a> {
+    conn: &'a mut PoolConnection<Postgres>,
+    ended: bool,
+}
+
+impl Drop for OpenTransaction<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// What asks for a statement kept prepared (sqlx's `prepare` and `describe`, which nothing here
+/// calls) gets this through PgBouncer: a prepared statement would not outlive its transaction.
+fn nothing_kept<T: Send + 'static>() -> BoxFuture<'static, sqlx::Result<T>> {
+    Box::pin(std::future::ready(Err(sqlx::Error::Protocol(
+        "no statement stays prepared through a transaction-pooling PgBouncer".into(),
+    ))))
 }
 
 fn stream_of<'e>(
@@ -187,7 +211,7 @@ impl<'c> Executor<'c> for StatementConn<'c> {
         E: 'q + Execute<'q, Postgres>,
     {
         match self.own_transaction {
-            None => self.conn.fetch_many(query),
+            None => self.conn.as_mut().fetch_many(query),
             Some(begin) => stream_of(in_own_transaction(self.conn, begin, query)),
         }
     }
@@ -198,7 +222,7 @@ impl<'c> Executor<'c> for StatementConn<'c> {
         E: 'q + Execute<'q, Postgres>,
     {
         match self.own_transaction {
-            None => self.conn.fetch_optional(query),
+            None => self.conn.as_mut().fetch_optional(query),
             Some(begin) => first_row(in_own_transaction(self.conn, begin, query)),
         }
     }
@@ -207,14 +231,20 @@ impl<'c> Executor<'c> for StatementConn<'c> {
     where
         'c: 'e,
     {
-        self.conn.prepare_with(sql, parameters)
+        match self.own_transaction {
+            None => self.conn.as_mut().prepare_with(sql, parameters),
+            Some(_) => nothing_kept(),
+        }
     }
 
     fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, sqlx::Result<Describe<Postgres>>>
     where
         'c: 'e,
     {
-        self.conn.describe(sql)
+        match self.own_transaction {
+            None => self.conn.as_mut().describe(sql),
+            Some(_) => nothing_kept(),
+        }
     }
 }
 
@@ -247,13 +277,19 @@ impl<'p> Executor<'p> for &'p Db {
     where
         'p: 'e,
     {
-        self.pool.prepare_with(sql, parameters)
+        match self.mode {
+            PoolMode::Session => self.pool.prepare_with(sql, parameters),
+            PoolMode::Transaction => nothing_kept(),
+        }
     }
 
     fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, sqlx::Result<Describe<Postgres>>>
     where
         'p: 'e,
     {
-        self.pool.describe(sql)
+        match self.mode {
+            PoolMode::Session => self.pool.describe(sql),
+            PoolMode::Transaction => nothing_kept(),
+        }
     }
 }

@@ -59,8 +59,12 @@ impl Lease {
     /// of it, not each a transaction of its own.
     pub(crate) async fn begin(&mut self, begin: &Arc<str>) -> Result<()> {
         self.own_transaction = None;
-        self.run(|conn| sqlx::raw_sql(sqlx::AssertSqlSafe(begin.clone())).execute(conn)).await?;
-        Ok(())
+        let begun = self.run(|conn| sqlx::raw_sql(sqlx::AssertSqlSafe(begin.clone())).execute(conn)).await;
+        if begun.is_err() {
+            // It may have stopped inside the transaction (a failed `SET LOCAL`): not reusable.
+            self.discard();
+        }
+        begun.map(|_| ())
     }
 
     /// Closes the connection when the lease ends instead of giving it back: for a connection

@@ -105,7 +105,7 @@ impl Transaction {
         };
         // Ends the transaction: not a statement to wrap in a transaction of its own.
         let mut lease = Lease::new(conn, self.slot.take(), None);
-        let ended = lease.run(|conn| sqlx::query(statement).execute(conn)).await;
+        let ended = lease.run(|conn| sqlx::raw_sql(statement).execute(conn)).await;
         if ended.is_err() {
             // Where the connection stands is not known: it does not go back to the pool.
             lease.discard();

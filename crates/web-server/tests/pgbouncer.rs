@@ -9,7 +9,7 @@ mod common;
 use common::{Api, TestApp, assert_error, spawn_app_with, spawn_two_instances_with};
 use lib_core::Config;
 use lib_core::config::{PoolMode, Redacted};
-use lib_model::operator_sql::{lock_table, statements_on};
+use lib_model::operator_sql::{fetch_i64, lock_table};
 use lib_model::test_support::{PgBouncer, TestDb};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -19,15 +19,25 @@ use tokio::time::Instant;
 /// Server connections PgBouncer lends, fewer than the pool's connections.
 const SERVER_CONNECTIONS: u32 = 2;
 
-/// Points the pool at a PgBouncer started in front of the test database, and the direct
-/// connection at the database itself.
-fn behind_pgbouncer(config: &mut Config, bouncer: &mut Option<PgBouncer>) {
-    let direct = config.database_url.expose().to_string();
-    let started = bouncer.insert(PgBouncer::start(&direct, SERVER_CONNECTIONS));
-    config.database_url = Redacted::new(started.url(&direct));
-    config.database_listen_url = Some(Redacted::new(direct));
-    config.database_pool_mode = PoolMode::Transaction;
-    config.db_max_connections = 8;
+/// The app, or with `TWO` two instances of it, whose pool goes through a PgBouncer started in
+/// front of the test database (and whose direct connection goes to the database itself), with
+/// what `adjust` changes; `None` where PgBouncer is not installed: the test is skipped.
+async fn behind_pgbouncer<const TWO: bool>(adjust: impl FnOnce(&mut Config)) -> Option<(TestApp, PgBouncer)> {
+    if !PgBouncer::available() {
+        return None;
+    }
+    let mut bouncer = None;
+    let route = |config: &mut Config| {
+        let direct = config.database_url.expose().to_string();
+        let started = bouncer.insert(PgBouncer::start(&direct, SERVER_CONNECTIONS));
+        config.database_url = Redacted::new(started.url(&direct));
+        config.database_listen_url = Some(Redacted::new(direct));
+        config.database_pool_mode = PoolMode::Transaction;
+        config.db_max_connections = 8;
+        adjust(config);
+    };
+    let app = if TWO { spawn_two_instances_with(route).await } else { spawn_app_with(route).await };
+    Some((app, bouncer.expect("started while the app was configured")))
 }
 
 fn direct_url(app: &TestApp) -> &str {
@@ -63,11 +73,7 @@ async fn a_users_work(api: Api, name: String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_call_works_through_a_transaction_pooling_pgbouncer() {
-    if !PgBouncer::available() {
-        return;
-    }
-    let mut bouncer = None;
-    let app = spawn_app_with(|config| behind_pgbouncer(config, &mut bouncer)).await;
+    let Some((app, _bouncer)) = behind_pgbouncer::<false>(|_| {}).await else { return };
 
     // Accounts (signup, login, sessions, throttles), then four users at once, so that the
     // pool's connections keep trading PgBouncer's two server connections between statements.
@@ -88,53 +94,68 @@ async fn every_call_works_through_a_transaction_pooling_pgbouncer() {
 }
 
 #[tokio::test]
-async fn the_statement_limits_hold_through_pgbouncer() {
-    if !PgBouncer::available() {
-        return;
-    }
-    let mut bouncer = None;
-    let app = spawn_app_with(|config| {
-        behind_pgbouncer(config, &mut bouncer);
-        config.db_statement_timeout = Duration::from_millis(300);
-    })
-    .await;
-    let api = app.user("slowpoke").await;
-    let project = api.ok("create_project", json!({"data": {"name": "p"}})).await;
-    api.ok("create_task", json!({"data": {"project_id": project["id"], "title": "t"}})).await;
+async fn the_statement_timeout_holds_through_pgbouncer() {
+    let adjust = |config: &mut Config| config.db_statement_timeout = Duration::from_millis(300);
+    let Some((app, _bouncer)) = behind_pgbouncer::<false>(adjust).await else { return };
+    let api = user_with_a_task(&app, "slowpoke").await;
 
-    // A statement waiting on a lock is stopped by the statement timeout set for its transaction.
+    // A statement waiting on a lock is stopped by the timeout its transaction set.
     let lock = lock_table(direct_url(&app), "task").await;
     assert_error(&api.err("list_tasks", json!({})).await, -32008, "QueryTimeout");
     drop(lock);
     assert_eq!(api.ok("list_tasks", json!({})).await.as_array().map(Vec::len), Some(1));
-
-    // The statement of a request whose client left is cancelled: Postgres checks for its
-    // client (PgBouncer, which closes that server connection when the pool's connection goes).
-    let _lock = lock_table(direct_url(&app), "task").await;
-    let request = api.http.post(app.url("/api/rpc")).json(&json!({"jsonrpc": "2.0", "id": 1, "method": "list_tasks"}));
-    tokio::select! {
-        _ = request.send() => panic!("the call cannot finish while the table is locked"),
-        _ = statements_on_task_become(&app, 1, Duration::from_secs(5)) => {}
-    }
-    statements_on_task_become(&app, 0, Duration::from_secs(1)).await;
 }
 
-/// Waits until `count` statements run on the `task` table, failing after `within`.
-async fn statements_on_task_become(app: &TestApp, count: i64, within: Duration) {
+#[tokio::test]
+async fn the_statement_of_an_abandoned_request_is_cancelled_through_pgbouncer() {
+    // Far longer than the test waits: only the cancelling can end the statement in time.
+    let adjust = |config: &mut Config| config.db_statement_timeout = Duration::from_secs(60);
+    let Some((app, _bouncer)) = behind_pgbouncer::<false>(adjust).await else { return };
+    let api = user_with_a_task(&app, "quitter").await;
+
+    // Postgres checks for its client (PgBouncer, which closes that server connection when the
+    // pool's connection is closed) while the statement waits on the lock. A call's statement...
+    let list_tasks =
+        api.http.post(app.url("/api/rpc")).json(&json!({"jsonrpc": "2.0", "id": 1, "method": "list_tasks"}));
+    abandon_while_locked(&app, "task", list_tasks).await;
+    // ... and one outside any call (the logoff's), whose connection must not go back to the
+    // pool with its transaction open either.
+    let logoff = api.http.post(app.url("/api/logoff")).json(&json!({"logoff": true}));
+    abandon_while_locked(&app, "session", logoff).await;
+}
+
+/// Sends `request` while `table` is locked, gives up on it once its statement waits for the
+/// lock, and expects that statement gone within a second.
+async fn abandon_while_locked(app: &TestApp, table: &str, request: reqwest::RequestBuilder) {
+    let _lock = lock_table(direct_url(app), table).await;
+    tokio::select! {
+        _ = request.send() => panic!("the request cannot finish while {table} is locked"),
+        _ = waiting_for_locks_become(app, 1, Duration::from_secs(5)) => {}
+    }
+    waiting_for_locks_become(app, 0, Duration::from_secs(1)).await;
+}
+
+async fn user_with_a_task(app: &TestApp, name: &str) -> Api {
+    let api = app.user(name).await;
+    let project = api.ok("create_project", json!({"data": {"name": "p"}})).await;
+    api.ok("create_task", json!({"data": {"project_id": project["id"], "title": "t"}})).await;
+    api
+}
+
+/// Waits until `count` statements of the database wait for a lock, failing after `within`.
+async fn waiting_for_locks_become(app: &TestApp, count: i64, within: Duration) {
+    const WAITING: &str = "SELECT count(*) FROM pg_stat_activity \
+                           WHERE datname = current_database() AND wait_event_type = 'Lock'";
     let deadline = Instant::now() + within;
-    while statements_on(direct_url(app), "task").await != count {
-        assert!(Instant::now() < deadline, "not {count} statements on task within {within:?}");
+    while fetch_i64(direct_url(app), WAITING).await != count {
+        assert!(Instant::now() < deadline, "not {count} statements waiting for a lock within {within:?}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
 #[tokio::test]
 async fn a_logoff_on_one_instance_ends_the_session_on_the_other_through_pgbouncer() {
-    if !PgBouncer::available() {
-        return;
-    }
-    let mut bouncer = None;
-    let app = spawn_two_instances_with(|config| behind_pgbouncer(config, &mut bouncer)).await;
+    let Some((app, _bouncer)) = behind_pgbouncer::<true>(|_| {}).await else { return };
     app.user("alice").await;
     let cookie = app.login_cookie("alice").await;
     let peer = app.peer_client(&cookie);

@@ -120,7 +120,14 @@ fn the_pool_mode_is_session_unless_set_to_transaction() {
     };
     assert_eq!(mode(None).unwrap(), PoolMode::Session);
     assert_eq!(mode(Some("session")).unwrap(), PoolMode::Session);
-    assert_eq!(mode(Some("transaction")).unwrap(), PoolMode::Transaction);
     let refused = mode(Some("statement")).unwrap_err();
     assert_eq!(refused.var, "DATABASE_POOL_MODE");
+    // Through a transaction-pooling PgBouncer, LISTEN needs a direct connection.
+    assert_eq!(mode(Some("transaction")).unwrap_err().var, "DATABASE_LISTEN_URL");
+    let with_direct = parse(&[
+        ("APP_ENV", "development"),
+        ("DATABASE_POOL_MODE", "transaction"),
+        ("DATABASE_LISTEN_URL", "postgres://db/app"),
+    ]);
+    assert_eq!(with_direct.unwrap().database_pool_mode, PoolMode::Transaction);
 }
