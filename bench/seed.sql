@@ -22,6 +22,19 @@ SELECT u.id, 'project ' || p, u.id, now(), u.id, now()
 FROM "user" u, generate_series(1, 2) AS p
 WHERE u.username LIKE 'other%';
 
+-- Shared projects (a schema with project_member): each of the bench user's projects is shared
+-- with three other users, an editor and two viewers, so that every membership lookup of the
+-- bench user's calls meets other members' rows. What the bench user sees does not change.
+SELECT to_regclass('project_member') IS NOT NULL AS has_members \gset
+\if :has_members
+INSERT INTO project_member (project_id, user_id, role, cid, ctime, mid, mtime)
+SELECT pr.id, o.id, CASE WHEN k = 0 THEN 'editor' ELSE 'viewer' END, pr.owner_id, now(), pr.owner_id, now()
+FROM project pr
+JOIN "user" b ON b.id = pr.owner_id AND b.username = 'bench',
+     generate_series(0, 2) AS k
+JOIN "user" o ON o.username = 'other' || (1 + k);
+\endif
+
 -- The bench user's tasks first, in one statement, so that their ids are one contiguous range.
 INSERT INTO task (project_id, title, done, description, cid, ctime, mid, mtime)
 SELECT pr.id,

@@ -34,6 +34,14 @@ impl Client {
         Ok(self.rpc_result(method, params).await?["data"].clone())
     }
 
+    /// One call that must fail (the server refusing it is the point); answers its `error`.
+    async fn rpc_refused(&mut self, method: &str, params: Value) -> Result<Value> {
+        self.next_id += 1;
+        let body = json!({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params});
+        let response = self.post("/api/rpc", &body).await?;
+        response.get("error").cloned().ok_or_else(|| format!("{method} should have been refused").into())
+    }
+
     /// One call; answers its whole `result` (a list's has `next_cursor` beside `data`).
     async fn rpc_result(&mut self, method: &str, params: Value) -> Result<Value> {
         self.next_id += 1;
@@ -44,6 +52,33 @@ impl Client {
         }
         Ok(response["result"].clone())
     }
+}
+
+/// Shares the project with a second user and shows what each role may do: a viewer reads but
+/// may not change a task; made an editor, they may; then they leave.
+async fn share(owner: &mut Client, project_id: i64) -> Result<()> {
+    let http = reqwest::Client::builder().cookie_store(true).build()?;
+    let mut guest = Client { http, base: owner.base.clone(), next_id: 0 };
+    let (username, pwd) = (format!("guest{}", std::process::id()), "a guest password");
+    guest.post("/api/signup", &json!({"username": username, "pwd": pwd})).await?;
+    guest.post("/api/login", &json!({"username": username, "pwd": pwd})).await?;
+
+    let member = owner
+        .rpc("add_project_member", json!({"project_id": project_id, "username": username, "role": "viewer"}))
+        .await?;
+    let guest_id = member["user_id"].clone();
+    let tasks = guest.rpc("list_tasks", json!({"filters": {"project_id": project_id}})).await?;
+    let task_id = tasks[0]["id"].clone();
+    guest.rpc_refused("update_task", json!({"id": task_id, "data": {"done": true}})).await?;
+
+    owner
+        .rpc("update_project_member", json!({"project_id": project_id, "user_id": guest_id, "role": "editor"}))
+        .await?;
+    guest.rpc("update_task", json!({"id": task_id, "data": {"done": true}})).await?;
+    guest.rpc_refused("update_project", json!({"id": project_id, "data": {"name": "taken over"}})).await?;
+    owner.rpc("list_project_members", json!({"project_id": project_id})).await?;
+    guest.rpc("remove_project_member", json!({"project_id": project_id, "user_id": guest_id})).await?;
+    Ok(())
 }
 
 #[tokio::main]
@@ -116,6 +151,8 @@ async fn main() -> Result<()> {
         {"jsonrpc": "2.0", "id": "project", "method": "get_project", "params": {"id": project_id}}
     ]);
     client.post("/api/rpc", &batch).await?;
+
+    share(&mut client, project_id).await?;
 
     client.rpc("delete_project", json!({"id": project_id})).await?;
     client.post("/api/logoff", &json!({"logoff": true})).await?;

@@ -44,6 +44,9 @@ struct RowField<'a> {
     ident: &'a Ident,
     ty: &'a Type,
     flatten: bool,
+    /// `#[entity(computed)]`: not a column of the table but an expression the entity's `DbBmc`
+    /// computes for the caller (a project's `role`); read-only, filterable and orderable.
+    computed: bool,
 }
 
 impl RowField<'_> {
@@ -67,19 +70,22 @@ fn row_fields(input: &DeriveInput) -> syn::Result<Vec<RowField<'_>>> {
         .named
         .iter()
         .map(|field| {
-            let mut flatten = false;
+            let (mut flatten, mut computed) = (false, false);
             for attr in field.attrs.iter().filter(|attr| attr.path().is_ident("entity")) {
                 attr.parse_nested_meta(|meta| {
                     if meta.path.is_ident("flatten") {
                         flatten = true;
                         Ok(())
+                    } else if meta.path.is_ident("computed") {
+                        computed = true;
+                        Ok(())
                     } else {
-                        Err(meta.error("expected `flatten`"))
+                        Err(meta.error("expected `flatten` or `computed`"))
                     }
                 })?;
             }
             let ident = field.ident.as_ref().expect("named fields have names");
-            Ok(RowField { ident, ty: &field.ty, flatten })
+            Ok(RowField { ident, ty: &field.ty, flatten, computed })
         })
         .collect()
 }
@@ -124,7 +130,8 @@ fn expand_columns(input: &DeriveInput, is_entity: bool) -> syn::Result<Tokens> {
             quote! { <#ty as ::lib_model::base::Columns>::COLUMNS }
         } else {
             let column = f.column_name();
-            quote! { &[::lib_model::filter::Column::of::<#ty>(#column)] }
+            let computed = f.computed.then(|| quote! { .computed() });
+            quote! { &[::lib_model::filter::Column::of::<#ty>(#column) #computed] }
         }
     });
 

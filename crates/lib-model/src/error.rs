@@ -13,6 +13,10 @@ pub enum Error {
     #[error("{entity} {id} not found")]
     EntityNotFound { entity: &'static str, id: i64 },
 
+    /// The caller may see the row but not do this to it (their role in its project is too low).
+    #[error("{entity} {id}: not allowed")]
+    Forbidden { entity: &'static str, id: i64 },
+
     /// A unique or similar constraint refused the write.
     #[error("conflict: {detail}")]
     Conflict { detail: &'static str },
@@ -23,6 +27,10 @@ pub enum Error {
 
     #[error("username already taken")]
     UsernameTaken,
+
+    /// No user has the username given (adding a project member): an unknown user, entity `user`.
+    #[error("no such user")]
+    UsernameNotFound,
 
     /// The input is malformed or out of range: which field, and what was wrong with it.
     #[error("invalid input: {0}")]
@@ -162,7 +170,13 @@ pub(crate) fn constraint_error(constraint: &str) -> Option<Error> {
         "project_owner_id_fkey" | "session_user_id_fkey" => Error::SessionEnded,
         // A login whose account was deleted between the password check and recording the device.
         "device_user_id_fkey" => Error::LoginFailed,
-        "project_owner_name_key" => Error::Conflict { detail: "you already have a project with this name" },
+        "project_owner_name_key" => Error::Conflict { detail: "the owner already has a project with this name" },
+        "project_member_pkey" => Error::Conflict { detail: "already a member of this project" },
+        "project_member_one_owner" => Error::Conflict { detail: "a project has exactly one owner" },
+        "project_member_role_check" => Error::invalid("role", "must be owner, editor or viewer"),
+        // The project or the user went while the membership was being written.
+        "project_member_project_id_fkey" => Error::Conflict { detail: "the project was deleted meanwhile" },
+        "project_member_user_id_fkey" => Error::Conflict { detail: "the user was deleted meanwhile" },
         "project_name_check" => Error::invalid("name", "must be 1 to 200 characters and not only spaces"),
         "task_title_check" => Error::invalid("title", "must be 1 to 500 characters and not only spaces"),
         "task_description_check" => Error::invalid("description", "must be at most 10000 characters"),

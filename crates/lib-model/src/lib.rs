@@ -35,6 +35,7 @@ pub mod filter;
 mod lease;
 pub mod login;
 mod macros;
+pub mod member;
 #[cfg(feature = "test-support")]
 pub mod operator_sql;
 pub mod project;

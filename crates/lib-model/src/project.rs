@@ -1,9 +1,10 @@
-//! Projects: owned by the user who created them.
+//! Projects: created by a user, who becomes their owner, and shared with members (see `member`).
+//! Who may do what to a project and its tasks comes from the `project_member` rows alone.
 
-use crate::base::{Audit, DbBmc, Entity, WriteFields, WriteScope};
+use crate::base::{Access, Audit, DbBmc, Entity, WriteFields, WriteScope};
 use crate::serde_fields::present;
 use lib_core::Ctx;
-use sea_query::{Condition, Expr, ExprTrait as _, Value};
+use sea_query::{Condition, Expr, ExprTrait as _, Query, Value};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Entity)]
@@ -12,6 +13,9 @@ pub struct Project {
     pub id: i64,
     pub owner_id: i64,
     pub name: String,
+    /// The caller's role in the project: `owner`, `editor` or `viewer`.
+    #[entity(computed)]
+    pub role: String,
     #[entity(flatten)]
     pub audit: Audit,
 }
@@ -31,17 +35,54 @@ pub struct ProjectForUpdate {
 
 pub struct ProjectBmc;
 
-/// The column that makes a project its creator's.
+/// The column that names a project's current owner (its creator until a transfer).
 const OWNER: &str = "owner_id";
+/// The memberships: `(project_id, user_id)` with a `role`.
+pub(crate) const MEMBER: &str = "project_member";
+
+/// The roles that may reach a project with `access`; `None`: any member.
+pub(crate) fn roles_for(access: Access) -> Option<&'static [&'static str]> {
+    match access {
+        Access::Read => None,
+        Access::Write => Some(&["owner", "editor"]),
+        Access::Manage => Some(&["owner"]),
+    }
+}
 
 impl DbBmc for ProjectBmc {
     const ENTITY: &'static str = "project";
     const TABLE: &'static str = "project";
+    const CHANGE: Access = Access::Manage;
 
     type Entity = Project;
 
-    fn scope(ctx: &Ctx) -> Condition {
-        Condition::all().add(Expr::col((Self::TABLE, OWNER)).eq(ctx.user_id()))
+    fn scope(ctx: &Ctx, access: Access) -> Condition {
+        Self::scope_of(ctx, access, Expr::col((Self::TABLE, "id")))
+    }
+
+    /// The caller's membership of the project `id`, with a role that allows `access`: one
+    /// lookup in the membership's primary key, also for a task's scope.
+    fn scope_of(ctx: &Ctx, access: Access, id: Expr) -> Condition {
+        let mut membership = Query::select();
+        membership
+            .expr(Expr::val(1))
+            .from(MEMBER)
+            .and_where(Expr::col((MEMBER, "project_id")).eq(id))
+            .and_where(Expr::col((MEMBER, "user_id")).eq(ctx.user_id()));
+        if let Some(roles) = roles_for(access) {
+            membership.and_where(Expr::col((MEMBER, "role")).is_in(roles.iter().copied()));
+        }
+        Condition::all().add(Expr::exists(membership))
+    }
+
+    /// `role`: the owner's without a lookup (a create's answer, before its membership row is
+    /// visible to the statement), anyone else's from their membership.
+    fn computed(ctx: &Ctx, _column: &'static str) -> Expr {
+        let me = ctx.user_id();
+        Expr::cust_with_values(
+            r#"CASE WHEN "project"."owner_id" = $1 THEN 'owner' ELSE (SELECT "role" FROM "project_member" WHERE "project_member"."project_id" = "project"."id" AND "project_member"."user_id" = $2) END"#,
+            [me, me],
+        )
     }
 
     fn write_scope(ctx: &Ctx, _fields: &[(&'static str, Value)]) -> WriteScope {

@@ -1,6 +1,6 @@
-//! Tasks: belong to a project, and to whoever owns that project.
+//! Tasks: belong to a project; its members may read them, its editors and owner change them.
 
-use crate::base::{Audit, DbBmc, Entity, Parent, WriteFields, WriteScope};
+use crate::base::{Access, Audit, DbBmc, Entity, Parent, WriteFields, WriteScope};
 use crate::project::ProjectBmc;
 use crate::serde_fields::{nullable, present};
 use lib_core::Ctx;
@@ -42,7 +42,7 @@ pub struct TaskForUpdate {
 
 pub struct TaskBmc;
 
-/// A task is the caller's when its project is.
+/// A task is reached through its project.
 const PROJECT: Parent<ProjectBmc> = Parent::via("project_id");
 
 impl DbBmc for TaskBmc {
@@ -51,8 +51,8 @@ impl DbBmc for TaskBmc {
 
     type Entity = Task;
 
-    fn scope(ctx: &Ctx) -> Condition {
-        PROJECT.scope(ctx, Self::TABLE)
+    fn scope(ctx: &Ctx, access: Access) -> Condition {
+        PROJECT.scope(ctx, access, Self::TABLE)
     }
 
     fn write_scope(ctx: &Ctx, fields: &[(&'static str, Value)]) -> WriteScope {

@@ -1,12 +1,13 @@
 //! A child entity whose update input includes its parent column (a task that can be moved to
 //! another project): the base layer checks the new parent as it checks a create's, so a row can
-//! move between the caller's parents but never into someone else's. Declared here, over the task
+//! move between the caller's parents but never into someone else's (nor, shared, into a project
+//! where the caller may only read: see `tests/sharing.rs`). Declared here, over the task
 //! table, because the API's own task update has no `project_id`.
 
 mod common;
 
 use common::{fixture, project, task, user};
-use lib_model::base::{self, Audit, DbBmc, Entity, Parent, WriteFields, WriteScope};
+use lib_model::base::{self, Access, Audit, DbBmc, Entity, Parent, WriteFields, WriteScope};
 use lib_model::project::ProjectBmc;
 use lib_model::task::TaskForCreate;
 use lib_model::{Ctx, Error};
@@ -38,8 +39,8 @@ impl DbBmc for MovableTaskBmc {
     const TABLE: &'static str = "task";
     type Entity = MovableTask;
 
-    fn scope(ctx: &Ctx) -> Condition {
-        PROJECT.scope(ctx, Self::TABLE)
+    fn scope(ctx: &Ctx, access: Access) -> Condition {
+        PROJECT.scope(ctx, access, Self::TABLE)
     }
 
     fn write_scope(ctx: &Ctx, fields: &[(&'static str, Value)]) -> WriteScope {
@@ -57,7 +58,9 @@ async fn a_row_moves_between_the_callers_parents_but_never_into_anothers() {
 
     let into_bobs =
         base::update::<MovableTaskBmc>(&f.ctx, &f.mm, tid, Move { project_id: Some(bobs_project) }, None).await;
-    assert!(matches!(into_bobs, Err(Error::EntityNotFound { entity: "task", id }) if id == tid), "{into_bobs:?}");
+    // The new parent is one the caller cannot see: as missing as a project that is not there.
+    let refused = matches!(into_bobs, Err(Error::EntityNotFound { entity: "project", id }) if id == bobs_project);
+    assert!(refused, "{into_bobs:?}");
     let unmoved = base::get::<MovableTaskBmc>(&f.ctx, &f.mm, tid).await.unwrap();
     assert_eq!(unmoved.project_id, f.project_id);
 

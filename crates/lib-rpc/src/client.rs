@@ -38,6 +38,7 @@ pub enum Code {
     InvalidParams,
     Internal,
     Unauthorized,
+    Forbidden,
     EntityNotFound,
     QueryTimeout,
     Conflict,
@@ -56,6 +57,7 @@ impl Code {
             Code::InvalidParams => -32602,
             Code::Internal => -32603,
             Code::Unauthorized => -32001,
+            Code::Forbidden => -32003,
             Code::EntityNotFound => -32004,
             Code::QueryTimeout => -32008,
             Code::Conflict => -32009,
@@ -153,6 +155,13 @@ impl ClientError {
             M::EntityNotFound { entity, id } => Self::new(Code::EntityNotFound, "Entity not found", "EntityNotFound")
                 .with("entity", *entity)
                 .with("id", *id),
+            M::UsernameNotFound => Self::new(Code::EntityNotFound, "Entity not found", "EntityNotFound")
+                .with("entity", "user")
+                .detail("no user has this username"),
+            M::Forbidden { entity, id } => Self::new(Code::Forbidden, "Forbidden", "Forbidden")
+                .with("entity", *entity)
+                .with("id", *id)
+                .detail("your role in this project does not allow it"),
             M::Conflict { detail } => Self::new(Code::Conflict, "Conflict", "Conflict").detail(*detail),
             M::Stale { entity, id } => Self::new(Code::Conflict, "Stale", "Stale")
                 .with("entity", *entity)

@@ -216,7 +216,13 @@ impl Failure {
             &error,
             Error::InvalidParams(_)
                 | Error::AnswerTooLarge { .. }
-                | Error::Model(M::InvalidInput(_) | M::EntityNotFound { .. } | M::Conflict { .. } | M::SessionEnded)
+                | Error::Model(
+                    M::InvalidInput(_)
+                        | M::EntityNotFound { .. }
+                        | M::Forbidden { .. }
+                        | M::Conflict { .. }
+                        | M::SessionEnded
+                )
         );
         if calls_own { Failure::InRun } else { Failure::Call(Error::InCall { index: first, error: Box::new(error) }) }
     }

@@ -113,6 +113,7 @@ fn status_of(code: Code) -> StatusCode {
     match code {
         Code::ParseError | Code::InvalidRequest | Code::InvalidParams => StatusCode::BAD_REQUEST,
         Code::Unauthorized => StatusCode::UNAUTHORIZED,
+        Code::Forbidden => StatusCode::FORBIDDEN,
         Code::MethodNotFound | Code::EntityNotFound => StatusCode::NOT_FOUND,
         Code::Conflict => StatusCode::CONFLICT,
         Code::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,

@@ -21,7 +21,7 @@ async fn project_methods() {
     let me = alice.ok("get_me", json!({})).await;
 
     let created = alice.ok("create_project", json!({"data": {"name": "Alpha"}})).await;
-    assert_fields(&created, &["id", "owner_id", "name", "cid", "ctime", "mid", "mtime"]);
+    assert_fields(&created, &["id", "owner_id", "name", "role", "cid", "ctime", "mid", "mtime"]);
     assert_eq!(created["owner_id"], me["id"]);
     assert_eq!(created["cid"], me["id"]);
     let id = created["id"].clone();

@@ -83,7 +83,7 @@ impl<T: FieldType> serde::Serialize for AsJson<'_, T> {
 impl Column {
     /// The column `name` of a field of type `T`.
     pub const fn of<T: FieldType>(name: &'static str) -> Self {
-        Self { name, kind: T::KIND, nullable: T::NULLABLE }
+        Self { name, kind: T::KIND, nullable: T::NULLABLE, computed: false }
     }
 }
 

@@ -46,7 +46,7 @@ pub async fn create_many<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: Vec<ForCr
             && !guarded.contains(&guard.id)
         {
             guarded.push(guard.id);
-            guards = guards.add(guard.owned_by_caller);
+            guards = guards.add(guard.allowed);
             missing_parent.get_or_insert(Error::EntityNotFound { entity: guard.entity, id: guard.id });
         }
         let mut row = Query::select();
@@ -66,7 +66,7 @@ pub async fn create_many<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: Vec<ForCr
         .from_subquery(new_rows, "new_rows")
         .cond_where(guards);
     let mut insert = Query::insert();
-    insert.into_table(B::TABLE).columns(columns).returning(returning::<B>());
+    insert.into_table(B::TABLE).columns(columns).returning(returning::<B>(ctx));
     insert_select(&mut insert, select)?;
 
     // The statement's text depends on the number of rows, of distinct parents and on the fields
@@ -76,7 +76,8 @@ pub async fn create_many<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: Vec<ForCr
     let prepare = if count <= MAX_PREPARED_ROWS { Prepare::Keep } else { Prepare::Once };
     let mut created: Vec<B::Entity> = fetch_all(mm.lease(ctx).await?, &insert, prepare).await?;
     if created.len() != count {
-        // The guards found a parent that is not the caller's: nothing was created.
+        // A guard refused a parent: nothing was created. Which, and whether the caller sees it
+        // (Forbidden) or not, the calls run one by one say.
         return Err(missing_parent.unwrap_or(Error::Db(sqlx::Error::RowNotFound)));
     }
     created.sort_by_key(|row| row.id());

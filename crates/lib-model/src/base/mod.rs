@@ -30,7 +30,7 @@ pub use page::Page;
 pub use parent::Parent;
 pub use write::{FieldValue, WriteFields};
 
-use crate::filter::{Column, Filters, ListOptions, cursor, keyset};
+use crate::filter::{Column, ColumnRefs, Filters, ListOptions, cursor, keyset};
 use crate::{Error, ModelManager, Result};
 use fetch::{Prepare, fetch_all, fetch_optional, fetch_scalar};
 use lib_core::Ctx;
@@ -57,6 +57,18 @@ pub type ForCreate<B> = <<B as DbBmc>::Entity as Entity>::ForCreate;
 /// The update input of `B`'s entity.
 pub type ForUpdate<B> = <<B as DbBmc>::Entity as Entity>::ForUpdate;
 
+/// What a call does to a row, which decides whose rows it may touch. Every statement of the
+/// generic CRUD carries the scope of the access it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// See it: get, list, count.
+    Read,
+    /// Change what it holds: of a project, create, update and delete its tasks.
+    Write,
+    /// Change the row itself and who may reach it: a project's update, delete and members.
+    Manage,
+}
+
 /// A backend model controller: everything the generic CRUD needs to know about one entity.
 pub trait DbBmc {
     /// The entity's name in errors and method names (`project`).
@@ -66,11 +78,34 @@ pub trait DbBmc {
     /// allowlist for filters and `order_bys`. Derived from the row struct.
     const COLUMNS: &'static [Column] = <Self::Entity as Columns>::COLUMNS;
 
+    /// The access an update or delete of a row needs: a task's is `Write` (to its project), a
+    /// project's `Manage`.
+    const CHANGE: Access = Access::Write;
+
     type Entity: Entity;
 
-    /// The rows `ctx` may see and change, as a condition on [`DbBmc::TABLE`]. Applied to every
-    /// get, list, count, update and delete; filters are AND-ed to it and cannot widen it.
-    fn scope(ctx: &Ctx) -> Condition;
+    /// The rows `ctx` may reach with `access`, as a condition on [`DbBmc::TABLE`]. Applied to
+    /// every get, list and count (`Read`), update and delete ([`DbBmc::CHANGE`]); filters are
+    /// AND-ed to it and cannot widen it.
+    fn scope(ctx: &Ctx, access: Access) -> Condition;
+
+    /// That the row whose id `id` holds is one `ctx` may reach with `access`: what a child
+    /// entity's scope is made of ([`Parent`]). By default, `EXISTS` such a row within
+    /// [`DbBmc::scope`]; an entity whose scope has a cheaper form of its own says so here.
+    fn scope_of(ctx: &Ctx, access: Access, id: Expr) -> Condition {
+        let mut rows = Query::select();
+        rows.expr(Expr::val(1))
+            .from(Self::TABLE)
+            .and_where(Expr::col((Self::TABLE, "id")).eq(id))
+            .cond_where(Self::scope(ctx, access));
+        Condition::all().add(Expr::exists(rows))
+    }
+
+    /// The expression of the computed column `column` (`#[entity(computed)]`) for `ctx`. Only
+    /// an entity that declares one overrides this; the default is the plain column.
+    fn computed(_ctx: &Ctx, column: &'static str) -> Expr {
+        Expr::col((Self::TABLE, column))
+    }
 
     /// What a write must add or prove for `ctx`, given the fields it writes: the columns a
     /// create sets from the context (an owner column), and the parent that a create, or an
@@ -92,7 +127,11 @@ pub struct WriteScope {
 pub struct ParentGuard {
     pub entity: &'static str,
     pub id: i64,
-    pub owned_by_caller: Condition,
+    /// The caller may write under the parent: what the write itself checks.
+    pub allowed: Condition,
+    /// The caller may see the parent: asked only after a write was refused, to answer
+    /// [`Error::Forbidden`] rather than [`Error::EntityNotFound`].
+    pub visible: Condition,
 }
 
 /// The column a key of a create's or update's `data` names, when the server sets it and no
@@ -116,37 +155,52 @@ pub async fn create<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: ForCreate<B>) 
         .unzip();
 
     let mut insert = Query::insert();
-    insert.into_table(B::TABLE).columns(columns).returning(returning::<B>());
-    let missing_parent = match scope.parent {
+    insert.into_table(B::TABLE).columns(columns).returning(returning::<B>(ctx));
+    let refused = match scope.parent {
         None => {
             insert.values_panic(values);
             None
         }
-        Some(guard) => {
-            // INSERT ... SELECT <values> WHERE <caller owns the parent>: the check and the write
-            // are one statement, so nothing can change in between and it costs one round trip.
+        Some(ParentGuard { entity, id, allowed, visible }) => {
+            // INSERT ... SELECT <values> WHERE <caller may write under the parent>: the check and
+            // the write are one statement, so nothing can change in between and it costs one
+            // round trip.
             let mut select = Query::select();
-            select.exprs(values).cond_where(guard.owned_by_caller);
+            select.exprs(values).cond_where(allowed);
             insert_select(&mut insert, select)?;
-            Some(Error::EntityNotFound { entity: guard.entity, id: guard.id })
+            Some((entity, id, visible))
         }
     };
 
-    match fetch_optional::<B::Entity>(ctx, mm, &insert).await {
-        Ok(Some(row)) => Ok(row),
-        // No row: the guard found no parent of the caller's. A foreign-key violation: the parent
-        // was deleted between the guard and the insert; to the client both are the same.
-        Ok(None) => Err(missing_parent.unwrap_or(Error::Db(sqlx::Error::RowNotFound))),
-        Err(error) if missing_parent.is_some() && error.is_foreign_key_violation() => {
-            Err(missing_parent.unwrap_or(error))
+    match (fetch_optional::<B::Entity>(ctx, mm, &insert).await, refused) {
+        (Ok(Some(row)), _) => Ok(row),
+        // No row: the guard refused the parent.
+        (Ok(None), Some((entity, id, visible))) => Err(parent_refusal(ctx, mm, entity, id, visible).await),
+        // A foreign-key violation: the parent was deleted between the guard and the insert.
+        (Err(error), Some((entity, id, _))) if error.is_foreign_key_violation() => {
+            Err(Error::EntityNotFound { entity, id })
         }
-        Err(error) => Err(error),
+        (Ok(None), None) => Err(Error::Db(sqlx::Error::RowNotFound)),
+        (Err(error), _) => Err(error),
+    }
+}
+
+/// Why a write under the parent `entity` `id` was refused, in one more statement on this failure
+/// path only: the caller sees the parent but may not write under it ([`Error::Forbidden`]), or
+/// does not see it, which is the same as its not being there ([`Error::EntityNotFound`]).
+async fn parent_refusal(ctx: &Ctx, mm: &ModelManager, entity: &'static str, id: i64, visible: Condition) -> Error {
+    let mut probe = Query::select();
+    probe.expr(Expr::val(1)).cond_where(visible);
+    match fetch_scalar::<i32>(ctx, mm, &probe).await {
+        Ok(Some(_)) => Error::Forbidden { entity, id },
+        Ok(None) => Error::EntityNotFound { entity, id },
+        Err(error) => error,
     }
 }
 
 pub async fn get<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64) -> Result<B::Entity> {
-    let mut select = select_columns::<B>();
-    select.cond_where(by_id::<B>(ctx, id));
+    let mut select = select_columns::<B>(ctx);
+    select.cond_where(by_id::<B>(ctx, id, Access::Read));
     fetch_optional(ctx, mm, &select).await?.ok_or(Error::EntityNotFound { entity: B::ENTITY, id })
 }
 
@@ -156,8 +210,8 @@ pub async fn get_many<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, ids: Vec<i64>) -> 
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut select = select_columns::<B>();
-    select.cond_where(Condition::all().add(id_in::<B>(&ids)).add(B::scope(ctx)));
+    let mut select = select_columns::<B>(ctx);
+    select.cond_where(Condition::all().add(id_in::<B>(&ids)).add(B::scope(ctx, Access::Read)));
     fetch_all(mm.lease(ctx).await?, &select, Prepare::Keep).await
 }
 
@@ -197,7 +251,7 @@ where
     let lease = mm.lease(ctx).await?;
     let mut select = list_statement::<B>(ctx, filters, options);
     if let Some(last) = after {
-        select.cond_where(keyset::after(B::TABLE, options.order_bys(), &last));
+        select.cond_where(keyset::after(&refs::<B>(ctx), options.order_bys(), &last));
     }
     let rows = fetch_all(lease, &select, prepare).await?;
     Ok(Page::of(rows, options, B::ENTITY, key))
@@ -214,9 +268,9 @@ pub async fn count<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, filters: Filters) -> 
 /// The `SELECT` of a list's first page (or a page at an offset): what `list` runs, less the
 /// keyset condition of a cursor.
 pub(crate) fn list_statement<B: DbBmc>(ctx: &Ctx, filters: Filters, options: &ListOptions) -> SelectStatement {
-    let mut select = select_columns::<B>();
+    let mut select = select_columns::<B>(ctx);
     select.cond_where(scoped::<B>(ctx, filters));
-    options.apply(B::TABLE, &mut select);
+    options.apply(&refs::<B>(ctx), &mut select);
     select
 }
 
@@ -239,29 +293,31 @@ pub async fn update<B: DbBmc>(
 ) -> Result<B::Entity> {
     let fields = checked_fields(data.write_fields())?;
     if fields.is_empty() {
-        // Nothing to change: answer with the row as it is, and leave mid/mtime alone.
-        let mut select = select_columns::<B>();
-        select.cond_where(unchanged_since(by_id::<B>(ctx, id), B::TABLE, if_mtime));
+        // Nothing to change: answer with the row as it is, and leave mid/mtime alone (as any
+        // update, only for a caller who may change it).
+        let mut select = select_columns::<B>(ctx);
+        select.cond_where(unchanged_since(by_id::<B>(ctx, id, B::CHANGE), B::TABLE, if_mtime));
         return match fetch_optional(ctx, mm, &select).await? {
             Some(row) => Ok(row),
-            None => Err(stale_or_missing::<B>(ctx, mm, id, if_mtime).await),
+            None => Err(why_unchanged::<B>(ctx, mm, id, if_mtime, None).await),
         };
     }
-    // A new parent must be the caller's too: moving a row is a create under the new parent.
+    // A new parent must allow the caller to write under it: moving a row is a create there.
     let new_parent = B::write_scope(ctx, &fields).parent;
     let mut update = Query::update();
     update
         .table(B::TABLE)
         .values(fields.into_iter().map(|(column, value)| (column, Expr::val(value))))
         .values(Audit::on_update(ctx.user_id()))
-        .cond_where(unchanged_since(by_id::<B>(ctx, id), B::TABLE, if_mtime))
-        .returning(returning::<B>());
-    if let Some(guard) = new_parent {
-        update.cond_where(guard.owned_by_caller);
-    }
+        .cond_where(unchanged_since(by_id::<B>(ctx, id, B::CHANGE), B::TABLE, if_mtime))
+        .returning(returning::<B>(ctx));
+    let refused_parent = new_parent.map(|ParentGuard { entity, id, allowed, visible }| {
+        update.cond_where(allowed.clone());
+        (entity, id, allowed, visible)
+    });
     match fetch_optional(ctx, mm, &update).await? {
         Some(row) => Ok(row),
-        None => Err(stale_or_missing::<B>(ctx, mm, id, if_mtime).await),
+        None => Err(why_unchanged::<B>(ctx, mm, id, if_mtime, refused_parent).await),
     }
 }
 
@@ -276,11 +332,11 @@ pub async fn delete<B: DbBmc>(
     let mut delete = Query::delete();
     delete
         .from_table(B::TABLE)
-        .cond_where(unchanged_since(by_id::<B>(ctx, id), B::TABLE, if_mtime))
-        .returning(returning::<B>());
+        .cond_where(unchanged_since(by_id::<B>(ctx, id, B::CHANGE), B::TABLE, if_mtime))
+        .returning(returning::<B>(ctx));
     match fetch_optional(ctx, mm, &delete).await? {
         Some(row) => Ok(row),
-        None => Err(stale_or_missing::<B>(ctx, mm, id, if_mtime).await),
+        None => Err(why_unchanged::<B>(ctx, mm, id, if_mtime, None).await),
     }
 }
 
@@ -293,40 +349,76 @@ fn unchanged_since(which: Condition, table: &'static str, if_mtime: Option<Offse
     }
 }
 
-/// Why a write of the row `id` touched nothing. Without `if_mtime` the row is missing (or not
-/// the caller's). With it, one more statement, on this failure path only, tells a row that
-/// changed since ([`Error::Stale`]) from one that is not there.
-async fn stale_or_missing<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64, if_mtime: Option<OffsetDateTime>) -> Error {
+/// Why a write of the row `id` touched nothing, in one more statement on this failure path only:
+/// the row is not there or not the caller's to see ([`Error::EntityNotFound`]); the caller sees
+/// it but may not change it ([`Error::Forbidden`]); an update that moves it to a new parent was
+/// refused there (the parent's `Forbidden` or `EntityNotFound`); or, with `if_mtime`, it changed
+/// since ([`Error::Stale`]).
+async fn why_unchanged<B: DbBmc>(
+    ctx: &Ctx,
+    mm: &ModelManager,
+    id: i64,
+    if_mtime: Option<OffsetDateTime>,
+    new_parent: Option<(&'static str, i64, Condition, Condition)>,
+) -> Error {
     let missing = Error::EntityNotFound { entity: B::ENTITY, id };
-    if if_mtime.is_none() {
-        return missing;
-    }
-    let mut exists = Query::select();
-    exists.expr(Expr::val(1)).from(B::TABLE).cond_where(by_id::<B>(ctx, id));
-    match fetch_scalar::<i32>(ctx, mm, &exists).await {
-        Ok(Some(_)) => Error::Stale { entity: B::ENTITY, id },
-        Ok(None) => missing,
+    let (parent_allowed, parent_visible) = match &new_parent {
+        Some((_, _, allowed, visible)) => (Expr::from(allowed.clone()), Expr::from(visible.clone())),
+        None => (Expr::val(true), Expr::val(true)),
+    };
+    let mut probe = Query::select();
+    probe
+        .expr(Expr::from(B::scope(ctx, B::CHANGE)))
+        .expr(parent_allowed)
+        .expr(parent_visible)
+        .from(B::TABLE)
+        .cond_where(by_id::<B>(ctx, id, Access::Read));
+    match fetch_optional::<(bool, bool, bool)>(ctx, mm, &probe).await {
         Err(error) => error,
+        Ok(None) => missing,
+        Ok(Some((false, _, _))) => Error::Forbidden { entity: B::ENTITY, id },
+        Ok(Some((true, false, visible))) => {
+            let (entity, id, ..) = new_parent.expect("only a new parent can be refused");
+            if visible { Error::Forbidden { entity, id } } else { Error::EntityNotFound { entity, id } }
+        }
+        Ok(Some((true, true, _))) if if_mtime.is_some() => Error::Stale { entity: B::ENTITY, id },
+        // Deleted meanwhile.
+        Ok(Some((true, true, _))) => missing,
     }
 }
 
-fn select_columns<B: DbBmc>() -> SelectStatement {
+/// How `B`'s statements for `ctx` name its columns, computed ones included.
+fn refs<B: DbBmc>(ctx: &Ctx) -> ColumnRefs<'_> {
+    ColumnRefs::with_computed(B::TABLE, ctx, B::computed)
+}
+
+fn select_columns<B: DbBmc>(ctx: &Ctx) -> SelectStatement {
+    let refs = refs::<B>(ctx);
     let mut select = Query::select();
-    select.columns(B::COLUMNS.iter().map(|c| (B::TABLE, c.name))).from(B::TABLE);
+    for column in B::COLUMNS {
+        select.expr_as(refs.expr(column), column.name);
+    }
+    select.from(B::TABLE);
     select
 }
 
-fn returning<B: DbBmc>() -> sea_query::ReturningClause {
-    Query::returning().columns(B::COLUMNS.iter().map(|c| c.name))
+/// The columns a write answers, computed ones named as the row's fields.
+fn returning<B: DbBmc>(ctx: &Ctx) -> sea_query::ReturningClause {
+    let refs = refs::<B>(ctx);
+    Query::returning().exprs(B::COLUMNS.iter().map(|column| match column.computed {
+        // The name is the derive's, a Rust identifier: nothing to quote beyond it.
+        true => Expr::cust_with_exprs(format!("$1 AS \"{}\"", column.name), [refs.expr(column)]),
+        false => Expr::col(column.name),
+    }))
 }
 
-fn by_id<B: DbBmc>(ctx: &Ctx, id: i64) -> Condition {
-    Condition::all().add(Expr::col((B::TABLE, "id")).eq(id)).add(B::scope(ctx))
+fn by_id<B: DbBmc>(ctx: &Ctx, id: i64, access: Access) -> Condition {
+    Condition::all().add(Expr::col((B::TABLE, "id")).eq(id)).add(B::scope(ctx, access))
 }
 
 fn scoped<B: DbBmc>(ctx: &Ctx, filters: Filters) -> Condition {
-    let scope = Condition::all().add(B::scope(ctx));
-    match filters.into_condition(B::TABLE) {
+    let scope = Condition::all().add(B::scope(ctx, Access::Read));
+    match filters.into_condition(&refs::<B>(ctx)) {
         Some(filter) => scope.add(filter),
         None => scope,
     }

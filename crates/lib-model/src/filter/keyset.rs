@@ -7,20 +7,21 @@
 //! `SortKey::nulls`), and "equals" and "beyond" follow that rule exactly, a NULL last value
 //! included. The default order (`id` alone) gives just `id > $1`, which the primary key answers.
 
+use super::ColumnRefs;
 use super::order_bys::SortKey;
 use sea_query::{Condition, Expr, ExprTrait as _};
 
 /// The rows after the one whose order values are `last` (`None`: NULL), in `order`.
-pub(crate) fn after(table: &'static str, order: &[SortKey], last: &[Option<sea_query::Value>]) -> Condition {
+pub(crate) fn after(refs: &ColumnRefs, order: &[SortKey], last: &[Option<sea_query::Value>]) -> Condition {
     let keys: Vec<_> = order.iter().zip(last).collect();
     let mut any = Condition::any();
     for (tie, (sort, value)) in keys.iter().enumerate() {
-        let Some(beyond) = beyond(table, **sort, value) else {
+        let Some(beyond) = beyond(refs, **sort, value) else {
             continue;
         };
         let equal_before = keys[..tie]
             .iter()
-            .fold(Condition::all(), |all, (sort, value)| all.add(equal(Expr::col((table, sort.column.name)), value)));
+            .fold(Condition::all(), |all, (sort, value)| all.add(equal(refs.expr(&sort.column), value)));
         any = any.add(equal_before.add(beyond));
     }
     any
@@ -36,8 +37,8 @@ fn equal(column: Expr, value: &Option<sea_query::Value>) -> Expr {
 
 /// The column's value sorts after `value` in its direction; `None` when nothing can (the last
 /// place of the order: NULL ascending).
-fn beyond(table: &'static str, sort: SortKey, value: &Option<sea_query::Value>) -> Option<Condition> {
-    let column = || Expr::col((table, sort.column.name));
+fn beyond(refs: &ColumnRefs, sort: SortKey, value: &Option<sea_query::Value>) -> Option<Condition> {
+    let column = || refs.expr(&sort.column);
     let nullable = sort.column.nullable;
     Some(match (sort.descending, value) {
         (false, Some(value)) if nullable => Condition::any().add(column().gt(value.clone())).add(column().is_null()),
@@ -60,7 +61,7 @@ mod tests {
 
     fn sql(order: &[SortKey], last: &[Option<sea_query::Value>]) -> String {
         let mut select = Query::select();
-        select.column("id").from("t").cond_where(after("t", order, last));
+        select.column("id").from("t").cond_where(after(&ColumnRefs::table("t"), order, last));
         select.to_string(PostgresQueryBuilder)
     }
 

@@ -2,12 +2,12 @@
 //! decoded straight from the request's JSON text under their own budgets ([`MAX_ORDER_BYS`],
 //! [`MAX_CURSOR_LEN`]).
 
-use super::Column;
 use super::cursor::MAX_CURSOR_LEN;
 use super::order_bys::{OrderBysSeed, SortKey, settled};
 use super::scalar::{Refusal, Scalar, visit_scalars};
+use super::{Column, ColumnRefs};
 use crate::Error;
-use sea_query::{Expr, SelectStatement};
+use sea_query::SelectStatement;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -90,9 +90,9 @@ impl ListOptions {
 
     /// Orders `select`, with NULLs placed explicitly in nullable columns, and asks for one row
     /// more than the limit: the row that tells whether another page follows.
-    pub(crate) fn apply(&self, table: &'static str, select: &mut SelectStatement) {
+    pub(crate) fn apply(&self, refs: &ColumnRefs, select: &mut SelectStatement) {
         for key in &self.order_bys {
-            let column = Expr::col((table, key.column.name));
+            let column = refs.expr(&key.column);
             match key.column.nullable {
                 true => select.order_by_expr_with_nulls(column, key.order(), key.nulls()),
                 false => select.order_by_expr(column, key.order()),

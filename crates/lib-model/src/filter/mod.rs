@@ -44,6 +44,9 @@ mod sql;
 mod tests;
 mod values;
 
+use lib_core::Ctx;
+use sea_query::Expr;
+
 pub use cursor::MAX_CURSOR_LEN;
 pub use list_options::{DEFAULT_LIMIT, ListOptions, MAX_LIMIT, MAX_ORDER_BYS};
 pub use parse::{Filters, MAX_FILTER_DEPTH, MAX_FILTER_NODES, MAX_FILTER_VALUES, MAX_LIST_VALUES};
@@ -66,14 +69,52 @@ pub struct Column {
     /// Nullable columns make negative operators (`$not`, `$notIn`, `$notContains`, ...) match
     /// NULL too: a task without a description does not contain "x".
     pub nullable: bool,
+    /// Not a column of the table: an expression computed for the caller (see [`ColumnRefs`]).
+    pub computed: bool,
 }
 
 impl Column {
     pub const fn new(name: &'static str, kind: FieldKind) -> Self {
-        Self { name, kind, nullable: false }
+        Self { name, kind, nullable: false, computed: false }
     }
 
     pub const fn nullable(self) -> Self {
         Self { nullable: true, ..self }
+    }
+
+    pub const fn computed(self) -> Self {
+        Self { computed: true, ..self }
+    }
+}
+
+/// How a statement refers to an entity's columns: `table.column`, or for a computed column the
+/// expression it stands for, which may depend on the caller (a project's `role`).
+#[derive(Clone, Copy)]
+pub struct ColumnRefs<'a> {
+    table: &'static str,
+    computed: Option<(&'a Ctx, Computed)>,
+}
+
+/// The expression of a computed column (by name) for the caller.
+pub type Computed = fn(&Ctx, &'static str) -> Expr;
+
+impl ColumnRefs<'static> {
+    /// The columns of `table`, none of them computed.
+    pub const fn table(table: &'static str) -> Self {
+        Self { table, computed: None }
+    }
+}
+
+impl<'a> ColumnRefs<'a> {
+    /// The columns of `table`, the computed ones for `ctx` by `computed`.
+    pub fn with_computed(table: &'static str, ctx: &'a Ctx, computed: Computed) -> Self {
+        Self { table, computed: Some((ctx, computed)) }
+    }
+
+    pub fn expr(&self, column: &Column) -> Expr {
+        match (column.computed, self.computed) {
+            (true, Some((ctx, computed))) => computed(ctx, column.name),
+            _ => Expr::col((self.table, column.name)),
+        }
     }
 }

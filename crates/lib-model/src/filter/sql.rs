@@ -18,6 +18,7 @@
 //! condition of n parts costs n stack frames several times over, and 15,000 of them overflowed a
 //! worker's stack. Nested two at a time, the depth is log2(n) whatever the filter.
 
+use super::ColumnRefs;
 use super::parse::{Cmp, FieldFilter, FieldOps, Filters, Node};
 use modql::filter::{OpValBool, OpValString};
 use sea_query::extension::postgres::PgExpr as _;
@@ -30,9 +31,9 @@ impl Filters {
         self.root.as_ref().is_some_and(Node::restricts)
     }
 
-    /// The condition for `table`, or `None` when the filter restricts nothing.
-    pub(crate) fn into_condition(self, table: &'static str) -> Option<Condition> {
-        self.root.filter(Node::restricts).map(|root| root.into_condition(table))
+    /// The condition on the columns `refs` names, or `None` when the filter restricts nothing.
+    pub(crate) fn into_condition(self, refs: &ColumnRefs) -> Option<Condition> {
+        self.root.filter(Node::restricts).map(|root| root.into_condition(refs))
     }
 }
 
@@ -47,12 +48,12 @@ impl Node {
     }
 
     /// The condition of a node that [`restricts`](Node::restricts).
-    fn into_condition(self, table: &'static str) -> Condition {
+    fn into_condition(self, refs: &ColumnRefs) -> Condition {
         match self {
-            Node::Field(filter) => filter.into_condition(table),
-            Node::All(nodes) => all_of(nodes.into_iter().filter(Node::restricts).map(|n| n.into_condition(table))),
-            Node::Any(nodes) => any_of(nodes.into_iter().map(|n| n.into_condition(table))),
-            Node::Not(node) if node.restricts() => is_not_true(node.into_condition(table)),
+            Node::Field(filter) => filter.into_condition(refs),
+            Node::All(nodes) => all_of(nodes.into_iter().filter(Node::restricts).map(|n| n.into_condition(refs))),
+            Node::Any(nodes) => any_of(nodes.into_iter().map(|n| n.into_condition(refs))),
+            Node::Not(node) if node.restricts() => is_not_true(node.into_condition(refs)),
             Node::Not(_) => always(false),
         }
     }
@@ -64,8 +65,8 @@ fn is_not_true(condition: Condition) -> Condition {
 }
 
 impl FieldFilter {
-    fn into_condition(self, table: &'static str) -> Condition {
-        let col = Expr::col((table, self.column.name));
+    fn into_condition(self, refs: &ColumnRefs) -> Condition {
+        let col = refs.expr(&self.column);
         let field = Field { col, nullable: self.column.nullable };
         match self.ops {
             FieldOps::Text(ops) => all_of(ops.into_iter().map(|op| field.text(op))),

@@ -240,7 +240,9 @@ fn depth(expr: &Expr) -> usize {
 fn a_condition_of_n_parts_nests_log2_n_deep() {
     // sea-query renders a condition through this conversion: a flat OR of n parts would be a
     // left-deep chain n deep.
-    let condition = |text: &str| Expr::from(parse(text).unwrap().into_condition("task").unwrap());
+    let condition = |text: &str| {
+        Expr::from(parse(text).unwrap().into_condition(&crate::filter::ColumnRefs::table("task")).unwrap())
+    };
     let groups = condition(&array(r#"{"done": true}"#, 333));
     assert!(depth(&groups) <= 9 + 2, "333 groups nest {} deep", depth(&groups));
     let words = format!("[{}]", (0..1000).map(|i| format!("\"w{i}\"")).collect::<Vec<_>>().join(","));

@@ -2,6 +2,7 @@
 
 mod account;
 mod crud;
+mod member;
 
 use crate::RpcRouter;
 use lib_model::project::ProjectBmc;
@@ -12,6 +13,7 @@ pub fn router() -> RpcRouter {
     let mut router = RpcRouter::new();
     crate::crud_methods!(router, "project", "projects", ProjectBmc);
     crate::crud_methods!(router, "task", "tasks", TaskBmc);
+    member::add_methods(&mut router);
     account::add_methods(&mut router);
     router
 }

@@ -46,7 +46,7 @@ impl Calls<'_> {
             if !self.router.transactional.contains(call.method.as_ref()) {
                 let problem = format!(
                     "`{}` cannot run in a transaction: only the entity methods (create_*, get_*, list_*, \
-                     count_*, update_*, delete_*) can",
+                     count_*, update_*, delete_*) and the project member methods can",
                     lib_core::LogText(&call.method)
                 );
                 let error = Error::invalid_params("method", problem);
