@@ -9,12 +9,17 @@
 # Screenshots land in target/e2e-screenshots/, the server's log in target/e2e-server.log.
 # Exits with the test runner's status.
 #
+# Arguments, when given, are the test files to run, relative to the repository root (default:
+# all of e2e/tests), e.g.
+#   SERVER_BIN=... bash e2e/run.sh e2e/tests/sharing.test.mjs
+#
 # Against a server that is already running:
 #   E2E_BASE_URL=http://127.0.0.1:8080 node --test --test-concurrency=1 e2e/tests/*.test.mjs
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+if [ "$#" -gt 0 ]; then TESTS=("$@"); else TESTS=(e2e/tests/*.test.mjs); fi
 
 SERVER_BIN=${SERVER_BIN:-target/debug/web-server}
 DATABASE_URL=${DATABASE_URL:-postgres://postgres:welcome@localhost:5432/app_e2e}
@@ -97,7 +102,7 @@ if ! SERVER_PID=$SERVER_PID node -e '
 fi
 
 set +e
-E2E_BASE_URL=$BASE_URL node --test --test-concurrency=1 e2e/tests/*.test.mjs
+E2E_BASE_URL=$BASE_URL node --test --test-concurrency=1 "${TESTS[@]}"
 STATUS=$?
 set -e
 if [ "$STATUS" != 0 ]; then

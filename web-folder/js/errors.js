@@ -16,7 +16,9 @@ const SENTENCES = {
     + 'The latest version is shown now; please check it and try again.',
   ServiceUnavailable: 'The service is temporarily unavailable. Please try again in a moment.',
   Unauthorized: 'Your session has ended. Please log in again.',
-  Forbidden: 'The server refused this request.',
+  Forbidden: 'Your role in this project does not allow that. The owner may have changed it since the page '
+    + 'was shown; the page now shows what your role allows.',
+  Refused: 'The server refused this request.',
   PayloadTooLarge: 'That is too much text to send at once.',
   NetworkError: 'The server could not be reached. Please check your connection and try again.',
 };
@@ -39,7 +41,7 @@ const THROTTLED = {
 };
 
 // Kinds whose server detail is for developers; the sentence says it for people.
-const DETAIL_HIDDEN = new Set(['QueryTimeout', 'Stale']);
+const DETAIL_HIDDEN = new Set(['QueryTimeout', 'Stale', 'Forbidden']);
 
 /**
  * A friendly sentence for `err`.

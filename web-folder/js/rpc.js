@@ -34,10 +34,11 @@ export class RpcError extends Error {
 }
 
 // HTTP statuses answered outside JSON-RPC may come without a usable body
-// (e.g. from a proxy); these kinds keep such failures recognisable.
+// (e.g. from a proxy); these kinds keep such failures recognisable. A bare 403 is
+// `Refused`: `Forbidden` is the JSON-RPC answer to an action a project role does not allow.
 const KIND_BY_STATUS = {
   401: 'Unauthorized',
-  403: 'Forbidden',
+  403: 'Refused',
   413: 'PayloadTooLarge',
   415: 'UnsupportedMediaType',
   429: 'TooManyRequests',

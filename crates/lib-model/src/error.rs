@@ -170,7 +170,9 @@ pub(crate) fn constraint_error(constraint: &str) -> Option<Error> {
         "project_owner_id_fkey" | "session_user_id_fkey" => Error::SessionEnded,
         // A login whose account was deleted between the password check and recording the device.
         "device_user_id_fkey" => Error::LoginFailed,
-        "project_owner_name_key" => Error::Conflict { detail: "the owner already has a project with this name" },
+        "project_owner_is_member" => {
+            Error::Conflict { detail: "the membership changed at the same time: read the members again" }
+        }
         "project_member_pkey" => Error::Conflict { detail: "already a member of this project" },
         "project_member_one_owner" => Error::Conflict { detail: "a project has exactly one owner" },
         "project_member_role_check" => Error::invalid("role", "must be owner, editor or viewer"),

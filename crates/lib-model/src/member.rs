@@ -174,15 +174,17 @@ impl MemberBmc {
         if let Some(member) = lease.run(|conn| query.fetch_optional(conn)).await? {
             return Ok(member);
         }
-        let standing = standing(&mut lease, ctx, project_id, Some(user_id)).await?;
-        Err(match (standing.caller.as_deref(), standing.target.as_deref()) {
-            (None, _) => project_not_found(project_id),
-            (Some("owner"), None) => member_not_found(user_id),
-            (Some(_), Some("owner")) => {
+        let standing = standing(&mut lease, ctx, project_id, None).await?;
+        let leaving = user_id == ctx.user_id();
+        Err(match standing.caller.as_deref() {
+            None => project_not_found(project_id),
+            Some("owner") if leaving => {
                 Error::Conflict { detail: "the owner cannot leave: make another member owner first" }
             }
-            (Some(_), _) if user_id == ctx.user_id() => member_not_found(user_id),
-            (Some(_), _) => Error::Forbidden { entity: "project", id: project_id },
+            // The owner removing someone who is no member; a member who left meanwhile.
+            Some("owner") => member_not_found(user_id),
+            Some(_) if leaving => member_not_found(user_id),
+            Some(_) => Error::Forbidden { entity: "project", id: project_id },
         })
     }
 }

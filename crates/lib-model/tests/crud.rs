@@ -5,6 +5,7 @@ mod common;
 
 use common::{fixture, project, task, user};
 use lib_model::Error;
+use lib_model::member::{MemberBmc, Role};
 use lib_model::project::{ProjectBmc, ProjectForCreate, ProjectForUpdate};
 use lib_model::task::{TaskBmc, TaskForCreate, TaskForUpdate};
 use lib_model::test_support::TestDb;
@@ -78,8 +79,11 @@ async fn constraints_become_typed_errors_by_name() {
     let mm = db.mm();
     let ctx = user(&mm, "alice").await;
     let project_id = project(&ctx, &mm, "Alpha").await;
-    let duplicate = ProjectBmc::create(&ctx, &mm, ProjectForCreate { name: "Alpha".into() }).await;
-    assert!(matches!(duplicate, Err(Error::Conflict { .. })), "{duplicate:?}");
+    // Names are labels: two projects may share one.
+    let same_name = ProjectBmc::create(&ctx, &mm, ProjectForCreate { name: "Alpha".into() }).await;
+    assert!(same_name.is_ok_and(|p| p.id != project_id));
+    let member_again = MemberBmc::add(&ctx, &mm, project_id, "alice", Role::Viewer).await;
+    assert!(matches!(member_again, Err(Error::Conflict { .. })), "{member_again:?}");
     let blank = ProjectBmc::create(&ctx, &mm, ProjectForCreate { name: "  ".into() }).await;
     assert!(matches!(&blank, Err(Error::InvalidInput(invalid)) if invalid.field == "name"), "{blank:?}");
     let long = TaskForCreate { project_id, title: "x".repeat(501), done: None, description: None };

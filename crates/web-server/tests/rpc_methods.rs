@@ -168,8 +168,10 @@ async fn invalid_params_of_each_kind_name_the_field() {
 async fn constraint_violations_are_conflicts_or_invalid_params_never_internal() {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
+    let project = alice.ok("create_project", json!({"data": {"name": "Same"}})).await;
     alice.ok("create_project", json!({"data": {"name": "Same"}})).await;
-    assert_error(&alice.err("create_project", json!({"data": {"name": "Same"}})).await, -32009, "Conflict");
+    let again = json!({"project_id": project["id"], "username": "alice", "role": "viewer"});
+    assert_error(&alice.err("add_project_member", again).await, -32009, "Conflict");
     assert_error(&alice.err("create_project", json!({"data": {"name": " "}})).await, -32602, "InvalidParams");
     let bob = app.user("bob").await;
     bob.ok("create_project", json!({"data": {"name": "Same"}})).await;

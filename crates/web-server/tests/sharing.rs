@@ -336,3 +336,80 @@ async fn a_membership_change_on_one_instance_holds_at_once_on_the_other() {
     owner.ok("remove_project_member", json!({"project_id": project, "user_id": member["user_id"]})).await;
     expect(&vera_on_peer, "create_task", data, NotFound).await;
 }
+
+#[tokio::test]
+async fn the_cells_around_the_edges() {
+    let s = shared().await;
+    let owner_id = user_id(&s.owner).await;
+    let outsider_id = user_id(&s.outsider).await;
+    let task = s.owner.ok("create_task", json!({"data": {"project_id": s.project, "title": "edge"}})).await;
+
+    // No one raises their own role, and no one but the owner removes the owner.
+    for role in ["editor", "owner"] {
+        let raise = json!({"project_id": s.project, "user_id": s.ids.viewer, "role": role});
+        expect(&s.viewer, "update_project_member", raise, Forbidden).await;
+    }
+    let drop_owner = json!({"project_id": s.project, "user_id": owner_id});
+    expect(&s.editor, "remove_project_member", drop_owner.clone(), Forbidden).await;
+    expect(&s.viewer, "remove_project_member", drop_owner, Forbidden).await;
+    // Ownership goes only to a member.
+    let to_outsider = json!({"project_id": s.project, "user_id": outsider_id, "role": "owner"});
+    let refused = expect(&s.owner, "update_project_member", to_outsider, NotFound).await;
+    assert_eq!(refused["error"]["data"]["entity"], "member", "{refused}");
+
+    // A viewer's update is refused whatever else it carries: an if_mtime, no fields at all.
+    let stale = json!({"id": task["id"], "data": {"done": true}, "if_mtime": "2000-01-01T00:00:00Z"});
+    expect(&s.viewer, "update_task", stale.clone(), Forbidden).await;
+    expect(&s.viewer, "update_task", json!({"id": task["id"], "data": {}}), Forbidden).await;
+    expect(&s.outsider, "update_task", stale, NotFound).await;
+    expect(&s.outsider, "update_task", json!({"id": task["id"], "data": {}}), NotFound).await;
+
+    // The outsider's batched gets (one statement for the batch) and transaction find nothing.
+    let gets = json!([
+        {"jsonrpc": "2.0", "id": 1, "method": "get_task", "params": {"id": task["id"]}},
+        {"jsonrpc": "2.0", "id": 2, "method": "get_task", "params": {"id": task["id"]}},
+    ]);
+    let (_, answers) = s.outsider.post("/api/rpc", gets.clone()).await;
+    for answer in answers.as_array().expect("a batch answer") {
+        check(answer, NotFound, "outsider's batched get_task");
+    }
+    let (_, answers) = s.viewer.post("/api/rpc", gets).await;
+    for answer in answers.as_array().expect("a batch answer") {
+        check(answer, Ok, "viewer's batched get_task");
+    }
+    let create = call("create_task", json!({"data": {"project_id": s.project, "title": "sneaked in"}}));
+    let refused = transaction(&s.outsider, vec![create]).await;
+    assert_error(&refused["error"], -32004, "EntityNotFound");
+    assert_eq!(refused["error"]["data"]["call_index"], 0);
+}
+
+#[tokio::test]
+async fn a_member_leaving_while_handed_the_project_never_leaves_it_ownerless() {
+    let s = shared().await;
+    let owner_id = user_id(&s.owner).await;
+    for round in 0..20 {
+        let handover = json!({"project_id": s.project, "user_id": s.ids.editor, "role": "owner"});
+        let leave = json!({"project_id": s.project, "user_id": s.ids.editor});
+        let (handed, left) =
+            tokio::join!(s.owner.rpc("update_project_member", handover), s.editor.rpc("remove_project_member", leave),);
+        let (handed, left) = (handed.get("error").is_none(), left.get("error").is_none());
+        assert!(!(handed && left), "round {round}: both went through");
+
+        let members = s.owner.ok("list_project_members", json!({"project_id": s.project})).await;
+        let owners: Vec<_> = members.as_array().unwrap().iter().filter(|m| m["role"] == "owner").collect();
+        assert_eq!(owners.len(), 1, "round {round}: {members}");
+        let project = s.owner.ok("get_project", json!({"id": s.project})).await;
+        assert_eq!(project["owner_id"], owners[0]["user_id"], "round {round}: {project}");
+        // Back to the start: the owner owns it and the editor is a member.
+        if handed {
+            let back = json!({"project_id": s.project, "user_id": owner_id, "role": "owner"});
+            s.editor.ok("update_project_member", back).await;
+        } else {
+            let again = json!({"project_id": s.project, "username": "eddie", "role": "editor"});
+            if s.owner.rpc("add_project_member", again).await.get("error").is_some() {
+                // Neither went through (both refused): the editor is still a member.
+                assert!(!left, "round {round}");
+            }
+        }
+    }
+}

@@ -1,8 +1,10 @@
-// The projects list: create, rename, delete, and each project's task count.
+// The projects list: create, rename, delete, each project's task count and the caller's role
+// in it. Only the owner of a project sees its rename and delete controls.
 
 import { h, field, messageBox, busy, replace } from '../dom.js';
 import { describeError } from '../errors.js';
 import { keepFocus, plural } from './util.js';
+import { canManage, roleLabel } from './roles.js';
 
 // One batch of count_tasks carries one call per project; the server takes at
 // most 100 calls per batch, so the list shows at most that many projects.
@@ -24,11 +26,14 @@ export function projectsView(ctx) {
     error.show(describeError(err));
   }
 
-  // A write refused because the project changed elsewhere (renamed in another tab): show the
-  // latest version, then say why. Writes carry the mtime shown (`if_mtime`) for this.
-  async function stale(err) {
+  // A write refused because the list shown is out of date: the project changed elsewhere (renamed
+  // in another tab: Stale, as writes carry the mtime shown in `if_mtime`), or the caller's role in
+  // it did (no longer the owner: Forbidden). Show the latest version, then say why, and keep
+  // focus on that project: its action when still shown, else its name.
+  async function outdated(err, p, action) {
     await load();
     fail(err);
+    (document.getElementById(`${action}-project-${p.id}`) ?? document.getElementById(`project-link-${p.id}`))?.focus();
   }
 
   async function load() {
@@ -71,8 +76,11 @@ export function projectsView(ctx) {
         h('div', { class: 'item-main' },
           h('a', { href: `#/projects/${p.id}`, class: 'project-link', id: `project-link-${p.id}`,
             'data-testid': 'project-name', text: p.name }),
+          ' ',
+          h('span', { class: 'role-badge', 'data-testid': 'project-role', dataset: { role: p.role } },
+            h('span', { class: 'visually-hidden', text: 'Your role: ' }), roleLabel(p.role)),
           h('span', { class: 'count', 'data-testid': 'task-count', text: countText })),
-        h('div', { class: 'actions' },
+        canManage(p.role) && h('div', { class: 'actions' },
           h('button', { type: 'button', id: `rename-project-${p.id}`, 'data-testid': 'rename-project',
             'aria-label': `Rename ${p.name}`, text: 'Rename', on: { click: showRename } }),
           h('button', { type: 'button', id: `delete-project-${p.id}`, 'data-testid': 'delete-project',
@@ -102,8 +110,8 @@ export function projectsView(ctx) {
         try {
           await busy(form, () => rpc.call('update_project', { id: p.id, data: { name: newName }, if_mtime: p.mtime }));
         } catch (err) {
-          if (err.kind === 'Stale') {
-            await stale(err);
+          if (err.kind === 'Stale' || err.kind === 'Forbidden') {
+            await outdated(err, p, 'rename');
             return;
           }
           fail(err);
@@ -135,7 +143,7 @@ export function projectsView(ctx) {
         try {
           await busy(box, () => rpc.call('delete_project', { id: p.id, if_mtime: p.mtime }));
         } catch (err) {
-          if (err.kind === 'Stale') await stale(err);
+          if (err.kind === 'Stale' || err.kind === 'Forbidden') await outdated(err, p, 'delete');
           else fail(err);
           return;
         }
@@ -172,6 +180,10 @@ export function projectsView(ctx) {
     name.control.focus();
   });
 
+  if (ctx.session.flash) {
+    status.show(ctx.session.flash);
+    ctx.session.flash = null;
+  }
   load();
 
   const title = h('h1', { id: 'projects-title', tabindex: '-1', text: 'Projects' });

@@ -1,6 +1,7 @@
 // One task in the list: its done checkbox, and inline edit and delete. Every write carries the
 // task's mtime as shown (`if_mtime`), so an edit made from a copy that changed elsewhere (another
-// tab, another device) is refused as Stale instead of overwriting that change.
+// tab, another device) is refused as Stale instead of overwriting that change. A viewer sees the
+// task read-only: its checkbox disabled, no edit or delete.
 
 import { h, field, busy, replace } from '../dom.js';
 
@@ -10,18 +11,21 @@ import { h, field, busy, replace } from '../dom.js';
  * @param {import('../rpc.js').RpcClient} deps.rpc
  * @param {(message: string, focusId?: string) => Promise<void>} deps.changed reload after a change
  * @param {(err: Error) => void} deps.fail show an RpcError in words
- * @param {(err: Error) => Promise<void>} deps.stale reload, then say the task changed elsewhere
+ * @param {boolean} deps.canEdit whether the caller's role lets them change tasks
+ * @param {(err: Error) => Promise<void>} deps.outdated reload, then say why a write was refused:
+ *   the task changed elsewhere (Stale) or the caller's role no longer allows it (Forbidden)
  * @param {(text: string) => void} deps.failText show an error sentence
  * @param {() => void} deps.clearError
  */
-export function taskItem(task, { rpc, changed, fail, stale, failText, clearError }) {
+export function taskItem(task, { rpc, canEdit, changed, fail, outdated, failText, clearError }) {
   const t = task;
   const li = h('li', { class: 'item task', 'data-testid': 'task-item',
     dataset: { taskId: String(t.id), done: String(t.done) } });
   li.classList.toggle('is-done', t.done);
 
   function showRow() {
-    const box = h('input', { type: 'checkbox', id: `task-done-${t.id}`, 'data-testid': 'task-done', checked: t.done });
+    const box = h('input', { type: 'checkbox', id: `task-done-${t.id}`, 'data-testid': 'task-done', checked: t.done,
+      disabled: !canEdit });
     box.addEventListener('change', async () => {
       clearError();
       const done = box.checked;
@@ -29,7 +33,7 @@ export function taskItem(task, { rpc, changed, fail, stale, failText, clearError
         await busy(li, () => rpc.call('update_task', { id: t.id, data: { done }, if_mtime: t.mtime }));
       } catch (err) {
         box.checked = !done;
-        if (err.kind === 'Stale') await stale(err);
+        if (err.kind === 'Stale' || err.kind === 'Forbidden') await outdated(err);
         else fail(err);
         return;
       }
@@ -41,7 +45,7 @@ export function taskItem(task, { rpc, changed, fail, stale, failText, clearError
           box,
           h('label', { for: box.id, class: 'task-title', 'data-testid': 'task-title', text: t.title })),
         t.description ? h('p', { class: 'task-desc', 'data-testid': 'task-desc', text: t.description }) : null),
-      h('div', { class: 'actions' },
+      canEdit && h('div', { class: 'actions' },
         h('button', { type: 'button', id: `edit-task-${t.id}`, 'data-testid': 'edit-task',
           'aria-label': `Edit ${t.title}`, text: 'Edit', on: { click: showEdit } }),
         h('button', { type: 'button', id: `delete-task-${t.id}`, 'data-testid': 'delete-task', class: 'danger',
@@ -86,8 +90,8 @@ export function taskItem(task, { rpc, changed, fail, stale, failText, clearError
       try {
         await busy(form, () => rpc.call('update_task', { id: t.id, data, if_mtime: t.mtime }));
       } catch (err) {
-        if (err.kind === 'Stale') {
-          await stale(err);
+        if (err.kind === 'Stale' || err.kind === 'Forbidden') {
+          await outdated(err);
           return;
         }
         fail(err);
@@ -112,7 +116,7 @@ export function taskItem(task, { rpc, changed, fail, stale, failText, clearError
       try {
         await busy(box, () => rpc.call('delete_task', { id: t.id, if_mtime: t.mtime }));
       } catch (err) {
-        if (err.kind === 'Stale') await stale(err);
+        if (err.kind === 'Stale' || err.kind === 'Forbidden') await outdated(err);
         else fail(err);
         return;
       }

@@ -1,4 +1,5 @@
-// One project's tasks: add, search, open/done filter, order, and paging.
+// One project's tasks: add, search, open/done filter, order, and paging, with the controls the
+// caller's role allows (a viewer gets none). The project's name, role and members: project-head.js.
 // Each page is one batch of list_tasks + count_tasks with the same filters, so
 // the total always describes what the list shows. Pages follow the server's
 // cursors: Next continues after the last task shown (next_cursor), and the
@@ -9,6 +10,8 @@ import { h, field, messageBox, busy, replace } from '../dom.js';
 import { describeError } from '../errors.js';
 import { taskItem } from './task-item.js';
 import { keepFocus, plural } from './util.js';
+import { canEditTasks } from './roles.js';
+import { projectHead } from './project-head.js';
 
 export const PAGE_SIZE = 10;
 const SEARCH_DELAY_MS = 300;
@@ -22,17 +25,19 @@ export function tasksView(ctx) {
   const pageNo = () => state.starts.length;
   let loadSeq = 0;
   let searchTimer = null;
+  let role = null; // the caller's role in the project, as last read
 
   const error = messageBox('error', 'error');
   const status = messageBox('info', 'status');
-  const title = h('h1', { id: 'project-title', 'data-testid': 'project-title', tabindex: '-1', text: 'Project' });
+  const head = projectHead(ctx, { projectId, fail, failText: error.show, shown, reloadTasks: () => load() });
 
   // Adding a task.
   const newTitle = field({ label: 'Task title', id: 'new-task-title', name: 'title', required: true,
     autocomplete: 'off' });
   const newDesc = field({ label: 'Description (optional)', id: 'new-task-desc', name: 'description',
     tag: 'textarea', rows: 2 });
-  const addForm = h('form', { id: 'new-task-form', class: 'card' },
+  // Shown once the caller's role is known to allow it.
+  const addForm = h('form', { id: 'new-task-form', class: 'card', hidden: true },
     h('h2', { text: 'Add a task' }),
     newTitle.wrap, newDesc.wrap,
     h('button', { type: 'submit', id: 'add-task', class: 'primary', text: 'Add task' }));
@@ -117,8 +122,8 @@ export function tasksView(ctx) {
     // added or deleted on earlier pages shift where the pages break).
     const pages = state.next ? Math.max(page + 1, Math.ceil(state.total / PAGE_SIZE)) : page;
     keepFocus(() => {
-      replace(list, listed.data.map((t) => taskItem(t, { rpc, changed, fail, stale, failText: error.show,
-        clearError: error.clear })));
+      replace(list, listed.data.map((t) => taskItem(t, { rpc, canEdit: canEditTasks(role), changed, fail,
+        outdated, failText: error.show, clearError: error.clear })));
     });
     if (focusId) document.getElementById(focusId)?.focus();
 
@@ -129,7 +134,8 @@ export function tasksView(ctx) {
       ? (page - 1) * PAGE_SIZE + 1
       : Math.max(1, state.total - listed.data.length + 1);
     if (state.total === 0) {
-      summary.textContent = state.q || state.status !== 'all' ? 'No tasks match.' : 'No tasks yet. Add one above.';
+      if (state.q || state.status !== 'all') summary.textContent = 'No tasks match.';
+      else summary.textContent = canEditTasks(role) ? 'No tasks yet. Add one above.' : 'No tasks yet.';
     } else {
       summary.textContent = `Showing ${first}–${first + listed.data.length - 1} of ${plural(state.total, 'task')}.`;
     }
@@ -141,10 +147,21 @@ export function tasksView(ctx) {
     list.removeAttribute('aria-busy');
   }
 
-  // A write refused because the task changed elsewhere: show the latest version, then say why.
-  async function stale(err) {
+  // A write refused because what is shown is out of date: the task changed elsewhere (Stale), or the
+  // caller's role did (Forbidden: read the project again). Show the latest version, then say why.
+  async function outdated(err) {
+    if (err.kind === 'Forbidden' && !(await head.read())) return;
     await load();
     fail(err);
+    // The control that was refused may be gone with the role: keep focus in the view.
+    if (document.activeElement === document.body) head.title.focus();
+  }
+
+  // The project as just read: show its tasks with what the caller's role allows (null: not at all).
+  function shown(project) {
+    role = project?.role ?? null;
+    addForm.hidden = !canEditTasks(role);
+    tasksSection.hidden = !project;
   }
 
   async function changed(message, focusId) {
@@ -206,6 +223,10 @@ export function tasksView(ctx) {
     try {
       await busy(addForm, () => rpc.call('create_task', { data }));
     } catch (err) {
+      if (err.kind === 'Forbidden') {
+        await outdated(err);
+        return;
+      }
       fail(err);
       newTitle.control.focus();
       return;
@@ -218,28 +239,12 @@ export function tasksView(ctx) {
   });
 
   async function start() {
-    try {
-      const res = await rpc.call('get_project', { id: projectId });
-      if (!ctx.isCurrent()) return;
-      title.textContent = res.data.name;
-      document.title = `${res.data.name} · Tasks`;
-    } catch (err) {
-      if (err.kind === 'EntityNotFound') {
-        title.textContent = 'Project not found';
-        error.show('This project does not exist, or it is not yours.');
-        addForm.hidden = true;
-        tasksSection.hidden = true;
-      } else {
-        fail(err);
-      }
-      return;
-    }
-    await load();
+    if (await head.read()) await load();
   }
   start();
 
   const node = h('div', { class: 'tasks-view' },
     h('p', { class: 'breadcrumb' }, h('a', { href: '#/projects', id: 'back-to-projects', text: '‹ All projects' })),
-    title, error.el, status.el, addForm, tasksSection);
-  return { title: 'Project', node, focus: title };
+    head.title, head.roleLine, error.el, status.el, head.panel, addForm, tasksSection);
+  return { title: 'Project', node, focus: head.title };
 }
