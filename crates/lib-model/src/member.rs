@@ -70,7 +70,8 @@ impl MemberBmc {
         if role == Role::Owner {
             return Err(Error::invalid("role", "must be editor or viewer: make a member owner to transfer ownership"));
         }
-        let username = Username::parse(username)?;
+        // Looked up as stored (normalised); a name no rule allows is simply one no user has.
+        let username = Username::parse(username).map_or_else(|_| username.to_string(), |u| u.as_str().to_string());
         let sql = format!(
             r#"WITH m AS (
                    INSERT INTO project_member (project_id, user_id, role, cid, ctime, mid, mtime)
@@ -82,7 +83,7 @@ impl MemberBmc {
         let query = sqlx::query_as::<Postgres, Member>(sqlx::AssertSqlSafe(sql))
             .bind(project_id)
             .bind(ctx.user_id())
-            .bind(username.as_str())
+            .bind(&username)
             .bind(role.as_str());
         let mut lease = mm.lease(ctx).await?;
         if let Some(member) = lease.run(|conn| query.fetch_optional(conn)).await? {

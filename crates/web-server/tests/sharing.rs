@@ -154,6 +154,10 @@ async fn managing_members_takes_the_owner() {
     let nobody = json!({"project_id": s.project, "username": "nobody", "role": "editor"});
     let unknown = expect(&s.owner, "add_project_member", nobody, NotFound).await;
     assert_eq!(unknown["error"]["data"]["entity"], "user", "{unknown}");
+    // A name no account could have is just as unknown.
+    let impossible = json!({"project_id": s.project, "username": "no spaces allowed", "role": "editor"});
+    let unknown = expect(&s.owner, "add_project_member", impossible, NotFound).await;
+    assert_eq!(unknown["error"]["data"]["entity"], "user", "{unknown}");
     let as_owner = json!({"project_id": s.project, "username": "otto", "role": "owner"});
     assert_error(&s.owner.err("add_project_member", as_owner).await, -32602, "InvalidParams");
 

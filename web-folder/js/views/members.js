@@ -133,8 +133,6 @@ export function membersPanel({ rpc, projectId, meId, refresh, left }) {
         EntityNotFound: err.data?.entity === 'user' ? `No one has the username “${name}”. Please check the spelling.`
           : GONE,
         Conflict: `“${name}” is already a member of this project.`,
-        fields: { username: 'That is not a valid username: usernames are letters, digits and punctuation, '
-          + 'without spaces.' },
       });
       (addForm.hidden ? summary : username.control).focus();
       return;
