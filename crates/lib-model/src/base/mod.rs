@@ -18,6 +18,8 @@ mod create_many;
 mod fetch;
 mod page;
 mod parent;
+mod refusal;
+mod statement;
 #[cfg(test)]
 mod tests;
 mod write;
@@ -30,14 +32,18 @@ pub use page::Page;
 pub use parent::Parent;
 pub use write::{FieldValue, WriteFields};
 
-use crate::filter::{Column, ColumnRefs, Filters, ListOptions, cursor, keyset};
+use crate::filter::{Column, Filters, ListOptions, cursor, keyset};
 use crate::{Error, ModelManager, Result};
-use fetch::{Prepare, fetch_all, fetch_optional, fetch_scalar};
+use fetch::{Prepare, fetch_all, fetch_optional};
 use lib_core::Ctx;
-use sea_query::{Condition, Expr, ExprTrait as _, InsertStatement, PostgresQueryBuilder, Query, SelectStatement};
+use refusal::{parent_refusal, why_unchanged};
+use sea_query::{Condition, Expr, ExprTrait as _, PostgresQueryBuilder, Query, SelectStatement};
 use sea_query_sqlx::SqlxBinder;
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, FromRow};
+use statement::{
+    by_id, checked_fields, id_in, insert_select, refs, returning, scoped, select_columns, unchanged_since,
+};
 use time::OffsetDateTime;
 
 /// An entity row with an `id` (every entity has one; `#[derive(Entity)]` implements this).
@@ -185,19 +191,6 @@ pub async fn create<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, data: ForCreate<B>) 
     }
 }
 
-/// Why a write under the parent `entity` `id` was refused, in one more statement on this failure
-/// path only: the caller sees the parent but may not write under it ([`Error::Forbidden`]), or
-/// does not see it, which is the same as its not being there ([`Error::EntityNotFound`]).
-async fn parent_refusal(ctx: &Ctx, mm: &ModelManager, entity: &'static str, id: i64, visible: Condition) -> Error {
-    let mut probe = Query::select();
-    probe.expr(Expr::val(1)).cond_where(visible);
-    match fetch_scalar::<i32>(ctx, mm, &probe).await {
-        Ok(Some(_)) => Error::Forbidden { entity, id },
-        Ok(None) => Error::EntityNotFound { entity, id },
-        Err(error) => error,
-    }
-}
-
 pub async fn get<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, id: i64) -> Result<B::Entity> {
     let mut select = select_columns::<B>(ctx);
     select.cond_where(by_id::<B>(ctx, id, Access::Read));
@@ -213,16 +206,6 @@ pub async fn get_many<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, ids: Vec<i64>) -> 
     let mut select = select_columns::<B>(ctx);
     select.cond_where(Condition::all().add(id_in::<B>(&ids)).add(B::scope(ctx, Access::Read)));
     fetch_all(mm.lease(ctx).await?, &select, Prepare::Keep).await
-}
-
-/// `id = ANY($1)`: one statement text whatever the number of ids, so it is prepared once per
-/// connection (`id IN ($1, ..., $n)` would be a new statement for every n). sea-query binds no
-/// arrays without its `postgres-array` feature, so the ids travel as one array literal in text,
-/// which Postgres casts; the literal is made of integers only.
-fn id_in<B: DbBmc>(ids: &[i64]) -> Expr {
-    let literal = format!("{{{}}}", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
-    // One custom expression: sea-query would parenthesise `ANY(...)` as the right side of `=`.
-    Expr::cust_with_exprs("$1 = ANY(CAST($2 AS bigint[]))", [Expr::col((B::TABLE, "id")), Expr::val(literal)])
 }
 
 /// One page of the rows `ctx` may see that `filters` select, in `options`' order, from the
@@ -338,107 +321,4 @@ pub async fn delete<B: DbBmc>(
         Some(row) => Ok(row),
         None => Err(why_unchanged::<B>(ctx, mm, id, if_mtime, None).await),
     }
-}
-
-/// `which`, and with `if_mtime`, `AND mtime = <if_mtime>`: the write's one statement carries
-/// the check, so nothing can change between the check and the write.
-fn unchanged_since(which: Condition, table: &'static str, if_mtime: Option<OffsetDateTime>) -> Condition {
-    match if_mtime {
-        Some(mtime) => which.add(Expr::col((table, "mtime")).eq(mtime)),
-        None => which,
-    }
-}
-
-/// Why a write of the row `id` touched nothing, in one more statement on this failure path only:
-/// the row is not there or not the caller's to see ([`Error::EntityNotFound`]); the caller sees
-/// it but may not change it ([`Error::Forbidden`]); an update that moves it to a new parent was
-/// refused there (the parent's `Forbidden` or `EntityNotFound`); or, with `if_mtime`, it changed
-/// since ([`Error::Stale`]).
-async fn why_unchanged<B: DbBmc>(
-    ctx: &Ctx,
-    mm: &ModelManager,
-    id: i64,
-    if_mtime: Option<OffsetDateTime>,
-    new_parent: Option<(&'static str, i64, Condition, Condition)>,
-) -> Error {
-    let missing = Error::EntityNotFound { entity: B::ENTITY, id };
-    let (parent_allowed, parent_visible) = match &new_parent {
-        Some((_, _, allowed, visible)) => (Expr::from(allowed.clone()), Expr::from(visible.clone())),
-        None => (Expr::val(true), Expr::val(true)),
-    };
-    let mut probe = Query::select();
-    probe
-        .expr(Expr::from(B::scope(ctx, B::CHANGE)))
-        .expr(parent_allowed)
-        .expr(parent_visible)
-        .from(B::TABLE)
-        .cond_where(by_id::<B>(ctx, id, Access::Read));
-    match fetch_optional::<(bool, bool, bool)>(ctx, mm, &probe).await {
-        Err(error) => error,
-        Ok(None) => missing,
-        Ok(Some((false, _, _))) => Error::Forbidden { entity: B::ENTITY, id },
-        Ok(Some((true, false, visible))) => {
-            let (entity, id, ..) = new_parent.expect("only a new parent can be refused");
-            if visible { Error::Forbidden { entity, id } } else { Error::EntityNotFound { entity, id } }
-        }
-        Ok(Some((true, true, _))) if if_mtime.is_some() => Error::Stale { entity: B::ENTITY, id },
-        // Deleted meanwhile.
-        Ok(Some((true, true, _))) => missing,
-    }
-}
-
-/// How `B`'s statements for `ctx` name its columns, computed ones included.
-fn refs<B: DbBmc>(ctx: &Ctx) -> ColumnRefs<'_> {
-    ColumnRefs::with_computed(B::TABLE, ctx, B::computed)
-}
-
-fn select_columns<B: DbBmc>(ctx: &Ctx) -> SelectStatement {
-    let refs = refs::<B>(ctx);
-    let mut select = Query::select();
-    for column in B::COLUMNS {
-        select.expr_as(refs.expr(column), column.name);
-    }
-    select.from(B::TABLE);
-    select
-}
-
-/// The columns a write answers, computed ones named as the row's fields.
-fn returning<B: DbBmc>(ctx: &Ctx) -> sea_query::ReturningClause {
-    let refs = refs::<B>(ctx);
-    Query::returning().exprs(B::COLUMNS.iter().map(|column| match column.computed {
-        // The name is the derive's, a Rust identifier: nothing to quote beyond it.
-        true => Expr::cust_with_exprs(format!("$1 AS \"{}\"", column.name), [refs.expr(column)]),
-        false => Expr::col(column.name),
-    }))
-}
-
-fn by_id<B: DbBmc>(ctx: &Ctx, id: i64, access: Access) -> Condition {
-    Condition::all().add(Expr::col((B::TABLE, "id")).eq(id)).add(B::scope(ctx, access))
-}
-
-fn scoped<B: DbBmc>(ctx: &Ctx, filters: Filters) -> Condition {
-    let scope = Condition::all().add(B::scope(ctx, Access::Read));
-    match filters.into_condition(&refs::<B>(ctx)) {
-        Some(filter) => scope.add(filter),
-        None => scope,
-    }
-}
-
-fn insert_select(insert: &mut InsertStatement, select: SelectStatement) -> Result<()> {
-    insert
-        .select_from(select)
-        .map(|_| ())
-        .map_err(|e| Error::Db(sqlx::Error::Protocol(format!("building INSERT ... SELECT: {e}"))))
-}
-
-/// Refuses text Postgres cannot store (NUL) as the client's mistake, naming the field.
-fn checked_fields(fields: Vec<(&'static str, sea_query::Value)>) -> Result<Vec<(&'static str, sea_query::Value)>> {
-    for (column, value) in &fields {
-        if let sea_query::Value::String(Some(text)) = value
-            && text.contains('\0')
-        {
-            return Err(Error::invalid(*column, "text must not contain NUL characters"));
-        }
-    }
-    Ok(fields)
 }
