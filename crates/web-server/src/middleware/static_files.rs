@@ -57,19 +57,14 @@ pub(crate) async fn serve(files: Files, request: Request) -> Response {
     };
     match files.try_call(request).await {
         Ok(response) if response.status().is_redirection() && response.headers().contains_key(LOCATION) => {
-            // Only the trailing-slash redirect exists; rebuilt from the checked path alone, it is
-            // a same-origin path starting with a single `/`, whatever the request's URI held.
-            let location = match query {
-                Some(query) => format!("{path}/?{query}"),
-                None => format!("{path}/"),
-            };
-            match HeaderValue::from_str(&location) {
-                Ok(location) => {
+            // Only the trailing-slash redirect exists; rebuilt from the checked path alone.
+            match folder_location(&path, query.as_deref()) {
+                Some(location) => {
                     let (mut parts, body) = response.into_parts();
                     parts.headers.insert(LOCATION, location);
                     Response::from_parts(parts, Body::new(body))
                 }
-                Err(_) => not_found(),
+                None => not_found(),
             }
         }
         // Its only 5xx (an unbuildable redirect URI) comes from the request's URI.
@@ -82,6 +77,17 @@ pub(crate) async fn serve(files: Files, request: Request) -> Response {
 
 fn not_found() -> Response {
     StatusCode::NOT_FOUND.into_response()
+}
+
+/// Where a folder's path without its `/` redirects: the same path with it, and the query. Built
+/// from a path [`may_name_a_file`] accepted, it is a same-origin path starting with a single `/`,
+/// whatever the request's URI held; `None` when it cannot be a header value.
+fn folder_location(path: &str, query: Option<&str>) -> Option<HeaderValue> {
+    let location = match query {
+        Some(query) => format!("{path}/?{query}"),
+        None => format!("{path}/"),
+    };
+    HeaderValue::from_str(&location).ok()
 }
 
 /// False for a path that cannot name a file under the folder, judged on its percent-decoded

@@ -8,6 +8,7 @@
 //! of any of them could outlive a deploy and mix two versions; with no-cache a browser asks
 //! every time and gets a 304 without a body while its copy is current.
 
+use super::not_found;
 use axum::body::{Body, Bytes};
 use axum::http::header::{
     ACCEPT_ENCODING, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION, VARY,
@@ -109,18 +110,10 @@ fn is_folder(name: &str) -> bool {
 
 /// The folder's path with its `/`, as the folder on disk answers (see the parent module).
 fn to_folder(path: &str, query: Option<&str>) -> Response {
-    let location = match query {
-        Some(query) => format!("{path}/?{query}"),
-        None => format!("{path}/"),
-    };
-    match HeaderValue::from_str(&location) {
-        Ok(location) => (StatusCode::TEMPORARY_REDIRECT, [(LOCATION, location)]).into_response(),
-        Err(_) => not_found(),
+    match super::folder_location(path, query) {
+        Some(location) => (StatusCode::TEMPORARY_REDIRECT, [(LOCATION, location)]).into_response(),
+        None => not_found(),
     }
-}
-
-fn not_found() -> Response {
-    StatusCode::NOT_FOUND.into_response()
 }
 
 fn twin(name: &str, encoding: Encoding) -> String {
