@@ -18,8 +18,8 @@
 use lib_core::{Config, Ctx};
 use lib_model::ModelManager;
 use lib_model::base::{Identified, server_owned};
-use lib_model::project::{ProjectBmc, ProjectForCreate, ProjectForUpdate};
-use lib_model::task::{TaskBmc, TaskForCreate, TaskForUpdate};
+use lib_model::project::{Project, ProjectBmc, ProjectForCreate, ProjectForUpdate};
+use lib_model::task::{Task, TaskBmc, TaskForCreate, TaskForUpdate};
 use lib_model::user::NewPwd;
 use lib_rpc::params::{self, NoParams, ParamsCount, ParamsForCreate, ParamsForUpdate, ParamsIded, ParamsList};
 use lib_rpc::{Error, Result, RpcLimits, RpcRouter};
@@ -54,7 +54,7 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     Fixture { runtime, router: router(), mm }
 });
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Bytes {
     n: usize,
@@ -68,7 +68,7 @@ async fn text(_: Ctx, _: ModelManager, p: Bytes) -> Result<String> {
     Ok("x".repeat(p.n))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangePwdParams {
     old_pwd: String,
@@ -76,7 +76,7 @@ struct ChangePwdParams {
 }
 
 /// A row for `get_task`'s batched reads: it echoes its id.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Row {
     id: i64,
 }
@@ -97,34 +97,34 @@ fn router() -> RpcRouter {
             NewPwd::parse("new_pwd", &p.new_pwd)?;
             Result::Ok(p.old_pwd.len())
         })
-        .add("create_task", |_: Ctx, _: ModelManager, p: ParamsForCreate| async move {
+        .add("create_task", |_: Ctx, _: ModelManager, p: ParamsForCreate<Task>| async move {
             let task: TaskForCreate = params::data(&p.data, server_owned::<TaskBmc>)?;
             Result::Ok((task.project_id, task.title, task.done, task.description))
         })
-        .add("update_task", |_: Ctx, _: ModelManager, p: ParamsForUpdate| async move {
+        .add("update_task", |_: Ctx, _: ModelManager, p: ParamsForUpdate<Task>| async move {
             let task: TaskForUpdate = params::data(&p.data, server_owned::<TaskBmc>)?;
             Result::Ok((p.id, task.title, task.done, task.description))
         })
         .add("get_task", |_: Ctx, _: ModelManager, p: ParamsIded| async move { Result::Ok(Row { id: p.id }) })
         .add("delete_task", |_: Ctx, _: ModelManager, p: ParamsIded| async move { Result::Ok(p.id) })
-        .add("list_tasks", |_: Ctx, _: ModelManager, p: ParamsList| async move {
+        .add("list_tasks", |_: Ctx, _: ModelManager, p: ParamsList<Task>| async move {
             TaskBmc::parse_filters(p.filters.as_deref())?;
             TaskBmc::parse_list_options(p.list_options.as_deref())?;
             Result::Ok(true)
         })
-        .add("count_tasks", |_: Ctx, _: ModelManager, p: ParamsCount| async move {
+        .add("count_tasks", |_: Ctx, _: ModelManager, p: ParamsCount<Task>| async move {
             TaskBmc::parse_filters(p.filters.as_deref())?;
             Result::Ok(0)
         })
-        .add("create_project", |_: Ctx, _: ModelManager, p: ParamsForCreate| async move {
+        .add("create_project", |_: Ctx, _: ModelManager, p: ParamsForCreate<Project>| async move {
             let project: ProjectForCreate = params::data(&p.data, server_owned::<ProjectBmc>)?;
             Result::Ok(project.name)
         })
-        .add("update_project", |_: Ctx, _: ModelManager, p: ParamsForUpdate| async move {
+        .add("update_project", |_: Ctx, _: ModelManager, p: ParamsForUpdate<Project>| async move {
             let project: ProjectForUpdate = params::data(&p.data, server_owned::<ProjectBmc>)?;
             Result::Ok((p.id, project.name))
         })
-        .add("list_projects", |_: Ctx, _: ModelManager, p: ParamsList| async move {
+        .add("list_projects", |_: Ctx, _: ModelManager, p: ParamsList<Project>| async move {
             ProjectBmc::parse_filters(p.filters.as_deref())?;
             ProjectBmc::parse_list_options(p.list_options.as_deref())?;
             Result::Ok(true)

@@ -190,6 +190,16 @@ fn expand_columns(input: &DeriveInput, is_entity: bool) -> syn::Result<Tokens> {
             }
         }
 
+        impl ::lib_model::schemars::JsonSchema for #name {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                #name_text.into()
+            }
+
+            fn json_schema(_: &mut ::lib_model::schemars::SchemaGenerator) -> ::lib_model::schemars::Schema {
+                ::lib_model::schema::row(#name_text, <Self as ::lib_model::base::Columns>::COLUMNS)
+            }
+        }
+
         impl ::lib_model::serde::Serialize for #name {
             fn serialize<S: ::lib_model::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
                 use ::lib_model::serde::ser::SerializeStruct as _;
@@ -205,11 +215,30 @@ fn expand_columns(input: &DeriveInput, is_entity: bool) -> syn::Result<Tokens> {
 
 fn expand_write_fields(input: &DeriveInput) -> syn::Result<Tokens> {
     let name = &input.ident;
-    let fields: Vec<_> = named_fields(input)?.named.iter().filter_map(|f| f.ident.as_ref()).collect();
+    let name_text = name.to_string();
+    let named = named_fields(input)?;
+    let fields: Vec<_> = named.named.iter().filter_map(|f| f.ident.as_ref()).collect();
     let columns: Vec<_> = fields.iter().map(|f| f.to_string().trim_start_matches("r#").to_string()).collect();
+    let inputs = named
+        .named
+        .iter()
+        .zip(&columns)
+        .map(|(field, column)| input_field(field, column))
+        .collect::<syn::Result<Vec<_>>>()?;
     Ok(quote! {
+        impl ::lib_model::schemars::JsonSchema for #name {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                #name_text.into()
+            }
+
+            fn json_schema(_: &mut ::lib_model::schemars::SchemaGenerator) -> ::lib_model::schemars::Schema {
+                ::lib_model::schema::input(#name_text, <Self as ::lib_model::base::WriteFields>::INPUTS)
+            }
+        }
+
         impl ::lib_model::base::WriteFields for #name {
             const FIELDS: &'static [&'static str] = &[#(#columns),*];
+            const INPUTS: &'static [::lib_model::schema::InputField] = &[#(#inputs),*];
 
             fn write_fields(self) -> ::std::vec::Vec<(&'static str, ::lib_model::sea_query::Value)> {
                 let mut written = ::std::vec::Vec::with_capacity(Self::FIELDS.len());
@@ -222,4 +251,62 @@ fn expand_write_fields(input: &DeriveInput) -> syn::Result<Tokens> {
             }
         }
     })
+}
+
+/// How an input field is typed, for its schema: `T` is required; `Option<T>` may be left out,
+/// and `null` means the same unless the field is read with `present` (which refuses it);
+/// `Option<Option<T>>` may be left out or `null` (clear the column).
+fn input_field(field: &syn::Field, column: &str) -> syn::Result<Tokens> {
+    let mut ty = &field.ty;
+    let mut options = 0;
+    while let Some(inner) = option_inner(ty) {
+        ty = inner;
+        options += 1;
+    }
+    let refuses_null = reads_with(field, "present")?;
+    let required = options == 0;
+    let nullable = options == 2 || (options == 1 && !refuses_null);
+    Ok(quote! {
+        ::lib_model::schema::InputField {
+            name: #column,
+            kind: <#ty as ::lib_model::base::FieldType>::KIND,
+            required: #required,
+            nullable: #nullable,
+        }
+    })
+}
+
+/// `T` of a type written `Option<T>`.
+fn option_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) => match args.args.first()? {
+            syn::GenericArgument::Type(inner) => Some(inner),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The field has `#[serde(deserialize_with = "<function>")]`.
+fn reads_with(field: &syn::Field, function: &str) -> syn::Result<bool> {
+    let mut found = false;
+    for attr in field.attrs.iter().filter(|attr| attr.path().is_ident("serde")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.input.peek(syn::Token![=]) {
+                let value: syn::Expr = meta.value()?.parse()?;
+                if meta.path.is_ident("deserialize_with")
+                    && matches!(&value, syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) if s.value() == function)
+                {
+                    found = true;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(found)
 }

@@ -41,6 +41,7 @@ pub mod operator_sql;
 pub mod project;
 mod pwd;
 mod pwd_budget;
+pub mod schema;
 pub mod serde_fields;
 pub mod session;
 mod session_cache;
@@ -60,4 +61,4 @@ pub use transaction::Transaction;
 
 // Re-exported for the macros, so entity crates need no direct dependency on them.
 #[doc(hidden)]
-pub use {sea_query, serde, serde_json, sqlx, time};
+pub use {schemars, sea_query, serde, serde_json, sqlx, time};

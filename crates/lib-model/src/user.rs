@@ -39,7 +39,7 @@ impl std::fmt::Debug for NewPwd {
 }
 
 /// What a user may see of their own account.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, Serialize, schemars::JsonSchema)]
 pub struct UserInfo {
     pub id: i64,
     pub username: String,

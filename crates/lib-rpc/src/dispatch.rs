@@ -4,6 +4,7 @@
 
 use crate::Error;
 use crate::answer::RpcLimits;
+use crate::openrpc::DISCOVER;
 use crate::protocol::{Incoming, Rejected, Request, parse_body, parse_request};
 use crate::responses::Responses;
 use crate::router::{RpcOutcome, RpcRouter};
@@ -48,6 +49,19 @@ impl RpcRouter {
     }
 }
 
+impl RpcRouter {
+    /// Whether `body` asks for nothing but the OpenRPC document: the one call that needs no
+    /// session (a single request, or a batch of them).
+    pub fn is_discovery(&self, body: &[u8], limits: &RpcLimits) -> bool {
+        let is_discover = |raw| matches!(parse_request(raw), Ok(request) if request.method == DISCOVER);
+        match parse_body(body, limits.batch_limit) {
+            Ok(Incoming::Single(raw)) => is_discover(raw),
+            Ok(Incoming::Batch(entries)) => !entries.is_empty() && entries.into_iter().all(is_discover),
+            Err(_) => false,
+        }
+    }
+}
+
 impl Calls<'_> {
     /// One request, answered unless it is a notification (which runs all the same).
     pub(crate) async fn call(&mut self, request: std::result::Result<Request<'_>, Rejected<'_>>) {
@@ -65,6 +79,7 @@ impl Calls<'_> {
         let span = tracing::info_span!("rpc", method = %LogText(&request.method), notification = request.id.is_none());
         let result = match self.router.methods.get(request.method.as_str()) {
             Some(method) => caught(|| method(self.ctx, self.mm.clone(), request.params)).instrument(span.clone()).await,
+            None if request.method == DISCOVER => self.router.discover_call(request.params),
             None => Err(Error::MethodNotFound(request.method.clone())),
         };
         span.in_scope(|| match result {

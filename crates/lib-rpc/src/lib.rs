@@ -28,6 +28,7 @@ mod dispatch;
 pub mod envelope;
 mod error;
 pub mod methods;
+pub mod openrpc;
 pub mod params;
 mod protocol;
 mod responses;

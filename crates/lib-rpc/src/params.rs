@@ -9,70 +9,98 @@
 
 use crate::{Error, Result};
 use lib_model::Invalid;
+use lib_model::base::Entity;
+use lib_model::schema::{FiltersOf, ListOptionsOf, Timestamp};
 use lib_model::time::OffsetDateTime;
+use schemars::JsonSchema;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use std::fmt;
+use std::marker::PhantomData;
 
 /// The entity's column a key names when the server sets it and no client may (see
 /// `lib_model::base::server_owned`).
 pub type ServerOwnedFn = fn(&str) -> Option<&'static str>;
 
-/// `{"data": {...}}`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ParamsForCreate {
+/// `{"data": {...}}`: an entity `E`'s create input.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, bound = "")]
+#[schemars(bound = "E: Entity")]
+pub struct ParamsForCreate<E> {
+    #[schemars(with = "E::ForCreate")]
     pub data: Box<RawValue>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    entity: PhantomData<E>,
 }
 
-/// `{"id": n, "data": {...}, "if_mtime"?: t}`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ParamsForUpdate {
+/// `{"id": n, "data": {...}, "if_mtime"?: t}`: an entity `E`'s update input.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, bound = "")]
+#[schemars(bound = "E: Entity")]
+pub struct ParamsForUpdate<E> {
     pub id: i64,
+    #[schemars(with = "E::ForUpdate")]
     pub data: Box<RawValue>,
     /// Only while the row's `mtime` is still this (RFC 3339, as the server returned it).
     #[serde(default, with = "lib_model::time::serde::rfc3339::option")]
+    #[schemars(with = "Option<Timestamp>")]
     pub if_mtime: Option<OffsetDateTime>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    entity: PhantomData<E>,
 }
 
 /// `{"id": n, "if_mtime"?: t}`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParamsForDelete {
     pub id: i64,
+    /// Only while the row's `mtime` is still this (RFC 3339, as the server returned it).
     #[serde(default, with = "lib_model::time::serde::rfc3339::option")]
+    #[schemars(with = "Option<Timestamp>")]
     pub if_mtime: Option<OffsetDateTime>,
 }
 
 /// `{"id": n}`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParamsIded {
     pub id: i64,
 }
 
-/// `{"filters"?: F, "list_options"?: L}`; filters and options are checked by the entity.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ParamsList {
+/// `{"filters"?: F, "list_options"?: L}`; filters and options are checked by the entity `E`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, bound = "")]
+#[schemars(bound = "E: Entity")]
+pub struct ParamsList<E> {
     #[serde(default)]
+    #[schemars(with = "FiltersOf<E>")]
     pub filters: Option<Box<RawValue>>,
     #[serde(default)]
+    #[schemars(with = "Option<ListOptionsOf<E>>")]
     pub list_options: Option<Box<RawValue>>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    entity: PhantomData<E>,
 }
 
 /// `{"filters"?: F}`
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ParamsCount {
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, bound = "")]
+#[schemars(bound = "E: Entity")]
+pub struct ParamsCount<E> {
     #[serde(default)]
+    #[schemars(with = "FiltersOf<E>")]
     pub filters: Option<Box<RawValue>>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    entity: PhantomData<E>,
 }
 
 /// No params: absent or `{}`. Any member is refused when its key is read.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoParams {}
 
@@ -247,14 +275,16 @@ mod tests {
         // The value is not even valid for any type: the key alone decides.
         let error = detail(from_params::<NoParams>(Some(&raw(r#"{"x": [{"": 0}, 1e400]}"#))).unwrap_err());
         assert_eq!(error, "x: unknown field `x`, there are no fields");
-        let error = detail(from_params::<ParamsList>(Some(&raw(r#"{"x": [{"": 0}, 1e400]}"#))).unwrap_err());
+        let error = detail(
+            from_params::<ParamsList<lib_model::task::Task>>(Some(&raw(r#"{"x": [{"": 0}, 1e400]}"#))).unwrap_err(),
+        );
         assert!(error.starts_with("x: unknown field `x`"), "{error}");
     }
 
     #[test]
     fn absent_params_read_as_an_empty_object() {
         assert!(from_params::<NoParams>(None).is_ok());
-        assert!(from_params::<ParamsList>(None).is_ok_and(|p| p.filters.is_none()));
+        assert!(from_params::<ParamsList<lib_model::task::Task>>(None).is_ok_and(|p| p.filters.is_none()));
     }
 
     #[test]

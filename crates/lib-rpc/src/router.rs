@@ -7,16 +7,20 @@
 
 use crate::Result;
 use crate::answer::{Answer, ResultWriter};
+use crate::openrpc::{MethodDoc, Shape};
 use crate::unwind::BoxFuture;
 use lib_core::Ctx;
 use lib_model::ModelManager;
 use lib_model::base::{Identified, Page};
 use lib_model::session::NewSession;
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::{Arc, OnceLock};
 
 /// Serialises one call's result into the answer.
 pub(crate) type WriteResult = Box<dyn FnOnce(&mut ResultWriter<'_>) -> serde_json::Result<()> + Send>;
@@ -57,6 +61,10 @@ impl<R: Serialize + Send + Sync> Rows for RowsById<R> {
 /// The registered methods. Built once at start, shared by every request.
 #[derive(Default)]
 pub struct RpcRouter {
+    /// What the OpenRPC document says of each method, in the order they were registered.
+    pub(crate) docs: Vec<MethodDoc>,
+    /// The OpenRPC document, built from `docs` the first time it is asked for.
+    pub(crate) document: OnceLock<Arc<Box<RawValue>>>,
     pub(crate) methods: HashMap<&'static str, Method>,
     pub(crate) get_many: HashMap<&'static str, GetMany>,
     /// The methods a `transaction` may call: the entity methods (see `transaction.rs`).
@@ -100,8 +108,8 @@ impl RpcRouter {
     /// named params, and its result is answered as `{"data": result}`.
     pub fn add<P, R, F, Fut>(&mut self, name: &'static str, handler: F) -> &mut Self
     where
-        P: DeserializeOwned + Send + 'static,
-        R: Serialize + Send + 'static,
+        P: DeserializeOwned + JsonSchema + Send + 'static,
+        R: Serialize + JsonSchema + Send + 'static,
         F: Fn(Ctx, ModelManager, P) -> Fut + Send + Sync + Copy + 'static,
         Fut: Future<Output = Result<R>> + Send + 'static,
     {
@@ -114,11 +122,12 @@ impl RpcRouter {
     /// one (`change_pwd`): the new session reaches [`RpcOutcome::new_session`].
     pub fn add_replacing_session<P, R, F, Fut>(&mut self, name: &'static str, handler: F) -> &mut Self
     where
-        P: DeserializeOwned + Send + 'static,
-        R: Serialize + Send + 'static,
+        P: DeserializeOwned + JsonSchema + Send + 'static,
+        R: Serialize + JsonSchema + Send + 'static,
         F: Fn(Ctx, ModelManager, P) -> Fut + Send + Sync + Copy + 'static,
         Fut: Future<Output = Result<(R, Option<NewSession>)>> + Send + 'static,
     {
+        self.docs.push(MethodDoc::new::<P, R>(name, Shape::Data));
         self.register(name, move |ctx, mm, params: P| async move {
             let (data, new_session) = handler(ctx, mm, params).await?;
             Ok((DataResult { data }, new_session))
@@ -129,11 +138,12 @@ impl RpcRouter {
     /// `{"data": rows, "next_cursor": s | null}`.
     pub fn add_list<P, R, F, Fut>(&mut self, name: &'static str, handler: F) -> &mut Self
     where
-        P: DeserializeOwned + Send + 'static,
-        R: Serialize + Send + 'static,
+        P: DeserializeOwned + JsonSchema + Send + 'static,
+        R: Serialize + JsonSchema + Send + 'static,
         F: Fn(Ctx, ModelManager, P) -> Fut + Send + Sync + Copy + 'static,
         Fut: Future<Output = Result<Page<R>>> + Send + 'static,
     {
+        self.docs.push(MethodDoc::new::<P, R>(name, Shape::Page));
         self.register(name, move |ctx, mm, params: P| async move {
             let page = handler(ctx, mm, params).await?;
             Ok((PageResult { data: page.rows, next_cursor: page.next_cursor }, None))
@@ -159,6 +169,30 @@ impl RpcRouter {
         });
         assert!(self.methods.insert(name, method).is_none(), "method {name} registered twice");
         self
+    }
+
+    /// The names of the registered methods (not `transaction` and `rpc.discover`, which the
+    /// dispatcher answers itself).
+    pub fn method_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.methods.keys().copied()
+    }
+
+    /// Documents that the method `name` (registered already) can fail with `errors`, besides
+    /// what every method can ([`crate::openrpc`]); each is described as a client would see it.
+    pub fn errors(&mut self, name: &str, errors: impl IntoIterator<Item = crate::Error>) -> &mut Self {
+        let doc = self.doc_mut(name);
+        doc.errors.extend(errors.into_iter().map(|error| error.client_error()));
+        self
+    }
+
+    /// Documents an example call of the method `name`: its params and its result.
+    pub fn example(&mut self, name: &str, params: Value, result: Value) -> &mut Self {
+        self.doc_mut(name).examples.push((params, result));
+        self
+    }
+
+    fn doc_mut(&mut self, name: &str) -> &mut MethodDoc {
+        self.docs.iter_mut().find(|doc| doc.name == name).unwrap_or_else(|| panic!("method {name} is not registered"))
     }
 
     /// Lets `transaction` call the methods `names` (registered already): methods that touch

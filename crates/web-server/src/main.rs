@@ -44,6 +44,8 @@ enum Command {
     Healthcheck,
     /// Print a fresh random PWD_KEY.
     GenKey,
+    /// Print the API's OpenRPC document (what `rpc.discover` answers), for client generators.
+    Openrpc,
     /// Drop and recreate the development database, then migrate and seed it (development only).
     ResetDevDb,
     /// The private development Postgres (started under target/dev-postgres when nothing answers
@@ -65,6 +67,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::GenKey) = cli.command {
         println!("{}", PwdKey::generate());
+        return ExitCode::SUCCESS;
+    }
+    if let Some(Command::Openrpc) = cli.command {
+        println!("{}", lib_rpc::methods::router().discover().get());
         return ExitCode::SUCCESS;
     }
     if let Some(Command::DevDb { action: DevDbAction::Stop }) = cli.command {

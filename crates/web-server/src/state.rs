@@ -1,5 +1,6 @@
 //! [`AppState`]: what every handler shares.
 
+use crate::routes::openrpc::Document;
 use lib_core::Config;
 use lib_model::ModelManager;
 use lib_rpc::{RpcLimits, RpcRouter};
@@ -12,11 +13,15 @@ pub(crate) struct AppState {
     pub(crate) rpc: Arc<RpcRouter>,
     /// Built once: its budget of answer bytes in flight is shared by every request.
     pub(crate) rpc_limits: RpcLimits,
+    /// The OpenRPC document, built at start.
+    pub(crate) openrpc: Document,
 }
 
 impl AppState {
     pub(crate) fn new(config: Config, mm: ModelManager) -> Self {
         let rpc_limits = RpcLimits::from_config(&config);
-        Self { mm, config: Arc::new(config), rpc: Arc::new(lib_rpc::methods::router()), rpc_limits }
+        let rpc = lib_rpc::methods::router();
+        let openrpc = Document::of(&rpc);
+        Self { mm, config: Arc::new(config), rpc: Arc::new(rpc), rpc_limits, openrpc }
     }
 }

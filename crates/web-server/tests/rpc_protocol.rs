@@ -69,7 +69,7 @@ async fn a_notification_runs_and_is_not_answered() {
 async fn unknown_and_reserved_methods_are_not_found() {
     let app = spawn_app().await;
     let alice = app.user("alice").await;
-    for method in ["foobar", "rpc.discover", "rpc.get_me", "GET_ME", ""] {
+    for method in ["foobar", "rpc.describe", "rpc.get_me", "GET_ME", ""] {
         let error = alice.err(method, json!({})).await;
         assert_error(&error, -32601, "MethodNotFound");
     }

@@ -37,6 +37,7 @@ use crate::{Error, ModelManager, Result};
 use fetch::{Prepare, fetch_all, fetch_optional};
 use lib_core::Ctx;
 use refusal::{parent_refusal, why_unchanged};
+use schemars::JsonSchema;
 use sea_query::{Condition, Expr, ExprTrait as _, PostgresQueryBuilder, Query, SelectStatement};
 use sea_query_sqlx::SqlxBinder;
 use sqlx::postgres::PgRow;
@@ -53,9 +54,9 @@ pub trait Identified {
 
 /// An entity's row, as `#[derive(Entity)]` declares it: its columns, how it is read, its `id`,
 /// and the inputs of its create and update (the fields a client may set).
-pub trait Entity: Columns + Identified + for<'r> FromRow<'r, PgRow> + Send + Unpin {
-    type ForCreate: WriteFields + Send;
-    type ForUpdate: WriteFields + Send;
+pub trait Entity: Columns + Identified + JsonSchema + for<'r> FromRow<'r, PgRow> + Send + Unpin {
+    type ForCreate: WriteFields + JsonSchema + Send;
+    type ForUpdate: WriteFields + JsonSchema + Send;
 }
 
 /// The create input of `B`'s entity.
@@ -87,6 +88,9 @@ pub trait DbBmc {
     /// The access an update or delete of a row needs: a task's is `Write` (to its project), a
     /// project's `Manage`.
     const CHANGE: Access = Access::Write;
+    /// The entity a row belongs to (a task's project), if any: a create or update can be refused
+    /// for what the caller may do there.
+    const PARENT: Option<&'static str> = None;
 
     type Entity: Entity;
 

@@ -7,6 +7,8 @@ use sea_query::Value;
 pub trait WriteFields {
     /// Every field a client may give: the columns this input can write.
     const FIELDS: &'static [&'static str];
+    /// The same fields with their types, as the input's schema says them.
+    const INPUTS: &'static [crate::schema::InputField];
 
     /// The fields given, as column/value pairs. Absent optional fields are left out, which
     /// makes every update a patch.

@@ -39,6 +39,7 @@ mod path;
 #[cfg(test)]
 mod proptests;
 mod scalar;
+pub mod schema;
 mod sql;
 #[cfg(test)]
 mod tests;

@@ -136,3 +136,117 @@ fn cmp_op<T, E>(op: &str, arg: impl OpArg<E>, conv: Conv<T>) -> Result<Option<Cm
         _ => return Ok(None),
     }))
 }
+
+/// Every operator name of every kind: the names [`operators`] asks each kind's table about.
+/// (A test checks that each `$name` of the tables above is here.)
+const OPERATOR_NAMES: [&str; 30] = [
+    "$eq",
+    "$not",
+    "$in",
+    "$notIn",
+    "$lt",
+    "$lte",
+    "$gt",
+    "$gte",
+    "$contains",
+    "$notContains",
+    "$containsAny",
+    "$notContainsAny",
+    "$containsAll",
+    "$startsWith",
+    "$notStartsWith",
+    "$startsWithAny",
+    "$notStartsWithAny",
+    "$endsWith",
+    "$notEndsWith",
+    "$endsWithAny",
+    "$notEndsWithAny",
+    "$containsCi",
+    "$notContainsCi",
+    "$startsWithCi",
+    "$notStartsWithCi",
+    "$endsWithCi",
+    "$notEndsWithCi",
+    "$ilike",
+    "$empty",
+    "$null",
+];
+
+/// What one operator takes: one value or a list of them, each of the field's kind or a flag
+/// (`$null`, `$empty`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Operand {
+    pub(crate) list: bool,
+    pub(crate) flag: bool,
+}
+
+/// The operators of a field of `kind`, read from the kind's own table (the one the decoder
+/// uses), so that what a filter's schema says is what the decoder accepts.
+pub(crate) fn operators(kind: super::FieldKind) -> Vec<(&'static str, Operand)> {
+    use super::FieldKind;
+    match kind {
+        FieldKind::Int => probe::<IntOps>(),
+        FieldKind::Text => probe::<TextOps>(),
+        FieldKind::Bool => probe::<BoolOps>(),
+        FieldKind::Time => probe::<TimeOps>(),
+    }
+}
+
+/// Asks `K`'s table about each name with an argument that records how it is read and then
+/// stops the parse (it has no value to give).
+fn probe<K: OpKind>() -> Vec<(&'static str, Operand)> {
+    struct Probe<'a>(&'a mut Option<Operand>);
+    impl Probe<'_> {
+        fn record<T>(self, list: bool, conv: Conv<T>) -> Result<T, ()> {
+            // Only a flag takes `true`: no kind's own values do, bar bool's, whose flags are bools too.
+            let flag = conv(scalar::Scalar::Bool(true)).is_ok();
+            *self.0 = Some(Operand { list, flag });
+            Err(())
+        }
+    }
+    impl OpArg<()> for Probe<'_> {
+        fn one<T>(self, conv: Conv<T>) -> Result<T, ()> {
+            self.record(false, conv)
+        }
+        fn many<T>(self, conv: Conv<T>) -> Result<Vec<T>, ()> {
+            self.record(true, conv).map(|_| Vec::new())
+        }
+    }
+    OPERATOR_NAMES
+        .into_iter()
+        .filter_map(|name| {
+            let mut operand = None;
+            match K::parse(name, Probe(&mut operand)) {
+                Ok(None) => None,
+                _ => Some((name, operand.expect("a known operator reads its value"))),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod operator_tests {
+    use super::*;
+    use crate::filter::FieldKind;
+
+    #[test]
+    fn every_operator_of_the_tables_is_probed() {
+        let source = include_str!("ops.rs");
+        for literal in source.split('"').skip(1).step_by(2).filter(|s| s.starts_with('$')) {
+            assert!(OPERATOR_NAMES.contains(&literal), "{literal} is missing from OPERATOR_NAMES");
+        }
+    }
+
+    #[test]
+    fn the_probe_reads_the_tables() {
+        let names = |kind| operators(kind).into_iter().map(|(name, _)| name).collect::<Vec<_>>();
+        assert_eq!(names(FieldKind::Bool), ["$eq", "$not", "$null"]);
+        assert_eq!(names(FieldKind::Int), ["$eq", "$not", "$in", "$notIn", "$lt", "$lte", "$gt", "$gte", "$null"]);
+        assert_eq!(names(FieldKind::Text).len(), 30);
+        let text = operators(FieldKind::Text);
+        let operand = |name| text.iter().find(|(n, _)| *n == name).unwrap().1;
+        assert_eq!(operand("$in"), Operand { list: true, flag: false });
+        assert_eq!(operand("$empty"), Operand { list: false, flag: true });
+        assert_eq!(operand("$eq"), Operand { list: false, flag: false });
+    }
+}

@@ -6,9 +6,11 @@ use lib_core::Ctx;
 use lib_model::ModelManager;
 use lib_model::session::NewSession;
 use lib_model::user::{NewPwd, UserBmc, UserInfo};
+use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::json;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangePwdParams {
     old_pwd: String,
@@ -16,7 +18,20 @@ struct ChangePwdParams {
 }
 
 pub(super) fn add_methods(router: &mut RpcRouter) {
-    router.add("get_me", get_me).add_replacing_session("change_pwd", change_pwd);
+    use lib_model::Error as M;
+    router
+        .add("get_me", get_me)
+        .example("get_me", json!({}), json!({"data": {"id": 1, "username": "demo1"}}))
+        .add_replacing_session("change_pwd", change_pwd)
+        // A wrong old password is refused as invalid params; each attempt is charged like a login.
+        .errors(
+            "change_pwd",
+            [
+                crate::Error::Model(M::TooManyAttempts { retry_after: std::time::Duration::ZERO }),
+                crate::Error::Model(M::Conflict { detail: "" }),
+            ],
+        )
+        .example("change_pwd", json!({"old_pwd": "welcome", "new_pwd": "a longer secret"}), json!({"data": true}));
 }
 
 async fn get_me(ctx: Ctx, mm: ModelManager, _params: NoParams) -> Result<UserInfo> {

@@ -5,9 +5,12 @@ use crate::{Result, RpcRouter};
 use lib_core::Ctx;
 use lib_model::ModelManager;
 use lib_model::member::{Member, MemberBmc, Role};
+use lib_model::schema::EXAMPLE_TIME;
+use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::{Value, json};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AddParams {
     project_id: i64,
@@ -15,13 +18,13 @@ struct AddParams {
     role: Role,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ProjectParams {
     project_id: i64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateParams {
     project_id: i64,
@@ -29,7 +32,7 @@ struct UpdateParams {
     role: Role,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RemoveParams {
     project_id: i64,
@@ -47,6 +50,37 @@ pub(super) fn add_methods(router: &mut RpcRouter) {
         .add(METHODS[3], remove)
         // They touch nothing but the model's tables: a transaction can hold them.
         .allow_in_transactions(&METHODS);
+    describe(router);
+}
+
+/// The errors each method can answer besides every method's, and an example of each: demo1
+/// shares its first project with demo2 (user 2), changes demo2's role, then removes demo2.
+fn describe(router: &mut RpcRouter) {
+    use lib_model::Error as M;
+    let project_not_found = || crate::Error::Model(M::EntityNotFound { entity: "project", id: 0 });
+    let forbidden = || crate::Error::Model(M::Forbidden { entity: "project", id: 0 });
+    let conflict = || crate::Error::Model(M::Conflict { detail: "" });
+    let member = |role: &str| -> Value {
+        json!({"project_id": 1, "user_id": 2, "username": "demo2", "role": role,
+               "cid": 1, "ctime": EXAMPLE_TIME, "mid": 1, "mtime": EXAMPLE_TIME})
+    };
+    router
+        .errors(METHODS[0], [project_not_found(), crate::Error::Model(M::UsernameNotFound), forbidden(), conflict()])
+        .example(
+            METHODS[0],
+            json!({"project_id": 1, "username": "demo2", "role": "editor"}),
+            json!({"data": member("editor")}),
+        )
+        .errors(METHODS[1], [project_not_found()])
+        .example(METHODS[1], json!({"project_id": 1}), json!({"data": [member("editor")]}))
+        .errors(METHODS[2], [project_not_found(), forbidden(), conflict()])
+        .example(
+            METHODS[2],
+            json!({"project_id": 1, "user_id": 2, "role": "viewer"}),
+            json!({"data": member("viewer")}),
+        )
+        .errors(METHODS[3], [project_not_found(), forbidden(), conflict()])
+        .example(METHODS[3], json!({"project_id": 1, "user_id": 2}), json!({"data": member("viewer")}));
 }
 
 async fn add(ctx: Ctx, mm: ModelManager, p: AddParams) -> Result<Member> {

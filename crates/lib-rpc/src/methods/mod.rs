@@ -1,7 +1,8 @@
 //! The API contract's methods. [`router`] registers them all.
 
 mod account;
-mod crud;
+#[doc(hidden)]
+pub mod crud;
 mod member;
 
 use crate::RpcRouter;

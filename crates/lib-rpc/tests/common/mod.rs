@@ -4,7 +4,7 @@
 
 use lib_core::{Config, Ctx};
 use lib_model::ModelManager;
-use lib_model::task::{TaskBmc, TaskForCreate};
+use lib_model::task::{Task, TaskBmc, TaskForCreate};
 use lib_rpc::params::{self, NoParams, ParamsForCreate, ParamsList};
 use lib_rpc::{Result, RpcLimits, RpcOutcome, RpcRouter};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use serde_json::Value;
 
 pub const REQ_ID: &str = "test-req-id";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bytes {
     pub n: usize,
@@ -28,14 +28,14 @@ async fn me(ctx: Ctx, _: ModelManager, _: NoParams) -> Result<i64> {
 }
 
 /// The real filter and list-option parsers, without the query.
-async fn list(_: Ctx, _: ModelManager, p: ParamsList) -> Result<bool> {
+async fn list(_: Ctx, _: ModelManager, p: ParamsList<Task>) -> Result<bool> {
     TaskBmc::parse_filters(p.filters.as_deref())?;
     TaskBmc::parse_list_options(p.list_options.as_deref())?;
     Ok(true)
 }
 
 /// The real `data` decoding of `create_task`, answering what it decoded.
-async fn create(_: Ctx, _: ModelManager, p: ParamsForCreate) -> Result<String> {
+async fn create(_: Ctx, _: ModelManager, p: ParamsForCreate<Task>) -> Result<String> {
     let task: TaskForCreate = params::data(&p.data, lib_model::base::server_owned::<TaskBmc>)?;
     Ok(task.title)
 }
@@ -59,6 +59,7 @@ async fn panics_later(_: Ctx, _: ModelManager, _: NoParams) -> Result<bool> {
 }
 
 /// Its result panics while it is serialised.
+#[derive(schemars::JsonSchema)]
 struct Unserialisable;
 
 impl serde::Serialize for Unserialisable {

@@ -2,6 +2,7 @@
 
 mod auth;
 mod health;
+pub(crate) mod openrpc;
 mod rpc;
 
 use crate::error::Error;
@@ -23,6 +24,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .route("/login", post(auth::login))
         .route("/logoff", post(auth::logoff))
         .route("/rpc", post(rpc::rpc).layer(compress_large_answers()))
+        .route("/openrpc.json", get(openrpc::document).layer(CompressionLayer::new()))
         .fallback(any(|| async { Error::NotFound }))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::api_guard));
     if !state.config.allowed_origins.is_empty() {

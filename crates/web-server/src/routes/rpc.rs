@@ -1,8 +1,9 @@
-//! `POST /api/rpc`: a session is required; the body goes to lib-rpc, and its answer is sent
-//! within a deadline ([`body`]).
+//! `POST /api/rpc`: a session is required, but for `rpc.discover`; the body goes to lib-rpc,
+//! and its answer is sent within a deadline ([`body`]).
 
 mod body;
 
+use crate::error::Error;
 use crate::extract::{BodyBytes, SessionCtx};
 use crate::middleware::observe::ReqId;
 use crate::state::AppState;
@@ -11,15 +12,21 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, SET_COOKIE};
 use axum::response::{IntoResponse, Response};
-use lib_core::LogText;
+use lib_core::{Ctx, LogText};
 
 pub(super) async fn rpc(
     State(state): State<AppState>,
     Extension(ReqId(req_id)): Extension<ReqId>,
-    session: SessionCtx,
+    session: Result<SessionCtx, Error>,
     BodyBytes(body): BodyBytes,
 ) -> Response {
-    let outcome = state.rpc.handle(session.ctx, &state.mm, &body, &req_id, &state.rpc_limits).await;
+    let ctx = match session {
+        Ok(session) => session.ctx,
+        // The document is the API's public face: anyone may ask for it, and for nothing else.
+        Err(Error::Unauthorized) if state.rpc.is_discovery(&body, &state.rpc_limits) => Ctx::for_user(0),
+        Err(error) => return error.into_response(),
+    };
+    let outcome = state.rpc.handle(ctx, &state.mm, &body, &req_id, &state.rpc_limits).await;
     // Nothing of the request is needed any more: its memory goes before the answer is sent.
     drop(body);
     let span = tracing::Span::current();
