@@ -9,6 +9,36 @@ import { projectsView } from './views/projects.js';
 import { tasksView } from './views/tasks.js';
 import { passwordView } from './views/password.js';
 
+/** @typedef {import('../../clients/ts/src/api.gen.js').UserInfo} UserInfo */
+/** @typedef {import('./rpc.js').RpcClient} RpcClient */
+
+/**
+ * What the views share.
+ * @typedef {object} Session
+ * @property {UserInfo|null} me the signed-in user, once known
+ * @property {string|null} flash a message the next view shows once
+ * @property {string|null} returnTo where to go after logging in
+ * @property {string|null} prefillUser the username to put in the login form after signing up
+ */
+
+/**
+ * The context each view gets.
+ * @typedef {object} Ctx
+ * @property {RpcClient} rpc
+ * @property {Session} session
+ * @property {string[]} params the route's captures (a project's id)
+ * @property {(hash: string) => void} navigate
+ * @property {(me: UserInfo|null) => void} setMe
+ * @property {() => Promise<UserInfo|null>} loadMe
+ * @property {() => boolean} isCurrent whether the view is still the one shown
+ */
+
+/**
+ * What a view returns: its title, its node, and what to focus (else the view's container).
+ * @typedef {{title: string, node: HTMLElement, focus?: HTMLElement}} Shown
+ */
+
+/** @type {{re: RegExp, view: (ctx: Ctx) => Shown, isPublic?: boolean}[]} */
 const ROUTES = [
   { re: /^#\/login$/, view: loginView, isPublic: true },
   { re: /^#\/signup$/, view: signupView, isPublic: true },
@@ -18,7 +48,10 @@ const ROUTES = [
 ];
 const HOME = '#/projects';
 
-/** What the views share: the signed-in user and one-shot messages between views. */
+/**
+ * What the views share: the signed-in user and one-shot messages between views.
+ * @type {Session}
+ */
 const session = {
   me: null, // {id, username} once known
   flash: null, // shown once by the next view
@@ -30,18 +63,23 @@ const viewEl = document.getElementById('view');
 const navEl = document.getElementById('nav');
 const whoamiEl = document.getElementById('whoami');
 
+/** @param {string} hash */
 function navigate(hash) {
   if (location.hash === hash) render();
   else location.hash = hash;
 }
 
+/** @param {UserInfo|null} me */
 function setMe(me) {
   session.me = me;
   whoamiEl.textContent = me ? me.username : '';
   navEl.hidden = !me;
 }
 
-/** Ask the server who is signed in; null when nobody is. */
+/**
+ * Ask the server who is signed in; null when nobody is.
+ * @returns {Promise<UserInfo|null>}
+ */
 async function loadMe() {
   try {
     const res = await rpc.call('get_me');
@@ -53,6 +91,7 @@ async function loadMe() {
   }
 }
 
+/** @param {string|null} message shown by the login view */
 function goToLogin(message) {
   setMe(null);
   session.flash = message;
@@ -80,6 +119,7 @@ document.getElementById('logoff').addEventListener('click', async () => {
   goToLogin('You have logged off.');
 });
 
+/** @param {string} text */
 function showFatal(text) {
   const retry = h('button', { type: 'button', id: 'retry', text: 'Try again', on: { click: render } });
   replace(viewEl, h('h1', { text: 'Something went wrong' }),
@@ -114,6 +154,7 @@ async function render() {
     }
   }
 
+  /** @type {Ctx} */
   const ctx = {
     rpc,
     session,

@@ -79,6 +79,9 @@ export function messageBox(kind, testid) {
 /**
  * Run `fn` while `form`'s controls are disabled, so a double Enter cannot send
  * twice; re-enables them afterwards whatever happens.
+ * @template T
+ * @param {() => Promise<T>} fn
+ * @returns {Promise<T>}
  */
 export async function busy(form, fn) {
   const controls = [...form.querySelectorAll('button, input, textarea, select')];

@@ -2,6 +2,8 @@
 // messages never reach the page; the request id does, for unexpected failures,
 // so a report can be matched with the server's log.
 
+/** @typedef {import('./rpc.js').RpcError} RpcError */
+
 const SENTENCES = {
   LoginFailed: 'That username and password do not match.',
   UsernameTaken: 'That username is already taken. Please choose another one.',
@@ -44,12 +46,19 @@ const THROTTLED = {
 const DETAIL_HIDDEN = new Set(['QueryTimeout', 'Stale', 'Forbidden']);
 
 /**
+ * Sentences a view knows better: kind → sentence, and `fields`: field → sentence.
+ * @typedef {{[kind: string]: string | Record<string, string> | undefined,
+ *   fields?: Record<string, string>}} Overrides
+ */
+
+/**
  * A friendly sentence for `err`.
- * @param {unknown} err an RpcError (anything else is treated as unexpected)
- * @param {Record<string, string>} [overrides] kind → sentence, for a view that knows better;
+ * @param {Partial<RpcError>} err an RpcError (anything else is treated as unexpected)
+ * @param {Overrides} [overrides] kind → sentence, for a view that knows better;
  *   and `fields`: field → sentence, for an invalid input whose one field at fault the server
  *   named (`error.data.field`: `old_pwd`, `data.title`). Such a sentence says it all for people,
  *   so the server's detail is not added to it.
+ * @returns {string}
  */
 export function describeError(err, overrides = {}) {
   const kind = err?.kind ?? 'Unknown';

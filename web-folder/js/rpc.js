@@ -2,21 +2,29 @@
 // three REST endpoints for sessions. Every failure becomes an `RpcError`, so
 // views deal with one error type and never see raw response bodies.
 
+/** @typedef {import('../../clients/ts/src/api.gen.js').Methods} Methods */
+/** @typedef {import('../../clients/ts/src/api.gen.js').Method} Method */
+
+/**
+ * One call of a batch: a method and its params (checked against that method).
+ * @typedef {{[M in Method]: {method: M, params?: Methods[M]['params']}}[Method]} Call
+ */
+
 /** A failed call: JSON-RPC error, REST error, or a transport problem. */
 export class RpcError extends Error {
   /**
    * @param {object} o
-   * @param {number|null} o.code    JSON-RPC error code (null for transport failures)
-   * @param {string} o.message      the server's message (for logs, not for people)
-   * @param {string} o.kind         `error.data.kind`, or a client-side kind such as NetworkError
-   * @param {string|null} o.detail  `error.data.detail` when the server gave one
-   * @param {string|null} o.field   `error.data.field`: the one field at fault (`old_pwd`,
-   *                                `data.title`), when the server named one
-   * @param {string|null} o.reqId   `error.data.req_id` or the `x-request-id` header
-   * @param {number|null} o.status  HTTP status
-   * @param {number|null} o.retryAfterMs  when to retry, in ms: `error.data.retry_after_ms`, else
-   *                                      the `Retry-After` header; null when the server gave none
-   * @param {object|null} o.data    the whole `error.data` object
+   * @param {number|null} [o.code]    JSON-RPC error code (null for transport failures)
+   * @param {string} [o.message]      the server's message (for logs, not for people)
+   * @param {string} [o.kind]         `error.data.kind`, or a client-side kind such as NetworkError
+   * @param {string|null} [o.detail]  `error.data.detail` when the server gave one
+   * @param {string|null} [o.field]   `error.data.field`: the one field at fault (`old_pwd`,
+   *                                  `data.title`), when the server named one
+   * @param {string|null} [o.reqId]   `error.data.req_id` or the `x-request-id` header
+   * @param {number|null} [o.status]  HTTP status
+   * @param {number|null} [o.retryAfterMs]  when to retry, in ms: `error.data.retry_after_ms`, else
+   *                                        the `Retry-After` header; null when the server gave none
+   * @param {Record<string, unknown>|null} [o.data]  the whole `error.data` object
    */
   constructor({ code = null, message = '', kind = 'Unknown', detail = null, field = null, reqId = null,
     status = null, retryAfterMs = null, data = null }) {
@@ -114,7 +122,14 @@ export class RpcClient extends EventTarget {
     throw err;
   }
 
-  /** Call one method; resolves to its `result` or throws an RpcError. */
+  /**
+   * Call one method; resolves to its `result` or throws an RpcError. Typed by the client types
+   * generated from the server's OpenRPC document (clients/ts).
+   * @template {Method} M
+   * @param {M} method
+   * @param {Methods[M]['params']} [params]
+   * @returns {Promise<Methods[M]['result']>}
+   */
   async call(method, params) {
     const id = this.nextId++;
     const req = { jsonrpc: '2.0', id, method };
@@ -132,7 +147,8 @@ export class RpcClient extends EventTarget {
    * Send several calls in one request. Resolves to an array in the order of
    * `calls`, each element either that call's `result` or an RpcError (one
    * failing call does not hide the others). Whole-request failures throw.
-   * @param {{method: string, params?: object}[]} calls
+   * @param {Call[]} calls
+   * @returns {Promise<any[]>} loosely typed: the caller knows which result (or RpcError) each is
    */
   async batch(calls) {
     if (calls.length === 0) return [];

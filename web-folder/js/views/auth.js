@@ -4,12 +4,19 @@ import { h, field, messageBox, busy } from '../dom.js';
 import { describeError } from '../errors.js';
 import { RpcError } from '../rpc.js';
 
+/** @typedef {import('../app.js').Ctx} Ctx */
+/** @typedef {import('../app.js').Shown} Shown */
+
 // The server's rule (RFC 8265 usernames with UTS #39 checks), in words.
 const USERNAME_HINT = '3 to 64 letters or digits, all of one script (punctuation such as . _ - is fine); '
   + 'no spaces or invisible characters. Not case-sensitive: "Alice" and "alice" are the same name.';
 const USERNAME_TAKEN = 'That username, or one that looks just like it, is already taken. Please choose another one.';
 const PASSWORD_HINT = 'At least 8 characters.';
 
+/**
+ * @param {Ctx} ctx
+ * @returns {Shown}
+ */
 export function loginView(ctx) {
   const { rpc, session } = ctx;
   const info = messageBox('info', 'info');
@@ -60,6 +67,10 @@ export function loginView(ctx) {
   return { title: 'Log in', node, focus: user.control.value ? pwd.control : user.control };
 }
 
+/**
+ * @param {Ctx} ctx
+ * @returns {Shown}
+ */
 export function signupView(ctx) {
   const { rpc, session } = ctx;
   const error = messageBox('error', 'error');

@@ -5,12 +5,17 @@
 import { h, busy, replace } from '../dom.js';
 import { aRole, canManage, roleLabel } from './roles.js';
 
+/** @typedef {import('../../../clients/ts/src/api.gen.js').Member} Member */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').Project} Project */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').Role} Role */
+/** @typedef {import('./members.js').Act} Act */
+
 /**
- * @param {object} member the Member from the server
+ * @param {Member} member the Member from the server
  * @param {object} deps
- * @param {{name: string, role: string}} deps.project the project as last shown (the caller's role)
+ * @param {Project} deps.project the project as last shown (the caller's role)
  * @param {number} deps.meId the caller's user id
- * @param {(method: string, params: object, opts: object) => Promise<boolean>} deps.act run a member
+ * @param {Act} deps.act run a member
  *   method and say how it went; `opts`: `say(member)` the sentence for success, `focusId` where focus
  *   goes after, `ownRole` when the caller's own role changes, `leaving` when the caller leaves.
  *   Resolves to whether it went through.
@@ -54,6 +59,7 @@ export function memberItem(member, { project, meId, act }) {
       actions());
   }
 
+  /** @param {Role} role */
   async function changeRole(role) {
     await busy(li, () => act('update_project_member', { ...ids, role }, {
       say: (got) => `“${got.username}” is now ${aRole(got.role)}.`,
@@ -65,6 +71,12 @@ export function memberItem(member, { project, meId, act }) {
    * Replace the row with a question (`label` names the group for screen readers): the `yes`
    * button runs `run` (resolving to whether it went through); Cancel and Escape go back to the row,
    * with focus on the button whose id starts with `focusBack`.
+   * @param {object} q
+   * @param {string} q.label
+   * @param {string} q.question
+   * @param {string} q.yes the yes button's text
+   * @param {() => Promise<boolean>} q.run
+   * @param {string} q.focusBack
    */
   function confirm({ label, question, yes: yesText, run, focusBack }) {
     const back = () => {

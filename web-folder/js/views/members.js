@@ -8,6 +8,34 @@ import { memberItem } from './member-item.js';
 import { aRole, canManage } from './roles.js';
 import { keepFocus } from './util.js';
 
+/** @typedef {import('../rpc.js').RpcError} RpcError */
+/** @typedef {import('../errors.js').Overrides} Overrides */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').Methods} Methods */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').Project} Project */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').Member} Member */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').Role} Role */
+
+/**
+ * The methods a member's row runs (through `act`).
+ * @typedef {'update_project_member' | 'remove_project_member'} MemberMethod
+ */
+
+/**
+ * How `act` reports.
+ * @typedef {object} ActOptions
+ * @property {(member: Member) => string} [say] the sentence for success, from the member as answered
+ * @property {string} [focusId] where focus goes after
+ * @property {boolean} [ownRole] the caller's own role changes
+ * @property {boolean} [leaving] the caller leaves the project
+ */
+
+/**
+ * Run a member method for a row; resolves to whether it went through. `params.role`, when
+ * given, is the role being set.
+ * @typedef {<M extends MemberMethod>(method: M, params: Methods[M]['params'] & {role?: Role},
+ *   opts: ActOptions) => Promise<boolean>} Act
+ */
+
 const GONE = 'This project no longer exists, or you are no longer a member of it.';
 
 /**
@@ -18,9 +46,10 @@ const GONE = 'This project no longer exists, or you are no longer a member of it
  * @param {(focusId?: string) => Promise<void>} deps.refresh the caller's role changed, or may have:
  *   read the project again and show it (this panel included, through `show`)
  * @param {(projectName: string) => void} deps.left the caller has left the project
- * @returns {{node: HTMLElement, show: (project: object) => Promise<void>}}
+ * @returns {{node: HTMLElement, show: (project: Project) => Promise<void>}}
  */
 export function membersPanel({ rpc, projectId, meId, refresh, left }) {
+  /** @type {Project|null} */
   let project = null; // {name, role} as last shown
   let loadSeq = 0;
 
@@ -45,12 +74,19 @@ export function membersPanel({ rpc, projectId, meId, refresh, left }) {
 
   // `sentences`: kind → the whole sentence for this panel's case (the server's detail is for
   // developers there), and `fields` as describeError takes them.
+  /**
+   * @param {RpcError} err
+   * @param {Overrides} [sentences]
+   */
   function fail(err, sentences = {}) {
     if (err.kind === 'Unauthorized') return; // the app takes the user to the login view
     error.show(sentences[err.kind] ?? describeError(err, { fields: sentences.fields }));
   }
 
-  /** Show the members of `p` (the project as just read) with what its role allows. */
+  /**
+   * Show the members of `p` (the project as just read) with what its role allows.
+   * @param {Project} p
+   */
   async function show(p) {
     project = p;
     const seq = ++loadSeq;
@@ -61,6 +97,7 @@ export function membersPanel({ rpc, projectId, meId, refresh, left }) {
         + 'first make another member its owner.'
       : 'Only the owner can add or remove members and change their roles.';
     list.dataset.state = 'loading';
+    /** @type {Member[]} */
     let members;
     try {
       members = (await rpc.call('list_project_members', { project_id: projectId })).data;
@@ -83,10 +120,16 @@ export function membersPanel({ rpc, projectId, meId, refresh, left }) {
    * Run one member method for a row. A refusal because the panel is out of date (no longer the
    * owner: Forbidden; the member or the caller's membership gone: EntityNotFound) reads the
    * project again first, so what is shown matches what the caller may now do.
+   * @template {MemberMethod} M
+   * @param {M} method
+   * @param {Methods[M]['params'] & {role?: Role}} params
+   * @param {ActOptions} opts
+   * @returns {Promise<boolean>}
    */
   async function act(method, params, { say, focusId, ownRole = false, leaving = false }) {
     error.clear();
     status.clear();
+    /** @type {Member} */
     let got;
     try {
       got = (await rpc.call(method, params)).data;
@@ -123,6 +166,7 @@ export function membersPanel({ rpc, projectId, meId, refresh, left }) {
       return;
     }
     const newRole = role.control.value;
+    /** @type {Member} */
     let got;
     try {
       got = (await busy(addForm, () => rpc.call('add_project_member',

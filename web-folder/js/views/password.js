@@ -3,6 +3,13 @@
 import { h, field, messageBox, busy } from '../dom.js';
 import { describeError } from '../errors.js';
 
+/** @typedef {import('../app.js').Ctx} Ctx */
+/** @typedef {import('../app.js').Shown} Shown */
+
+/**
+ * @param {Ctx} ctx
+ * @returns {Shown}
+ */
 export function passwordView(ctx) {
   const { rpc } = ctx;
   const error = messageBox('error', 'error');

@@ -6,13 +6,17 @@ import { h, replace } from '../dom.js';
 import { roleLabel, roleSummary } from './roles.js';
 import { membersPanel } from './members.js';
 
+/** @typedef {import('../app.js').Ctx} Ctx */
+/** @typedef {import('../rpc.js').RpcError} RpcError */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').Project} Project */
+
 /**
- * @param {object} ctx the view's context (rpc, session, navigate, isCurrent)
+ * @param {Ctx} ctx the view's context (rpc, session, navigate, isCurrent)
  * @param {object} deps
  * @param {number} deps.projectId
- * @param {(err: Error) => void} deps.fail show an RpcError in words, in the view's message area
+ * @param {(err: RpcError) => void} deps.fail show an RpcError in words, in the view's message area
  * @param {(text: string) => void} deps.failText show an error sentence there
- * @param {(project: object|null) => void} deps.shown the project as just read (null: it cannot be
+ * @param {(project: Project|null) => void} deps.shown the project as just read (null: it cannot be
  *   shown: gone, or the caller is no longer a member); the view shows its tasks for that role
  * @param {() => Promise<void>} deps.reloadTasks show the tasks again (after a role change)
  */
@@ -26,8 +30,10 @@ export function projectHead(ctx, { projectId, fail, failText, shown, reloadTasks
   /**
    * Read the project: its name and the caller's role, which decide the controls shown. Resolves
    * to the project, or null when it cannot be shown (gone, no longer a member, the view was left).
+   * @returns {Promise<Project|null>}
    */
   async function read() {
+    /** @type {Project} */
     let p;
     try {
       p = (await rpc.call('get_project', { id: projectId })).data;
@@ -58,6 +64,7 @@ export function projectHead(ctx, { projectId, fail, failText, shown, reloadTasks
   }
 
   // The caller's role changed, or may have (a members panel action): show the project as it is now.
+  /** @param {string} [focusId] */
   async function refresh(focusId) {
     if (!(await read())) return;
     await reloadTasks();
@@ -65,6 +72,7 @@ export function projectHead(ctx, { projectId, fail, failText, shown, reloadTasks
   }
 
   // The caller has left the project: it is no longer theirs to see.
+  /** @param {string} name the project's */
   function left(name) {
     ctx.session.flash = `You have left “${name}”.`;
     ctx.navigate('#/projects');

@@ -6,10 +6,20 @@ import { describeError } from '../errors.js';
 import { keepFocus, plural } from './util.js';
 import { canManage, roleLabel } from './roles.js';
 
+/** @typedef {import('../app.js').Ctx} Ctx */
+/** @typedef {import('../app.js').Shown} Shown */
+/** @typedef {import('../rpc.js').RpcError} RpcError */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').Project} Project */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').CountTasksResult} CountTasksResult */
+
 // One batch of count_tasks carries one call per project; the server takes at
 // most 100 calls per batch, so the list shows at most that many projects.
 const MAX_PROJECTS = 100;
 
+/**
+ * @param {Ctx} ctx
+ * @returns {Shown}
+ */
 export function projectsView(ctx) {
   const { rpc } = ctx;
   const error = messageBox('error', 'error');
@@ -30,6 +40,11 @@ export function projectsView(ctx) {
   // in another tab: Stale, as writes carry the mtime shown in `if_mtime`), or the caller's role in
   // it did (no longer the owner: Forbidden). Show the latest version, then say why, and keep
   // focus on that project: its action when still shown, else its name.
+  /**
+   * @param {RpcError} err
+   * @param {Project} p
+   * @param {'rename'|'delete'} action
+   */
   async function outdated(err, p, action) {
     await load();
     fail(err);
@@ -38,8 +53,11 @@ export function projectsView(ctx) {
 
   async function load() {
     list.dataset.state = 'loading';
+    /** @type {Project[]} */
     let projects;
+    /** @type {number} */
     let total;
+    /** @type {(CountTasksResult|RpcError)[]} count_tasks of each project, or why it failed */
     let counts;
     try {
       const [listed, counted] = await rpc.batch([
@@ -67,6 +85,10 @@ export function projectsView(ctx) {
     list.dataset.state = 'ready';
   }
 
+  /**
+   * @param {Project} p
+   * @param {CountTasksResult|RpcError} count its count_tasks, or why it failed
+   */
   function projectItem(p, count) {
     const li = h('li', { class: 'item', 'data-testid': 'project-item', dataset: { projectId: String(p.id) } });
     const countText = count instanceof Error ? 'task count unavailable' : plural(count.data, 'task');

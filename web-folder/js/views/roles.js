@@ -9,28 +9,43 @@ const SUMMARIES = {
   viewer: 'You can see the tasks but not change them. Ask the owner if you need to edit.',
 };
 
-/** "Owner", "Editor", "Viewer" (an unknown role is shown as it is). */
+/**
+ * "Owner", "Editor", "Viewer" (an unknown role is shown as it is).
+ * @param {string} role
+ */
 export function roleLabel(role) {
   return LABELS[role] ?? String(role);
 }
 
-/** The role in a sentence, lower case: "the owner", "an editor", "a viewer". */
+/**
+ * The role in a sentence, lower case: "the owner", "an editor", "a viewer".
+ * @param {string} role
+ */
 export function aRole(role) {
   if (role === 'owner') return 'the owner';
   return `${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role}`;
 }
 
-/** One sentence on what `role` lets the caller do. */
+/**
+ * One sentence on what `role` lets the caller do.
+ * @param {string} role
+ */
 export function roleSummary(role) {
   return SUMMARIES[role] ?? '';
 }
 
-/** Editors and the owner may create, change and delete tasks. */
+/**
+ * Editors and the owner may create, change and delete tasks.
+ * @param {string|null} role
+ */
 export function canEditTasks(role) {
   return role === 'owner' || role === 'editor';
 }
 
-/** Only the owner may rename or delete the project and manage its members. */
+/**
+ * Only the owner may rename or delete the project and manage its members.
+ * @param {string|null} role
+ */
 export function canManage(role) {
   return role === 'owner';
 }

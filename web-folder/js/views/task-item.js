@@ -5,14 +5,18 @@
 
 import { h, field, busy, replace } from '../dom.js';
 
+/** @typedef {import('../../../clients/ts/src/api.gen.js').Task} Task */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').TaskForUpdate} TaskForUpdate */
+/** @typedef {import('../rpc.js').RpcError} RpcError */
+
 /**
- * @param {object} task the Task from the server
+ * @param {Task} task the Task from the server
  * @param {object} deps
  * @param {import('../rpc.js').RpcClient} deps.rpc
  * @param {(message: string, focusId?: string) => Promise<void>} deps.changed reload after a change
- * @param {(err: Error) => void} deps.fail show an RpcError in words
+ * @param {(err: RpcError) => void} deps.fail show an RpcError in words
  * @param {boolean} deps.canEdit whether the caller's role lets them change tasks
- * @param {(err: Error) => Promise<void>} deps.outdated reload, then say why a write was refused:
+ * @param {(err: RpcError) => Promise<void>} deps.outdated reload, then say why a write was refused:
  *   the task changed elsewhere (Stale) or the caller's role no longer allows it (Forbidden)
  * @param {(text: string) => void} deps.failText show an error sentence
  * @param {() => void} deps.clearError
@@ -72,6 +76,7 @@ export function taskItem(task, { rpc, canEdit, changed, fail, outdated, failText
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       clearError();
+      /** @type {TaskForUpdate} */
       const data = {};
       const newTitle = title.control.value.trim();
       const newDesc = desc.control.value;

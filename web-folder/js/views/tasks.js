@@ -13,18 +13,36 @@ import { keepFocus, plural } from './util.js';
 import { canEditTasks } from './roles.js';
 import { projectHead } from './project-head.js';
 
+/** @typedef {import('../app.js').Ctx} Ctx */
+/** @typedef {import('../app.js').Shown} Shown */
+/** @typedef {import('../rpc.js').RpcError} RpcError */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').Project} Project */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').TaskFilter} TaskFilter */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').TaskForCreate} TaskForCreate */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').ListTasksResult} ListTasksResult */
+/** @typedef {import('../../../clients/ts/src/api.gen.js').CountTasksResult} CountTasksResult */
+
 export const PAGE_SIZE = 10;
 const SEARCH_DELAY_MS = 300;
 
+/**
+ * @param {Ctx} ctx
+ * @returns {Shown}
+ */
 export function tasksView(ctx) {
   const { rpc } = ctx;
   const projectId = Number(ctx.params[0]);
   // starts[i] is the cursor page i + 1 was loaded from (null: the first page);
   // next is the cursor of the page after the one shown, null on the last page.
+  /**
+   * @type {{q: string, status: 'all'|'open'|'done', order: 'id'|'!id', starts: (string|null)[],
+   *   next: string|null, total: number}}
+   */
   const state = { q: '', status: 'all', order: '!id', starts: [null], next: null, total: 0 };
   const pageNo = () => state.starts.length;
   let loadSeq = 0;
   let searchTimer = null;
+  /** @type {string|null} */
   let role = null; // the caller's role in the project, as last read
 
   const error = messageBox('error', 'error');
@@ -64,12 +82,15 @@ export function tasksView(ctx) {
   const tasksSection = h('section', { 'aria-labelledby': 'tasks-heading' },
     h('h2', { id: 'tasks-heading', text: 'Tasks' }), filterForm, summary, list, pager);
 
+  /** @param {RpcError} err */
   function fail(err) {
     if (err.kind === 'Unauthorized') return; // the app takes the user to the login view
     error.show(describeError(err));
   }
 
+  /** @returns {TaskFilter} */
   function filters() {
+    /** @type {TaskFilter} */
     const f = { project_id: projectId };
     if (state.q) f.title = { $containsCi: state.q };
     if (state.status === 'open') f.done = false;
@@ -77,12 +98,15 @@ export function tasksView(ctx) {
     return f;
   }
 
+  /** @param {string} [focusId] the id of the element to focus once the page is shown */
   async function load(focusId) {
     const seq = ++loadSeq;
     list.dataset.state = 'loading';
     list.setAttribute('aria-busy', 'true');
     const f = filters();
+    /** @type {ListTasksResult|RpcError} */
     let listed;
+    /** @type {CountTasksResult|RpcError} */
     let counted;
     try {
       [listed, counted] = await rpc.batch([
@@ -149,6 +173,7 @@ export function tasksView(ctx) {
 
   // A write refused because what is shown is out of date: the task changed elsewhere (Stale), or the
   // caller's role did (Forbidden: read the project again). Show the latest version, then say why.
+  /** @param {RpcError} err */
   async function outdated(err) {
     if (err.kind === 'Forbidden' && !(await head.read())) return;
     await load();
@@ -158,12 +183,17 @@ export function tasksView(ctx) {
   }
 
   // The project as just read: show its tasks with what the caller's role allows (null: not at all).
+  /** @param {Project|null} project */
   function shown(project) {
     role = project?.role ?? null;
     addForm.hidden = !canEditTasks(role);
     tasksSection.hidden = !project;
   }
 
+  /**
+   * @param {string} message
+   * @param {string} [focusId]
+   */
   async function changed(message, focusId) {
     status.show(message);
     await load(focusId);
@@ -218,6 +248,7 @@ export function tasksView(ctx) {
       newTitle.control.focus();
       return;
     }
+    /** @type {TaskForCreate} */
     const data = { project_id: projectId, title: t };
     if (newDesc.control.value.trim()) data.description = newDesc.control.value;
     try {

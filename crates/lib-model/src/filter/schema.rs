@@ -86,7 +86,7 @@ pub fn filters(title: &str, filter_ref: &Value) -> Value {
 }
 
 /// `list_options` of an entity: the order by its columns (`!` for descending), limit, offset
-/// and cursor.
+/// and cursor; a member given as `null` means its default, as an absent one does.
 pub fn list_options(title: &str, columns: &[Column]) -> Value {
     let names: Vec<String> =
         columns.iter().flat_map(|column| [column.name.to_string(), format!("!{}", column.name)]).collect();
@@ -95,10 +95,14 @@ pub fn list_options(title: &str, columns: &[Column]) -> Value {
         "title": title,
         "type": "object",
         "properties": {
-            "order_bys": {"anyOf": [order, {"type": "array", "items": order, "maxItems": MAX_ORDER_BYS}]},
-            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-            "offset": {"type": "integer", "minimum": 0},
-            "cursor": {"type": "string", "maxLength": MAX_CURSOR_LEN, "description": "A `next_cursor` as a list answered it; not with `offset`."},
+            "order_bys": {"anyOf": [{"type": "null"}, order, {"type": "array", "items": order, "maxItems": MAX_ORDER_BYS}]},
+            "limit": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_LIMIT},
+            "offset": {"type": ["integer", "null"], "minimum": 0},
+            "cursor": {
+                "type": ["string", "null"],
+                "maxLength": MAX_CURSOR_LEN,
+                "description": "A `next_cursor` as a list answered it; not with `offset`.",
+            },
         },
         "additionalProperties": false,
     })
