@@ -81,12 +81,34 @@ async fn share(owner: &mut Client, project_id: i64) -> Result<()> {
     Ok(())
 }
 
+/// The API's own description, before any login: `rpc.discover` answers its OpenRPC document
+/// (printed here by method name only; `GET /api/openrpc.json` serves it whole).
+async fn discover(client: &Client) -> Result<()> {
+    let body = json!({"jsonrpc": "2.0", "id": 0, "method": "rpc.discover"});
+    let response = client.http.post(format!("{}/api/rpc", client.base)).json(&body).send().await?;
+    let document: Value = response.json().await?;
+    let methods: Vec<&str> = document["result"]["methods"]
+        .as_array()
+        .ok_or("rpc.discover answered no methods")?
+        .iter()
+        .filter_map(|method| method["name"].as_str())
+        .collect();
+    println!(
+        "\n=> rpc.discover\n<= OpenRPC {}, API {}: {}",
+        document["result"]["openrpc"],
+        document["result"]["info"]["version"],
+        methods.join(", ")
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let base = std::env::var("QUICK_DEV_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
     let http = reqwest::Client::builder().cookie_store(true).build()?;
     let mut client = Client { http, base, next_id: 0 };
 
+    discover(&client).await?;
     client.post("/api/login", &json!({"username": "demo1", "pwd": "welcome"})).await?;
     client.rpc("get_me", json!({})).await?;
 

@@ -37,13 +37,21 @@ function toDefinitions(schema) {
   return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', '"#/definitions/'));
 }
 
-/** One object type per method's params (by name) and the result's own schema. */
+/** The params of `method` (by name) as the one object a request carries. */
+export function paramsSchema(method) {
+  return {
+    type: 'object',
+    properties: Object.fromEntries(method.params.map((p) => [p.name, p.schema])),
+    required: method.params.filter((p) => p.required).map((p) => p.name),
+    additionalProperties: false,
+  };
+}
+
+/** One object type per method's params and the result's own schema. */
 function methodSchemas(method) {
-  const properties = Object.fromEntries(method.params.map((p) => [p.name, p.schema]));
-  const required = method.params.filter((p) => p.required).map((p) => p.name);
   const name = pascalCase(method.name);
   return {
-    [`${name}Params`]: { title: `${name}Params`, type: 'object', properties, required, additionalProperties: false },
+    [`${name}Params`]: { ...paramsSchema(method), title: `${name}Params` },
     [`${name}Result`]: { ...method.result.schema, title: `${name}Result` },
   };
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
+import { paramsSchema } from '../generate.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -24,12 +25,6 @@ export function validators(document) {
   // Each schema is compiled beside the document's components, where its `$ref`s point.
   const compile = (schema) => ajv.compile({ components: document.components, allOf: [schema] });
   const methods = new Map(document.methods.map((method) => [method.name, method]));
-  const paramsSchema = (method) => ({
-    type: 'object',
-    properties: Object.fromEntries(method.params.map((p) => [p.name, p.schema])),
-    required: method.params.filter((p) => p.required).map((p) => p.name),
-    additionalProperties: false,
-  });
   const cache = new Map();
   const validator = (kind, name) => {
     const key = `${kind} ${name}`;

@@ -17,6 +17,8 @@ use proc_macro2::TokenStream as Tokens;
 use quote::quote;
 use syn::{Data, DeriveInput, Fields, Ident, Type, parse_macro_input};
 
+mod inputs;
+
 /// A row struct: its columns, `FromRow`, `Serialize`, `Identified` (it must have `id: i64`) and
 /// `Entity` (its inputs, from `#[entity(create = ..., update = ...)]` on the struct).
 #[proc_macro_derive(Entity, attributes(entity))]
@@ -223,7 +225,7 @@ fn expand_write_fields(input: &DeriveInput) -> syn::Result<Tokens> {
         .named
         .iter()
         .zip(&columns)
-        .map(|(field, column)| input_field(field, column))
+        .map(|(field, column)| inputs::input_field(field, column))
         .collect::<syn::Result<Vec<_>>>()?;
     Ok(quote! {
         impl ::lib_model::schemars::JsonSchema for #name {
@@ -251,62 +253,4 @@ fn expand_write_fields(input: &DeriveInput) -> syn::Result<Tokens> {
             }
         }
     })
-}
-
-/// How an input field is typed, for its schema: `T` is required; `Option<T>` may be left out,
-/// and `null` means the same unless the field is read with `present` (which refuses it);
-/// `Option<Option<T>>` may be left out or `null` (clear the column).
-fn input_field(field: &syn::Field, column: &str) -> syn::Result<Tokens> {
-    let mut ty = &field.ty;
-    let mut options = 0;
-    while let Some(inner) = option_inner(ty) {
-        ty = inner;
-        options += 1;
-    }
-    let refuses_null = reads_with(field, "present")?;
-    let required = options == 0;
-    let nullable = options == 2 || (options == 1 && !refuses_null);
-    Ok(quote! {
-        ::lib_model::schema::InputField {
-            name: #column,
-            kind: <#ty as ::lib_model::base::FieldType>::KIND,
-            required: #required,
-            nullable: #nullable,
-        }
-    })
-}
-
-/// `T` of a type written `Option<T>`.
-fn option_inner(ty: &Type) -> Option<&Type> {
-    let Type::Path(path) = ty else { return None };
-    let last = path.path.segments.last()?;
-    if last.ident != "Option" {
-        return None;
-    }
-    match &last.arguments {
-        syn::PathArguments::AngleBracketed(args) => match args.args.first()? {
-            syn::GenericArgument::Type(inner) => Some(inner),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// The field has `#[serde(deserialize_with = "<function>")]`.
-fn reads_with(field: &syn::Field, function: &str) -> syn::Result<bool> {
-    let mut found = false;
-    for attr in field.attrs.iter().filter(|attr| attr.path().is_ident("serde")) {
-        attr.parse_nested_meta(|meta| {
-            if meta.input.peek(syn::Token![=]) {
-                let value: syn::Expr = meta.value()?.parse()?;
-                if meta.path.is_ident("deserialize_with")
-                    && matches!(&value, syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) if s.value() == function)
-                {
-                    found = true;
-                }
-            }
-            Ok(())
-        })?;
-    }
-    Ok(found)
 }

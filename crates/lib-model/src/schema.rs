@@ -22,14 +22,18 @@ fn value(kind: FieldKind, nullable: bool) -> Value {
     value
 }
 
-fn object(title: &str, properties: Map<String, Value>, required: Vec<&str>) -> Schema {
-    let schema = json!({
+/// An object with `properties`. An input is closed (the server refuses a member it does not
+/// name); a row is open, since a later version of the API may answer more fields in it.
+fn object(title: &str, properties: Map<String, Value>, required: Vec<&str>, closed: bool) -> Schema {
+    let mut schema = json!({
         "title": title,
         "type": "object",
         "properties": properties,
         "required": required,
-        "additionalProperties": false,
     });
+    if closed {
+        schema["additionalProperties"] = json!(false);
+    }
     Schema::try_from(schema).expect("an object is a schema")
 }
 
@@ -45,7 +49,7 @@ pub fn row(title: &str, columns: &[Column]) -> Schema {
             (column.name.to_string(), schema)
         })
         .collect();
-    object(title, properties, columns.iter().map(|column| column.name).collect())
+    object(title, properties, columns.iter().map(|column| column.name).collect(), false)
 }
 
 /// One field of a create or update input, as its declaration types it.
@@ -63,7 +67,7 @@ pub struct InputField {
 /// A create or update input: its fields, no others.
 pub fn input(title: &str, fields: &[InputField]) -> Schema {
     let properties = fields.iter().map(|field| (field.name.to_string(), value(field.kind, field.nullable))).collect();
-    object(title, properties, fields.iter().filter(|field| field.required).map(|field| field.name).collect())
+    object(title, properties, fields.iter().filter(|field| field.required).map(|field| field.name).collect(), true)
 }
 
 /// The `filters` of entity `E`: its schema is named `<Entity>Filters`, its filter object

@@ -48,7 +48,6 @@ const PROJECT: Parent<ProjectBmc> = Parent::via("project_id");
 impl DbBmc for TaskBmc {
     const ENTITY: &'static str = "task";
     const TABLE: &'static str = "task";
-    const PARENT: Option<&'static str> = Some(PROJECT.entity());
 
     type Entity = Task;
 

@@ -50,14 +50,13 @@ impl RpcRouter {
 }
 
 impl RpcRouter {
-    /// Whether `body` asks for nothing but the OpenRPC document: the one call that needs no
-    /// session (a single request, or a batch of them).
+    /// Whether `body` is a single request for the OpenRPC document: the one call that needs no
+    /// session. Not a batch: a body of a hundred of them would answer a hundred documents to
+    /// anyone, for the price of a few bytes.
     pub fn is_discovery(&self, body: &[u8], limits: &RpcLimits) -> bool {
-        let is_discover = |raw| matches!(parse_request(raw), Ok(request) if request.method == DISCOVER);
         match parse_body(body, limits.batch_limit) {
-            Ok(Incoming::Single(raw)) => is_discover(raw),
-            Ok(Incoming::Batch(entries)) => !entries.is_empty() && entries.into_iter().all(is_discover),
-            Err(_) => false,
+            Ok(Incoming::Single(raw)) => matches!(parse_request(raw), Ok(request) if request.method == DISCOVER),
+            _ => false,
         }
     }
 }
@@ -77,10 +76,12 @@ impl Calls<'_> {
             return self.transaction(request.id, request.params).instrument(span).await;
         }
         let span = tracing::info_span!("rpc", method = %LogText(&request.method), notification = request.id.is_none());
-        let result = match self.router.methods.get(request.method.as_str()) {
-            Some(method) => caught(|| method(self.ctx, self.mm.clone(), request.params)).instrument(span.clone()).await,
-            None if request.method == DISCOVER => self.router.discover_call(request.params),
-            None => Err(Error::MethodNotFound(request.method.clone())),
+        let result = if request.method == DISCOVER {
+            self.router.discover_call(request.params)
+        } else if let Some(method) = self.router.methods.get(request.method.as_str()) {
+            caught(|| method(self.ctx, self.mm.clone(), request.params)).instrument(span.clone()).await
+        } else {
+            Err(Error::MethodNotFound(request.method.clone()))
         };
         span.in_scope(|| match result {
             Ok((write, new_session)) => {

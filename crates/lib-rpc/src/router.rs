@@ -167,6 +167,8 @@ impl RpcRouter {
                 Ok((write, new_session))
             })
         });
+        // `rpc.*` is the protocol's own: `rpc.discover` is answered without a session.
+        assert!(!name.starts_with("rpc."), "method {name}: names beginning with rpc. are reserved");
         assert!(self.methods.insert(name, method).is_none(), "method {name} registered twice");
         self
     }

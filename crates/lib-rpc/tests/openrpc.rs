@@ -74,6 +74,30 @@ fn the_document_lists_exactly_the_registered_methods() {
     listed.sort_unstable();
     registered.sort_unstable();
     assert_eq!(listed, registered);
+    // The contract's methods, as its tables name them.
+    let mut contract = vec![
+        "create_project",
+        "get_project",
+        "list_projects",
+        "count_projects",
+        "update_project",
+        "delete_project",
+        "create_task",
+        "get_task",
+        "list_tasks",
+        "count_tasks",
+        "update_task",
+        "delete_task",
+        "get_me",
+        "change_pwd",
+        "add_project_member",
+        "list_project_members",
+        "update_project_member",
+        "remove_project_member",
+        "transaction",
+    ];
+    contract.sort_unstable();
+    assert_eq!(listed, contract);
     assert_eq!(document["openrpc"], "1.3.2");
     assert!(document["info"]["version"].as_str().unwrap().starts_with("2."), "{}", document["info"]["version"]);
 }
@@ -126,7 +150,13 @@ fn errors_are_the_ones_a_method_can_answer() {
     assert!(kinds("update_task").contains(&"Stale".to_owned()));
     assert!(kinds("create_task").contains(&"Forbidden".to_owned()), "a task is created in a project");
     assert!(!kinds("create_project").contains(&"Forbidden".to_owned()), "a project has no parent");
-    assert!(kinds("change_pwd").contains(&"TooManyRequests".to_owned()));
+    assert!(kinds("change_pwd").contains(&"Conflict".to_owned()), "a login re-hashed the password meanwhile");
+    assert!(!kinds("get_me").contains(&"Conflict".to_owned()));
+    assert!(kinds("remove_project_member").contains(&"EntityNotFound".to_owned()));
+    let transaction = kinds("transaction");
+    for kind in ["EntityNotFound", "Forbidden", "Stale", "Conflict"] {
+        assert!(transaction.contains(&kind.to_owned()), "transaction: {kind} from its calls");
+    }
 }
 
 #[test]
@@ -146,7 +176,7 @@ fn an_entity_declared_once_appears_whole() {
     let weight_filter = &schemas["WidgetFilter"]["properties"]["weight"]["anyOf"];
     assert_eq!(weight_filter[1]["$ref"], "#/components/schemas/IntOperators");
     assert_eq!(schemas["IntOperators"]["properties"]["$in"]["type"], "array");
-    let orders = &schemas["WidgetListOptions"]["properties"]["order_bys"]["anyOf"][0]["enum"];
+    let orders = &schemas["WidgetListOptions"]["properties"]["order_bys"]["anyOf"][1]["enum"];
     assert!(orders.as_array().unwrap().contains(&json!("!weight")), "{orders}");
 
     let create = method(&document, "create_widget");

@@ -91,7 +91,8 @@ impl Error {
             Error::BodyRead(_) => (StatusCode::BAD_REQUEST, e(Code::InvalidRequest, "Bad request", "BadRequest")),
             Error::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
-                e(Code::InvalidRequest, "Method not allowed", "MethodNotAllowed").detail("this endpoint takes POST"),
+                e(Code::InvalidRequest, "Method not allowed", "MethodNotAllowed")
+                    .detail("this endpoint does not take this method: the Allow header says which it takes"),
             ),
             Error::Timeout => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -23,6 +23,7 @@ pub mod healthcheck;
 mod listener;
 pub mod logging;
 mod middleware;
+mod negotiate;
 mod routes;
 mod state;
 

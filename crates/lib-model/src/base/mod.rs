@@ -88,9 +88,6 @@ pub trait DbBmc {
     /// The access an update or delete of a row needs: a task's is `Write` (to its project), a
     /// project's `Manage`.
     const CHANGE: Access = Access::Write;
-    /// The entity a row belongs to (a task's project), if any: a create or update can be refused
-    /// for what the caller may do there.
-    const PARENT: Option<&'static str> = None;
 
     type Entity: Entity;
 

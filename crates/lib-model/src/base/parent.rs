@@ -19,11 +19,6 @@ impl<P: DbBmc> Parent<P> {
         Self { column, parent: PhantomData }
     }
 
-    /// The parent's entity name.
-    pub const fn entity(&self) -> &'static str {
-        P::ENTITY
-    }
-
     /// The rows of `child_table` that `ctx` may reach with `access`: reading a child needs its
     /// parent readable, changing it needs the parent writable (`P`'s `Write`).
     pub fn scope(&self, ctx: &Ctx, access: Access, child_table: &'static str) -> Condition {

@@ -2,8 +2,10 @@
 //! OpenRPC document says of them ([`describe_crud`]).
 
 use crate::{Error, RpcRouter};
-use lib_model::base::{DbBmc, Entity, WriteFields};
+use lib_core::Ctx;
+use lib_model::base::{DbBmc, ForCreate, ForUpdate, WriteFields};
 use lib_model::schema::{example_input, example_row};
+use lib_model::sea_query::Value as SqlValue;
 use serde_json::json;
 
 /// Registers `create_<one>`, `get_<one>`, `list_<many>`, `count_<many>`, `update_<one>` and
@@ -75,16 +77,19 @@ pub fn describe_crud<B: DbBmc>(router: &mut RpcRouter, one: &str, many: &str) {
     let not_found = || Error::Model(M::EntityNotFound { entity: B::ENTITY, id: 0 });
     let forbidden = || Error::Model(M::Forbidden { entity: B::ENTITY, id: 0 });
     let stale = || Error::Model(M::Stale { entity: B::ENTITY, id: 0 });
-    // A row that belongs to a parent is created and changed only where the caller may write.
+    // A row that belongs to a parent is created only where the caller may write: which parent,
+    // if any, the entity's write scope of a create's fields says.
+    let fields: Vec<_> = ForCreate::<B>::FIELDS.iter().map(|field| (*field, SqlValue::BigInt(Some(0)))).collect();
+    let parent = B::write_scope(&Ctx::for_user(0), &fields).parent.map(|guard| guard.entity);
     let parent_refusals = || {
-        B::PARENT.into_iter().flat_map(|entity| {
+        parent.into_iter().flat_map(|entity| {
             [Error::Model(M::EntityNotFound { entity, id: 0 }), Error::Model(M::Forbidden { entity, id: 0 })]
         })
     };
 
     let row = example_row(B::COLUMNS);
-    let create = example_input(<B::Entity as Entity>::ForCreate::INPUTS);
-    let update = example_input(<B::Entity as Entity>::ForUpdate::INPUTS);
+    let create = example_input(ForCreate::<B>::INPUTS);
+    let update = example_input(ForUpdate::<B>::INPUTS);
     let filters = json!({"id": {"$gte": 1}});
     let (create_name, get, list) = (format!("create_{one}"), format!("get_{one}"), format!("list_{many}"));
     let (count, update_name, delete) = (format!("count_{many}"), format!("update_{one}"), format!("delete_{one}"));

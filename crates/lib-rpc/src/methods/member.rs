@@ -4,11 +4,12 @@
 use crate::{Result, RpcRouter};
 use lib_core::Ctx;
 use lib_model::ModelManager;
+use lib_model::base::Columns;
 use lib_model::member::{Member, MemberBmc, Role};
-use lib_model::schema::EXAMPLE_TIME;
+use lib_model::schema::example_row;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -39,17 +40,19 @@ struct RemoveParams {
     user_id: i64,
 }
 
-const METHODS: [&str; 4] =
-    ["add_project_member", "list_project_members", "update_project_member", "remove_project_member"];
+const ADD: &str = "add_project_member";
+const LIST: &str = "list_project_members";
+const UPDATE: &str = "update_project_member";
+const REMOVE: &str = "remove_project_member";
 
 pub(super) fn add_methods(router: &mut RpcRouter) {
     router
-        .add(METHODS[0], add)
-        .add(METHODS[1], list)
-        .add(METHODS[2], update)
-        .add(METHODS[3], remove)
+        .add(ADD, add)
+        .add(LIST, list)
+        .add(UPDATE, update)
+        .add(REMOVE, remove)
         // They touch nothing but the model's tables: a transaction can hold them.
-        .allow_in_transactions(&METHODS);
+        .allow_in_transactions(&[ADD, LIST, UPDATE, REMOVE]);
     describe(router);
 }
 
@@ -57,30 +60,19 @@ pub(super) fn add_methods(router: &mut RpcRouter) {
 /// shares its first project with demo2 (user 2), changes demo2's role, then removes demo2.
 fn describe(router: &mut RpcRouter) {
     use lib_model::Error as M;
-    let project_not_found = || crate::Error::Model(M::EntityNotFound { entity: "project", id: 0 });
+    let not_found = |entity| crate::Error::Model(M::EntityNotFound { entity, id: 0 });
     let forbidden = || crate::Error::Model(M::Forbidden { entity: "project", id: 0 });
     let conflict = || crate::Error::Model(M::Conflict { detail: "" });
-    let member = |role: &str| -> Value {
-        json!({"project_id": 1, "user_id": 2, "username": "demo2", "role": role,
-               "cid": 1, "ctime": EXAMPLE_TIME, "mid": 1, "mtime": EXAMPLE_TIME})
-    };
+    let member = example_row(Member::COLUMNS);
     router
-        .errors(METHODS[0], [project_not_found(), crate::Error::Model(M::UsernameNotFound), forbidden(), conflict()])
-        .example(
-            METHODS[0],
-            json!({"project_id": 1, "username": "demo2", "role": "editor"}),
-            json!({"data": member("editor")}),
-        )
-        .errors(METHODS[1], [project_not_found()])
-        .example(METHODS[1], json!({"project_id": 1}), json!({"data": [member("editor")]}))
-        .errors(METHODS[2], [project_not_found(), forbidden(), conflict()])
-        .example(
-            METHODS[2],
-            json!({"project_id": 1, "user_id": 2, "role": "viewer"}),
-            json!({"data": member("viewer")}),
-        )
-        .errors(METHODS[3], [project_not_found(), forbidden(), conflict()])
-        .example(METHODS[3], json!({"project_id": 1, "user_id": 2}), json!({"data": member("viewer")}));
+        .errors(ADD, [not_found("project"), crate::Error::Model(M::UsernameNotFound), forbidden(), conflict()])
+        .example(ADD, json!({"project_id": 1, "username": "demo2", "role": "editor"}), json!({"data": member}))
+        .errors(LIST, [not_found("project")])
+        .example(LIST, json!({"project_id": 1}), json!({"data": [member]}))
+        .errors(UPDATE, [not_found("project"), not_found("member"), forbidden(), conflict()])
+        .example(UPDATE, json!({"project_id": 1, "user_id": 2, "role": "viewer"}), json!({"data": member}))
+        .errors(REMOVE, [not_found("project"), not_found("member"), forbidden(), conflict()])
+        .example(REMOVE, json!({"project_id": 1, "user_id": 2}), json!({"data": member}));
 }
 
 async fn add(ctx: Ctx, mm: ModelManager, p: AddParams) -> Result<Member> {

@@ -24,7 +24,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .route("/login", post(auth::login))
         .route("/logoff", post(auth::logoff))
         .route("/rpc", post(rpc::rpc).layer(compress_large_answers()))
-        .route("/openrpc.json", get(openrpc::document).layer(CompressionLayer::new()))
+        .route("/openrpc.json", get(openrpc::document))
         .fallback(any(|| async { Error::NotFound }))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::api_guard));
     if !state.config.allowed_origins.is_empty() {
@@ -68,13 +68,19 @@ struct AnswerSize;
 
 impl Predicate for AnswerSize {
     fn should_compress<B: http_body::Body>(&self, response: &axum::http::Response<B>) -> bool {
-        response
-            .body()
-            .size_hint()
-            .exact()
-            .is_some_and(|size| (COMPRESS_ANSWERS_FROM..=COMPRESS_ANSWERS_UP_TO).contains(&size))
+        response.extensions().get::<Uncompressed>().is_none()
+            && response
+                .body()
+                .size_hint()
+                .exact()
+                .is_some_and(|size| (COMPRESS_ANSWERS_FROM..=COMPRESS_ANSWERS_UP_TO).contains(&size))
     }
 }
+
+/// Marks an answer that goes uncompressed whatever its size (an answer to a client without a
+/// session).
+#[derive(Clone, Copy)]
+struct Uncompressed;
 
 /// CORS for the configured origins only (none by default: the frontend is same-origin). The
 /// session cookie is `SameSite=Strict`, so such origins must be on the same site.

@@ -1,39 +1,86 @@
-//! `GET /api/openrpc.json`: the OpenRPC document that `rpc.discover` answers, built at start,
-//! with an `ETag` so that a client that has it gets 304.
+//! `GET /api/openrpc.json`: the OpenRPC document that `rpc.discover` answers, built at start and
+//! compressed then (brotli and gzip), so that serving it to anyone costs no compression; a strong
+//! `ETag` per representation, and 304 for a client that has it.
 
+use crate::negotiate::{Encoding, none_match, preferred};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
+use std::io::Write as _;
 
-/// The document's text and its entity tag, made once.
+/// The document's text in each encoding, each with its entity tag, made once.
 #[derive(Clone)]
 pub(crate) struct Document {
-    text: Bytes,
+    plain: Representation,
+    brotli: Representation,
+    gzip: Representation,
+}
+
+#[derive(Clone)]
+struct Representation {
+    body: Bytes,
     etag: HeaderValue,
 }
 
 impl Document {
     pub(crate) fn of(router: &lib_rpc::RpcRouter) -> Self {
-        let text = router.discover().get().to_owned();
-        let digest = Sha256::digest(text.as_bytes());
-        let tag: String = digest[..12].iter().map(|byte| format!("{byte:02x}")).collect();
-        let etag = HeaderValue::from_str(&format!("\"{tag}\"")).expect("hex is a header value");
-        Self { text: text.into(), etag }
+        let text = router.discover().get().as_bytes();
+        let digest = Sha256::digest(text);
+        let hash: String = digest[..12].iter().map(|byte| format!("{byte:02x}")).collect();
+        let representation = |body: Vec<u8>, encoding: Option<Encoding>| {
+            let suffix = encoding.map(|encoding| format!("-{}", encoding.suffix())).unwrap_or_default();
+            let etag = HeaderValue::from_str(&format!("\"{hash}{suffix}\"")).expect("hex is a header value");
+            Representation { body: body.into(), etag }
+        };
+        Self {
+            plain: representation(text.to_vec(), None),
+            brotli: representation(brotli_of(text), Some(Encoding::Brotli)),
+            gzip: representation(gzip_of(text), Some(Encoding::Gzip)),
+        }
     }
+}
+
+fn brotli_of(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 9, 22);
+        writer.write_all(bytes).expect("brotli into memory");
+    }
+    out
+}
+
+fn gzip_of(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).expect("gzip into memory");
+    encoder.finish().expect("gzip into memory")
 }
 
 pub(super) async fn document(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let document = &state.openrpc;
-    let cached = headers.get_all(IF_NONE_MATCH).iter().any(|tags| {
-        tags.to_str().is_ok_and(|tags| tags.split(',').any(|tag| tag.trim() == document.etag || tag.trim() == "*"))
-    });
-    let headers = [(ETAG, document.etag.clone()), (CACHE_CONTROL, HeaderValue::from_static("no-cache"))];
-    if cached {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
-    }
-    (headers, [(CONTENT_TYPE, HeaderValue::from_static("application/json"))], document.text.clone()).into_response()
+    let encoding = preferred(headers.get(ACCEPT_ENCODING), &Encoding::ALL);
+    let chosen = match encoding {
+        Some(Encoding::Brotli) => &document.brotli,
+        Some(Encoding::Gzip) => &document.gzip,
+        None => &document.plain,
+    };
+    let etag = chosen.etag.to_str().expect("an ASCII tag");
+    let mut response = if none_match(headers.get(IF_NONE_MATCH), etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut response =
+            ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], chosen.body.clone()).into_response();
+        if let Some(encoding) = encoding {
+            response.headers_mut().insert(CONTENT_ENCODING, HeaderValue::from_static(encoding.token()));
+        }
+        response
+    };
+    let headers = response.headers_mut();
+    headers.insert(ETAG, chosen.etag.clone());
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    response
 }

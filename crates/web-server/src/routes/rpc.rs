@@ -20,10 +20,10 @@ pub(super) async fn rpc(
     session: Result<SessionCtx, Error>,
     BodyBytes(body): BodyBytes,
 ) -> Response {
-    let ctx = match session {
-        Ok(session) => session.ctx,
+    let (ctx, anonymous) = match session {
+        Ok(session) => (session.ctx, false),
         // The document is the API's public face: anyone may ask for it, and for nothing else.
-        Err(Error::Unauthorized) if state.rpc.is_discovery(&body, &state.rpc_limits) => Ctx::for_user(0),
+        Err(Error::Unauthorized) if state.rpc.is_discovery(&body, &state.rpc_limits) => (Ctx::for_user(0), true),
         Err(error) => return error.into_response(),
     };
     let outcome = state.rpc.handle(ctx, &state.mm, &body, &req_id, &state.rpc_limits).await;
@@ -42,6 +42,11 @@ pub(super) async fn rpc(
             .into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     };
+    if anonymous {
+        // Compressing the document for anyone who asks would cost the server ten times what
+        // sending it does; GET /api/openrpc.json serves it compressed once and for all.
+        response.extensions_mut().insert(super::Uncompressed);
+    }
     if let Some(session) = outcome.new_session {
         let cookie = super::auth::session_cookie(session.token.as_str(), session.max_age, state.config.cookie_secure);
         response.headers_mut().insert(SET_COOKIE, cookie);

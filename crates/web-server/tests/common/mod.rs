@@ -187,6 +187,9 @@ impl Api {
         }
         let (status, body) = self.post("/api/rpc", request).await;
         assert_eq!(status, StatusCode::OK, "{method}: {body}");
+        if let Some(error) = body.get("error") {
+            assert_documented(method, error);
+        }
         body
     }
 
@@ -203,6 +206,24 @@ impl Api {
         assert!(response.get("result").is_none(), "{method} should fail: {response}");
         response["error"].clone()
     }
+}
+
+/// The OpenRPC document, as `rpc.discover` answers it.
+static DOCUMENT: std::sync::LazyLock<Value> =
+    std::sync::LazyLock::new(|| serde_json::from_str(lib_rpc::methods::router().discover().get()).unwrap());
+
+/// Asserts that the OpenRPC document lists `error` (its code and kind) among the errors of
+/// `method`, if it documents that method: every error a test meets must be documented.
+pub fn assert_documented(method: &str, error: &Value) {
+    let Some(doc) = DOCUMENT["methods"].as_array().unwrap().iter().find(|m| m["name"] == method) else {
+        return;
+    };
+    let documented = doc["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|listed| listed["code"] == error["code"] && listed["data"]["kind"] == error["data"]["kind"]);
+    assert!(documented, "{method} answered an error its OpenRPC entry does not list: {error}");
 }
 
 /// Asserts the error's code and kind, and that it carries a request id.
