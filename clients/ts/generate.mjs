@@ -71,6 +71,8 @@ export async function generate(document) {
     additionalProperties: false,
     unreachableDefinitions: true,
     format: false,
+    // Bounded arrays (at most 16 orders, 1000 values in a list) as plain arrays, not unions of tuples.
+    maxItems: -1,
   });
   const entries = document.methods.map((m) => {
     const name = pascalCase(m.name);
