@@ -3,8 +3,11 @@
 //! the highest quality, so the server never compresses a static file while serving it. A twin is
 //! kept only when it is smaller than the file. `src/embedded.rs` embeds the result.
 
+#[path = "src/compress.rs"]
+mod compress;
+
+use compress::{brotli_of, gzip_of};
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Extensions of the files worth compressing; fonts and images are compressed already.
@@ -36,7 +39,7 @@ fn copy_tree(source: &Path, target: &Path) {
         assert!(!matches!(extension, "br" | "gz"), "{}: the frontend may not hold .br or .gz files", from.display());
         let bytes = fs::read(&from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()));
         if TEXT_EXTENSIONS.contains(&extension) {
-            write_if_smaller(&twin(&to, "br"), &brotli_of(&bytes), bytes.len());
+            write_if_smaller(&twin(&to, "br"), &brotli_of(&bytes, 11), bytes.len());
             write_if_smaller(&twin(&to, "gz"), &gzip_of(&bytes), bytes.len());
         }
         fs::write(&to, bytes).expect("write the copy");
@@ -54,20 +57,4 @@ fn write_if_smaller(path: &Path, compressed: &[u8], original_len: usize) {
     if compressed.len() < original_len {
         fs::write(path, compressed).expect("write a compressed twin");
     }
-}
-
-fn brotli_of(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    {
-        // Quality 11 (the best), window 2^22: the files are small and compressed once.
-        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
-        writer.write_all(bytes).expect("brotli into memory");
-    }
-    out
-}
-
-fn gzip_of(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes).expect("gzip into memory");
-    encoder.finish().expect("gzip into memory")
 }

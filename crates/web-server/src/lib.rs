@@ -15,6 +15,7 @@
 //! need one; other paths are static files ([`middleware::static_files`]).
 
 mod client_addr;
+mod compress;
 mod connection;
 mod connections;
 mod error;

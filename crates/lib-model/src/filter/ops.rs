@@ -139,7 +139,7 @@ fn cmp_op<T, E>(op: &str, arg: impl OpArg<E>, conv: Conv<T>) -> Result<Option<Cm
 
 /// Every operator name of every kind: the names [`operators`] asks each kind's table about.
 /// (A test checks that each `$name` of the tables above is here.)
-const OPERATOR_NAMES: [&str; 30] = [
+pub(super) const OPERATOR_NAMES: [&str; 30] = [
     "$eq",
     "$not",
     "$in",

@@ -85,38 +85,7 @@ impl Json {
 }
 
 const FIELDS: &[&str] = &["id", "project_id", "title", "done", "description", "cid", "ctime", "mid", "mtime"];
-const OPS: &[&str] = &[
-    "$eq",
-    "$not",
-    "$in",
-    "$notIn",
-    "$lt",
-    "$lte",
-    "$gt",
-    "$gte",
-    "$contains",
-    "$notContains",
-    "$containsAny",
-    "$notContainsAny",
-    "$containsAll",
-    "$startsWith",
-    "$notStartsWith",
-    "$startsWithAny",
-    "$notStartsWithAny",
-    "$endsWith",
-    "$notEndsWith",
-    "$endsWithAny",
-    "$notEndsWithAny",
-    "$containsCi",
-    "$notContainsCi",
-    "$startsWithCi",
-    "$notStartsWithCi",
-    "$endsWithCi",
-    "$notEndsWithCi",
-    "$ilike",
-    "$empty",
-    "$null",
-];
+const OPS: &[&str] = &super::ops::OPERATOR_NAMES;
 const TEXTS: &[&str] = &[
     "",
     "a%_\\",
