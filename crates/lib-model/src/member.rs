@@ -38,12 +38,30 @@ pub enum Role {
 }
 
 impl Role {
+    /// The roles a member is added with: ownership moves only by a transfer (`update`).
+    pub const ADDABLE: [Role; 2] = [Role::Editor, Role::Viewer];
+
     fn as_str(self) -> &'static str {
         match self {
             Role::Owner => "owner",
             Role::Editor => "editor",
             Role::Viewer => "viewer",
         }
+    }
+}
+
+/// The schema of a role given to [`MemberBmc::add`]: one of [`Role::ADDABLE`]. (The params
+/// decode any [`Role`], so that `owner` is refused with the way to transfer ownership.)
+pub struct AddableRole;
+
+impl schemars::JsonSchema for AddableRole {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AddableRole".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let roles: Vec<&str> = Role::ADDABLE.iter().map(|role| role.as_str()).collect();
+        schemars::json_schema!({"type": "string", "enum": roles})
     }
 }
 
@@ -67,7 +85,7 @@ struct Standing {
 impl MemberBmc {
     /// Adds the user `username` to the project as `editor` or `viewer` (owner only).
     pub async fn add(ctx: &Ctx, mm: &ModelManager, project_id: i64, username: &str, role: Role) -> Result<Member> {
-        if role == Role::Owner {
+        if !Role::ADDABLE.contains(&role) {
             return Err(Error::invalid("role", "must be editor or viewer: make a member owner to transfer ownership"));
         }
         // Looked up as stored (normalised); a name no rule allows is simply one no user has.

@@ -5,7 +5,7 @@ use crate::{Result, RpcRouter};
 use lib_core::Ctx;
 use lib_model::ModelManager;
 use lib_model::base::Columns;
-use lib_model::member::{Member, MemberBmc, Role};
+use lib_model::member::{AddableRole, Member, MemberBmc, Role};
 use lib_model::schema::example_row;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use serde_json::json;
 struct AddParams {
     project_id: i64,
     username: String,
+    #[schemars(with = "AddableRole")]
     role: Role,
 }
 
