@@ -9,6 +9,8 @@
 //!   [`generate_crud_fns!`] gives an entity's Bmc its `create/get/list/count/update/delete`.
 //! - [`filter`]: filters and list options (modql's operators) checked against each entity's
 //!   column allowlist.
+//! - [`schema`]: the JSON Schemas of an entity's row, inputs, filters and list options, from the
+//!   same declaration (the derives implement `JsonSchema` with them), for the API's description.
 //! - [`Transaction`]: several calls in one database transaction ([`ModelManager::begin`]).
 //! - Entities: [`project`], [`task`]; accounts: [`user`] (with [`username`]'s rules), [`session`]
 //!   (with an in-process cache kept true across instances by `LISTEN/NOTIFY`), [`login`] (with

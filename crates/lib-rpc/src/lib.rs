@@ -14,6 +14,9 @@
 //!   (`transaction.rs`).
 //! - [`methods::router`]: every method of the API contract; [`crud_methods!`] gives an entity its
 //!   six CRUD methods.
+//! - [`openrpc`]: the API's OpenRPC document (`rpc.discover`, the one method needing no
+//!   session), derived from the registry: each method registers its params and result types
+//!   (`JsonSchema`), and may add the errors it can answer and examples.
 //! - [`ClientError`]: what a client sees of a failure; [`ClientError::of_model`] is the one
 //!   mapping of model errors, for this endpoint and the web layer's HTTP ones alike, and
 //!   [`envelope`] renders every error body. [`Error`] is this crate's errors

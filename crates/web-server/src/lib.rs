@@ -12,7 +12,7 @@
 //! ([`middleware::observe`]) → security headers → catch panic (a handler's panic is that
 //! request's 500) → timeout → CSRF and body checks on `POST /api/*` ([`middleware::guard`]) →
 //! routes, where the session cookie becomes a `Ctx` ([`extract::SessionCtx`]) for the routes that
-//! need one; other paths are static files ([`middleware::static_files`]).
+//! need one (`/api/rpc`, but for a lone `rpc.discover`); other paths are static files ([`middleware::static_files`]).
 
 mod client_addr;
 mod compress;
