@@ -195,6 +195,12 @@ pub struct Config {
     pub signup_window: Duration,
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
     pub trusted_proxies: Vec<IpNet>,
+    /// Live updates: open sockets per user (`WS_MAX_PER_USER`), subscriptions per socket
+    /// (`WS_MAX_SUBSCRIPTIONS`), and messages queued for a socket before it is closed as too
+    /// slow (`WS_SEND_QUEUE`).
+    pub ws_max_per_user: usize,
+    pub ws_max_subscriptions: usize,
+    pub ws_send_queue: usize,
 }
 
 impl Config {
@@ -322,6 +328,9 @@ impl Config {
             signups_per_addr: vars.number("SIGNUPS_PER_ADDR", 20)?,
             signup_window: vars.seconds("SIGNUP_WINDOW_SEC", 3600)?,
             trusted_proxies,
+            ws_max_per_user: vars.number("WS_MAX_PER_USER", 8)?,
+            ws_max_subscriptions: vars.number("WS_MAX_SUBSCRIPTIONS", 32)?,
+            ws_send_queue: vars.number("WS_SEND_QUEUE", 1024)?,
         })
     }
 

@@ -11,6 +11,8 @@
 //!   column allowlist.
 //! - [`schema`]: the JSON Schemas of an entity's row, inputs, filters and list options, from the
 //!   same declaration (the derives implement `JsonSchema` with them), for the API's description.
+//! - [`live`]: the changes triggers announce, and which subscribers may see them, for live
+//!   updates; [`notifications`]: the one `LISTEN` connection that hears them and revocations.
 //! - [`Transaction`]: several calls in one database transaction ([`ModelManager::begin`]).
 //! - Entities: [`project`], [`task`]; accounts: [`user`] (with [`username`]'s rules), [`session`]
 //!   (with an in-process cache kept true across instances by `LISTEN/NOTIFY`), [`login`] (with
@@ -35,9 +37,11 @@ mod error;
 mod fair_share;
 pub mod filter;
 mod lease;
+pub mod live;
 pub mod login;
 mod macros;
 pub mod member;
+pub mod notifications;
 #[cfg(feature = "test-support")]
 pub mod operator_sql;
 pub mod project;

@@ -56,19 +56,19 @@ impl DbBmc for ProjectBmc {
 
     type Entity = Project;
 
-    fn scope(ctx: &Ctx, access: Access) -> Condition {
-        Self::scope_of(ctx, access, Expr::col((Self::TABLE, "id")))
+    fn scope(user: &Expr, access: Access) -> Condition {
+        Self::scope_of(user, access, Expr::col((Self::TABLE, "id")))
     }
 
     /// The caller's membership of the project `id`, with a role that allows `access`: one
     /// lookup in the membership's primary key, also for a task's scope.
-    fn scope_of(ctx: &Ctx, access: Access, id: Expr) -> Condition {
+    fn scope_of(user: &Expr, access: Access, id: Expr) -> Condition {
         let mut membership = Query::select();
         membership
             .expr(Expr::val(1))
             .from(MEMBER)
             .and_where(Expr::col((MEMBER, "project_id")).eq(id))
-            .and_where(Expr::col((MEMBER, "user_id")).eq(ctx.user_id()));
+            .and_where(Expr::col((MEMBER, "user_id")).eq(user.clone()));
         if let Some(roles) = roles_for(access) {
             membership.and_where(Expr::col((MEMBER, "role")).is_in(roles.iter().copied()));
         }
@@ -76,12 +76,12 @@ impl DbBmc for ProjectBmc {
     }
 
     /// `role`: the owner's without a lookup (a create's answer, before its membership row is
-    /// visible to the statement), anyone else's from their membership.
-    fn computed(ctx: &Ctx, _column: &'static str) -> Expr {
-        let me = ctx.user_id();
-        Expr::cust_with_values(
-            r#"CASE WHEN "project"."owner_id" = $1 THEN 'owner' ELSE (SELECT "role" FROM "project_member" WHERE "project_member"."project_id" = "project"."id" AND "project_member"."user_id" = $2) END"#,
-            [me, me],
+    /// visible to the statement), anyone else's from their membership. Only a deleted project
+    /// (its live delete, sent to who were members) has memberships no more: `viewer` then.
+    fn computed(user: &Expr, _column: &'static str) -> Expr {
+        Expr::cust_with_exprs(
+            r#"CASE WHEN "project"."owner_id" = $1 THEN 'owner' ELSE coalesce((SELECT "role" FROM "project_member" WHERE "project_member"."project_id" = "project"."id" AND "project_member"."user_id" = $2), 'viewer') END"#,
+            [user.clone(), user.clone()],
         )
     }
 

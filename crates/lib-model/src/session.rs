@@ -11,8 +11,6 @@ use sqlx::PgExecutor;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-pub use crate::session_cache::run_listener as run_revocation_listener;
-
 /// A new session: the token for the cookie and how long the cookie should live.
 #[derive(Debug)]
 pub struct NewSession {

@@ -7,12 +7,9 @@
 //! only while that listener is connected; whenever it is not, the cache is emptied and every
 //! request reads the database, so a missed notification can never keep a revoked session alive.
 
-use crate::ModelManager;
 use lib_auth::TokenHash;
-use sqlx::postgres::PgListener;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
 use time::OffsetDateTime;
 
 /// The channel on which deleted session ids are announced.
@@ -114,7 +111,7 @@ impl SessionCache {
     }
 
     /// Starts (true) or stops (false) using the cache; either way it starts empty.
-    fn set_enabled(&self, enabled: bool) {
+    pub(crate) fn set_enabled(&self, enabled: bool) {
         let mut inner = self.lock();
         inner.enabled = enabled;
         inner.generation += 1;
@@ -123,36 +120,10 @@ impl SessionCache {
     }
 }
 
-/// Listens for revoked sessions for as long as the returned future runs (spawn it), reconnecting
-/// after a lost connection; the cache is off while the listener is down.
-pub async fn run_listener(mm: ModelManager) {
-    let cache = mm.sessions();
-    loop {
-        if let Ok(mut listener) = PgListener::connect_with(mm.listen_pool()).await
-            && listener.listen(REVOKED_CHANNEL).await.is_ok()
-        {
-            cache.set_enabled(true);
-            // `Ok(None)` means the connection was lost; notifications may have been missed.
-            while let Ok(Some(notification)) = listener.try_recv().await {
-                match notification.payload() {
-                    "*" => cache.revoke_all(),
-                    payload => {
-                        if let Ok(session_id) = payload.parse::<i64>() {
-                            cache.revoke(session_id);
-                        }
-                    }
-                }
-            }
-            cache.set_enabled(false);
-            tracing::warn!("session listener lost its connection; reading sessions from the database");
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn record(id: i64) -> SessionRecord {
         let now = OffsetDateTime::now_utc();

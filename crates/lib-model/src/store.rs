@@ -5,6 +5,7 @@ use crate::db::{Db, connect_options};
 use crate::fair_share::FairShare;
 use crate::filter::cursor::CursorKey;
 use crate::lease::Lease;
+use crate::live::LiveEvent;
 use crate::pwd::PwdService;
 use crate::pwd_budget::PwdBudget;
 use crate::session_cache::SessionCache;
@@ -15,6 +16,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, PgPool};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 /// The schema migrations under `sql/migrations`, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../sql/migrations");
@@ -43,9 +45,15 @@ struct Shared {
     /// listener (`LISTEN`). Neither survives a transaction-pooling PgBouncer, which hands each
     /// transaction to whichever server connection is free.
     direct_options: PgConnectOptions,
-    /// The revocation listener's pool: one connection, opened when the listener starts.
+    /// The listener's pool: one connection, opened when the listener starts.
     listen_pool: PgPool,
+    /// The listener's announcements of changes, for live updates.
+    live_feed: broadcast::Sender<LiveEvent>,
 }
+
+/// How many announcements the live feed holds for a follower that has not read them yet; one
+/// that falls further behind is told it lagged, and starts over as after [`LiveEvent::Lost`].
+const LIVE_FEED_CAPACITY: usize = 4096;
 
 /// The account rules the model enforces, taken from the configuration.
 pub(crate) struct Policy {
@@ -94,6 +102,7 @@ impl ModelManager {
             fair_share: Arc::new(FairShare::new(config.user_max_inflight, config.user_queue_wait)),
             direct_options,
             listen_pool,
+            live_feed: broadcast::channel(LIVE_FEED_CAPACITY).0,
         };
         Ok(Self { shared: Arc::new(shared), txn: None })
     }
@@ -130,6 +139,17 @@ impl ModelManager {
     /// served from its cache (for health checks and tests).
     pub fn revocations_live(&self) -> bool {
         self.shared.sessions.is_enabled()
+    }
+
+    /// The changes announced from now on (while [`crate::notifications::run_listener`] runs).
+    pub fn live_feed(&self) -> broadcast::Receiver<LiveEvent> {
+        self.shared.live_feed.subscribe()
+    }
+
+    /// Hands `event` to the live feed's followers, if any.
+    pub(crate) fn announce(&self, event: LiveEvent) {
+        // No follower: nobody is subscribed on this instance, nothing to do.
+        let _ = self.shared.live_feed.send(event);
     }
 
     /// Waits for checked-out connections to return, then closes them all.

@@ -4,7 +4,7 @@ use crate::base::{Access, Audit, DbBmc, Entity, Parent, WriteFields, WriteScope}
 use crate::project::ProjectBmc;
 use crate::serde_fields::{nullable, present};
 use lib_core::Ctx;
-use sea_query::{Condition, Value};
+use sea_query::{Condition, Expr, Value};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Entity)]
@@ -51,8 +51,8 @@ impl DbBmc for TaskBmc {
 
     type Entity = Task;
 
-    fn scope(ctx: &Ctx, access: Access) -> Condition {
-        PROJECT.scope(ctx, access, Self::TABLE)
+    fn scope(user: &Expr, access: Access) -> Condition {
+        PROJECT.scope(user, access, Self::TABLE)
     }
 
     fn write_scope(ctx: &Ctx, fields: &[(&'static str, Value)]) -> WriteScope {

@@ -11,7 +11,7 @@ use lib_model::base::{self, Access, Audit, DbBmc, Entity, Parent, WriteFields, W
 use lib_model::project::ProjectBmc;
 use lib_model::task::TaskForCreate;
 use lib_model::{Ctx, Error};
-use sea_query::{Condition, Value};
+use sea_query::{Condition, Expr, Value};
 
 #[derive(Debug, Entity)]
 #[entity(create = TaskForCreate, update = Move)]
@@ -39,8 +39,8 @@ impl DbBmc for MovableTaskBmc {
     const TABLE: &'static str = "task";
     type Entity = MovableTask;
 
-    fn scope(ctx: &Ctx, access: Access) -> Condition {
-        PROJECT.scope(ctx, access, Self::TABLE)
+    fn scope(user: &Expr, access: Access) -> Condition {
+        PROJECT.scope(user, access, Self::TABLE)
     }
 
     fn write_scope(ctx: &Ctx, fields: &[(&'static str, Value)]) -> WriteScope {

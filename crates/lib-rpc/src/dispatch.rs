@@ -4,6 +4,7 @@
 
 use crate::Error;
 use crate::answer::RpcLimits;
+use crate::live::{self, SUBSCRIBE, Subscriptions, UNSUBSCRIBE};
 use crate::openrpc::DISCOVER;
 use crate::protocol::{Incoming, Rejected, Request, parse_body, parse_request};
 use crate::responses::Responses;
@@ -23,6 +24,9 @@ pub(crate) struct Calls<'a> {
     pub(crate) out: Responses<'a>,
     /// The most requests in a batch, and calls in a transaction.
     pub(crate) batch_limit: usize,
+    /// The socket's subscriptions, when the body came on one: `subscribe` and `unsubscribe`
+    /// exist only there.
+    pub(crate) live: Option<&'a dyn Subscriptions>,
 }
 
 impl RpcRouter {
@@ -35,8 +39,33 @@ impl RpcRouter {
         req_id: &str,
         limits: &RpcLimits,
     ) -> RpcOutcome {
+        self.handle_with(ctx, mm, body, req_id, limits, None).await
+    }
+
+    /// As [`RpcRouter::handle`], for a body that came on a socket holding `subscriptions`.
+    pub async fn handle_on_socket(
+        &self,
+        ctx: Ctx,
+        mm: &ModelManager,
+        body: &[u8],
+        req_id: &str,
+        limits: &RpcLimits,
+        subscriptions: &dyn Subscriptions,
+    ) -> RpcOutcome {
+        self.handle_with(ctx, mm, body, req_id, limits, Some(subscriptions)).await
+    }
+
+    async fn handle_with(
+        &self,
+        ctx: Ctx,
+        mm: &ModelManager,
+        body: &[u8],
+        req_id: &str,
+        limits: &RpcLimits,
+        live: Option<&dyn Subscriptions>,
+    ) -> RpcOutcome {
         let out = Responses::new(limits, req_id, ctx.user_id());
-        let mut calls = Calls { router: self, ctx, mm, out, batch_limit: limits.batch_limit };
+        let mut calls = Calls { router: self, ctx, mm, out, batch_limit: limits.batch_limit, live };
         match parse_body(body, limits.batch_limit) {
             Err(error) => calls.out.error(None, error),
             Ok(Incoming::Single(raw)) => calls.call(parse_request(raw)).await,
@@ -78,6 +107,10 @@ impl Calls<'_> {
         let span = tracing::info_span!("rpc", method = %LogText(&request.method), notification = request.id.is_none());
         let result = if request.method == DISCOVER {
             self.router.discover_call(request.params)
+        } else if let (SUBSCRIBE, Some(live)) = (request.method.as_str(), self.live) {
+            span.in_scope(|| live::subscribe(&self.ctx, live, request.params))
+        } else if let (UNSUBSCRIBE, Some(live)) = (request.method.as_str(), self.live) {
+            span.in_scope(|| live::unsubscribe(live, request.params))
         } else if let Some(method) = self.router.methods.get(request.method.as_str()) {
             caught(|| method(self.ctx, self.mm.clone(), request.params)).instrument(span.clone()).await
         } else {

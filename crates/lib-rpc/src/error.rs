@@ -28,6 +28,9 @@ pub enum Error {
     /// The answers being built across all requests hold `ANSWER_BYTES_IN_FLIGHT` already.
     #[error("no room for the result among the answers in flight")]
     AnswersInFlight { retry_after: std::time::Duration },
+    /// A socket's `subscribe` past its number of subscriptions.
+    #[error("a socket holds at most {limit} subscriptions")]
+    TooManySubscriptions { limit: usize },
     /// The call panicked: a bug, caught so that only this call fails.
     #[error("panic: {0}")]
     Panic(String),
@@ -96,6 +99,11 @@ impl Error {
             }
             Error::AnswersInFlight { retry_after } => {
                 ClientError::throttled("Too many requests", "TooManyRequests", *retry_after)
+            }
+            Error::TooManySubscriptions { limit } => {
+                ClientError::new(Code::TooManyRequests, "Too many subscriptions", "TooManySubscriptions")
+                    .with("limit", *limit)
+                    .detail(format!("a socket holds at most {limit} subscriptions: unsubscribe one first"))
             }
             Error::ResultSerialization(_) | Error::Panic(_) => ClientError::internal(),
             Error::InCall { index, error } => error.client_error().with("call_index", *index),

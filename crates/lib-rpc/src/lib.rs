@@ -12,6 +12,8 @@
 //! - A panic in a call is that call's -32603; the batch and the connection go on.
 //! - `transaction`: entity calls in one database transaction, with `$ref`s to earlier results
 //!   (`transaction.rs`).
+//! - [`live`]: `subscribe` and `unsubscribe`, answered only on a socket
+//!   ([`RpcRouter::handle_on_socket`]), and the `changed` notifications of a batch of changes.
 //! - [`methods::router`]: every method of the API contract; [`crud_methods!`] gives an entity its
 //!   six CRUD methods.
 //! - [`openrpc`]: the API's OpenRPC document (`rpc.discover`, the one method needing no
@@ -30,6 +32,7 @@ mod client;
 mod dispatch;
 pub mod envelope;
 mod error;
+pub mod live;
 pub mod methods;
 pub mod openrpc;
 pub mod params;

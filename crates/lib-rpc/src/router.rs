@@ -88,8 +88,8 @@ pub struct RpcOutcome {
 
 /// Every method answers `{"data": ...}`.
 #[derive(Serialize)]
-struct DataResult<T> {
-    data: T,
+pub(crate) struct DataResult<T> {
+    pub(crate) data: T,
 }
 
 /// A `list_*` answers its page's rows and where the next page starts.

@@ -4,7 +4,7 @@
 
 use lib_core::Ctx;
 use lib_model::base::{Access, Audit, DbBmc, Entity, WriteFields, WriteScope};
-use lib_model::sea_query::{Condition, Value as SqlValue};
+use lib_model::sea_query::{Condition, Expr, Value as SqlValue};
 use lib_model::serde_fields::{nullable, present};
 use lib_rpc::RpcRouter;
 use serde::Deserialize;
@@ -44,7 +44,7 @@ impl DbBmc for WidgetBmc {
     const TABLE: &'static str = "widget";
     type Entity = Widget;
 
-    fn scope(_: &Ctx, _: Access) -> Condition {
+    fn scope(_: &Expr, _: Access) -> Condition {
         Condition::all()
     }
 

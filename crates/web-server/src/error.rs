@@ -33,6 +33,12 @@ pub enum Error {
     MethodNotAllowed,
     #[error("the request took too long")]
     Timeout,
+    /// `GET /api/ws` without a WebSocket handshake.
+    #[error("not a WebSocket upgrade")]
+    NotAnUpgrade,
+    /// The user holds `WS_MAX_PER_USER` sockets already.
+    #[error("at most {limit} sockets per user")]
+    TooManySockets { limit: usize },
     /// A handler panicked; the panic hook has logged the message and location.
     #[error("a handler panicked")]
     Panicked,
@@ -97,6 +103,17 @@ impl Error {
             Error::Timeout => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 e(Code::ServiceUnavailable, "Service unavailable", "Timeout").detail("the request took too long"),
+            ),
+            Error::NotAnUpgrade => (
+                StatusCode::UPGRADE_REQUIRED,
+                e(Code::InvalidRequest, "Upgrade required", "UpgradeRequired")
+                    .detail("this endpoint speaks WebSocket only: open it with a WebSocket handshake"),
+            ),
+            Error::TooManySockets { limit } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                e(Code::TooManyRequests, "Too many sockets", "TooManySockets")
+                    .with("limit", *limit)
+                    .detail(format!("a user may hold at most {limit} sockets open: close one first")),
             ),
             // The panic hook has logged it already.
             Error::Panicked => {

@@ -22,6 +22,7 @@ mod error;
 mod extract;
 pub mod healthcheck;
 mod listener;
+mod live;
 pub mod logging;
 mod middleware;
 mod negotiate;
@@ -120,13 +121,22 @@ pub async fn serve(
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     let options = listener::Options::from_config(&config);
     let purge = tokio::spawn(purge_expired_sessions(mm.clone()));
-    let revocations = tokio::spawn(lib_model::session::run_revocation_listener(mm.clone()));
-    let app = routes::app(state::AppState::new(config, mm.clone()));
+    let revocations = tokio::spawn(lib_model::notifications::run_listener(mm.clone()));
+    let state = state::AppState::new(config, mm.clone());
+    let hub = state.live.clone();
+    let deliveries = tokio::spawn(hub.clone().run(mm.clone()));
+    let app = routes::app(state);
+    // Upgraded sockets are no longer the accept loop's: the hub closes them when the stop begins.
+    let shutdown = async move {
+        shutdown.await;
+        hub.close_all(live::CloseCode::GoingAway, false);
+    };
 
     tracing::info!(%addr, max_connections = options.admission.total_cap(), "listening");
     listener::serve(listener, app, options, shutdown).await;
     purge.abort();
     revocations.abort();
+    deliveries.abort();
     if tokio::time::timeout(Duration::from_secs(5), mm.close()).await.is_err() {
         tracing::warn!("the database pool did not close in time");
     }

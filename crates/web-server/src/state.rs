@@ -1,5 +1,6 @@
 //! [`AppState`]: what every handler shares.
 
+use crate::live::Hub;
 use crate::routes::openrpc::Document;
 use lib_core::Config;
 use lib_model::ModelManager;
@@ -15,6 +16,8 @@ pub(crate) struct AppState {
     pub(crate) rpc_limits: RpcLimits,
     /// The OpenRPC document, built at start.
     pub(crate) openrpc: Document,
+    /// The live subscriptions of this instance's sockets.
+    pub(crate) live: Arc<Hub>,
 }
 
 impl AppState {
@@ -22,6 +25,7 @@ impl AppState {
         let rpc_limits = RpcLimits::from_config(&config);
         let rpc = lib_rpc::methods::router();
         let openrpc = Document::of(&rpc);
-        Self { mm, config: Arc::new(config), rpc: Arc::new(rpc), rpc_limits, openrpc }
+        let live = Arc::new(Hub::new(&config));
+        Self { mm, config: Arc::new(config), rpc: Arc::new(rpc), rpc_limits, openrpc, live }
     }
 }

@@ -190,7 +190,7 @@ async fn the_listener_and_the_migrations_use_the_direct_connection() {
     assert!(mm.migrate().await.is_err());
     let applied = lib_model::operator_sql::execute(db.url(), "UPDATE _sqlx_migrations SET success = success").await;
     assert!(applied > 0, "the migrations were applied over DATABASE_LISTEN_URL");
-    tokio::spawn(lib_model::session::run_revocation_listener(mm.clone()));
+    tokio::spawn(lib_model::notifications::run_listener(mm.clone()));
     let deadline = Instant::now() + Duration::from_secs(10);
     while !mm.revocations_live() {
         assert!(Instant::now() < deadline, "the listener did not connect over DATABASE_LISTEN_URL");

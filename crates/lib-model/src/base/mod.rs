@@ -91,26 +91,30 @@ pub trait DbBmc {
 
     type Entity: Entity;
 
-    /// The rows `ctx` may reach with `access`, as a condition on [`DbBmc::TABLE`]. Applied to
-    /// every get, list and count (`Read`), update and delete ([`DbBmc::CHANGE`]); filters are
-    /// AND-ed to it and cannot widen it.
-    fn scope(ctx: &Ctx, access: Access) -> Condition;
+    /// The rows the user `user` may reach with `access`, as a condition on [`DbBmc::TABLE`].
+    /// Applied to every get, list and count (`Read`), update and delete ([`DbBmc::CHANGE`]);
+    /// filters are AND-ed to it and cannot widen it.
+    ///
+    /// `user` is the user's id as an expression: a call's caller is a bound value
+    /// ([`caller`]); live delivery checks many subscribers in one statement, each its own row,
+    /// so there it is a column ([`crate::live`]).
+    fn scope(user: &Expr, access: Access) -> Condition;
 
-    /// That the row whose id `id` holds is one `ctx` may reach with `access`: what a child
+    /// That the row whose id `id` holds is one `user` may reach with `access`: what a child
     /// entity's scope is made of ([`Parent`]). By default, `EXISTS` such a row within
     /// [`DbBmc::scope`]; an entity whose scope has a cheaper form of its own says so here.
-    fn scope_of(ctx: &Ctx, access: Access, id: Expr) -> Condition {
+    fn scope_of(user: &Expr, access: Access, id: Expr) -> Condition {
         let mut rows = Query::select();
         rows.expr(Expr::val(1))
             .from(Self::TABLE)
             .and_where(Expr::col((Self::TABLE, "id")).eq(id))
-            .cond_where(Self::scope(ctx, access));
+            .cond_where(Self::scope(user, access));
         Condition::all().add(Expr::exists(rows))
     }
 
-    /// The expression of the computed column `column` (`#[entity(computed)]`) for `ctx`. Only
+    /// The expression of the computed column `column` (`#[entity(computed)]`) for `user`. Only
     /// an entity that declares one overrides this; the default is the plain column.
-    fn computed(_ctx: &Ctx, column: &'static str) -> Expr {
+    fn computed(_user: &Expr, column: &'static str) -> Expr {
         Expr::col((Self::TABLE, column))
     }
 
@@ -118,6 +122,17 @@ pub trait DbBmc {
     /// create sets from the context (an owner column), and the parent that a create, or an
     /// update that changes the parent column, must find in the caller's scope.
     fn write_scope(ctx: &Ctx, fields: &[(&'static str, sea_query::Value)]) -> WriteScope;
+}
+
+/// `filters` as a condition on `B`'s rows for `ctx`'s user (computed columns are theirs);
+/// `None` when they select every row.
+pub(crate) fn filter_condition<B: DbBmc>(ctx: &Ctx, filters: Filters) -> Option<Condition> {
+    filters.into_condition(&statement::refs::<B>(ctx))
+}
+
+/// A call's caller, as the user expression of [`DbBmc::scope`]: their id, bound as a value.
+pub fn caller(ctx: &Ctx) -> Expr {
+    Expr::val(ctx.user_id())
 }
 
 /// The ownership side of a write.
@@ -205,7 +220,7 @@ pub async fn get_many<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, ids: Vec<i64>) -> 
         return Ok(Vec::new());
     }
     let mut select = select_columns::<B>(ctx);
-    select.cond_where(Condition::all().add(id_in::<B>(&ids)).add(B::scope(ctx, Access::Read)));
+    select.cond_where(Condition::all().add(id_in::<B>(&ids)).add(B::scope(&caller(ctx), Access::Read)));
     fetch_all(mm.lease(ctx).await?, &select, Prepare::Keep).await
 }
 

@@ -2,7 +2,7 @@
 //! its project, and changed by whoever may write under it. Any child entity reuses it by naming
 //! its parent's Bmc and the column that points to it.
 
-use crate::base::{Access, DbBmc, ParentGuard, WriteScope};
+use crate::base::{Access, DbBmc, ParentGuard, WriteScope, caller};
 use lib_core::Ctx;
 use sea_query::{Condition, Expr, Value};
 use std::marker::PhantomData;
@@ -19,11 +19,11 @@ impl<P: DbBmc> Parent<P> {
         Self { column, parent: PhantomData }
     }
 
-    /// The rows of `child_table` that `ctx` may reach with `access`: reading a child needs its
+    /// The rows of `child_table` that `user` may reach with `access`: reading a child needs its
     /// parent readable, changing it needs the parent writable (`P`'s `Write`).
-    pub fn scope(&self, ctx: &Ctx, access: Access, child_table: &'static str) -> Condition {
+    pub fn scope(&self, user: &Expr, access: Access, child_table: &'static str) -> Condition {
         let access = if access == Access::Read { Access::Read } else { Access::Write };
-        P::scope_of(ctx, access, Expr::col((child_table, self.column)))
+        P::scope_of(user, access, Expr::col((child_table, self.column)))
     }
 
     /// A write of the parent column (a create, or an update that moves the row): it writes
@@ -39,8 +39,8 @@ impl<P: DbBmc> Parent<P> {
             ParentGuard {
                 entity: P::ENTITY,
                 id,
-                allowed: P::scope_of(ctx, Access::Write, Expr::val(id)),
-                visible: P::scope_of(ctx, Access::Read, Expr::val(id)),
+                allowed: P::scope_of(&caller(ctx), Access::Write, Expr::val(id)),
+                visible: P::scope_of(&caller(ctx), Access::Read, Expr::val(id)),
             }
         });
         WriteScope { owned: Vec::new(), parent }

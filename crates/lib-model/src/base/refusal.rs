@@ -4,7 +4,7 @@
 
 use super::fetch::{fetch_optional, fetch_scalar};
 use super::statement::by_id;
-use super::{Access, DbBmc};
+use super::{Access, DbBmc, caller};
 use crate::{Error, ModelManager};
 use lib_core::Ctx;
 use sea_query::{Condition, Expr, Query};
@@ -48,7 +48,7 @@ pub(super) async fn why_unchanged<B: DbBmc>(
     };
     let mut probe = Query::select();
     probe
-        .expr(Expr::from(B::scope(ctx, B::CHANGE)))
+        .expr(Expr::from(B::scope(&caller(ctx), B::CHANGE)))
         .expr(parent_allowed)
         .expr(parent_visible)
         .from(B::TABLE)

@@ -1,7 +1,7 @@
 //! The pieces every statement of the generic CRUD is built from: how it names the entity's
 //! columns (computed ones included), which rows it may touch, and the checks of what it writes.
 
-use super::{Access, DbBmc};
+use super::{Access, DbBmc, caller};
 use crate::filter::{ColumnRefs, Filters};
 use crate::{Error, Result};
 use lib_core::Ctx;
@@ -28,8 +28,8 @@ pub(super) fn unchanged_since(which: Condition, table: &'static str, if_mtime: O
 }
 
 /// How `B`'s statements for `ctx` name its columns, computed ones included.
-pub(super) fn refs<B: DbBmc>(ctx: &Ctx) -> ColumnRefs<'_> {
-    ColumnRefs::with_computed(B::TABLE, ctx, B::computed)
+pub(super) fn refs<B: DbBmc>(ctx: &Ctx) -> ColumnRefs {
+    ColumnRefs::with_computed(B::TABLE, caller(ctx), B::computed)
 }
 
 pub(super) fn select_columns<B: DbBmc>(ctx: &Ctx) -> SelectStatement {
@@ -53,11 +53,11 @@ pub(super) fn returning<B: DbBmc>(ctx: &Ctx) -> sea_query::ReturningClause {
 }
 
 pub(super) fn by_id<B: DbBmc>(ctx: &Ctx, id: i64, access: Access) -> Condition {
-    Condition::all().add(Expr::col((B::TABLE, "id")).eq(id)).add(B::scope(ctx, access))
+    Condition::all().add(Expr::col((B::TABLE, "id")).eq(id)).add(B::scope(&caller(ctx), access))
 }
 
 pub(super) fn scoped<B: DbBmc>(ctx: &Ctx, filters: Filters) -> Condition {
-    let scope = Condition::all().add(B::scope(ctx, Access::Read));
+    let scope = Condition::all().add(B::scope(&caller(ctx), Access::Read));
     match filters.into_condition(&refs::<B>(ctx)) {
         Some(filter) => scope.add(filter),
         None => scope,

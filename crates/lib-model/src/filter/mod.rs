@@ -45,7 +45,6 @@ mod sql;
 mod tests;
 mod values;
 
-use lib_core::Ctx;
 use sea_query::Expr;
 
 pub use cursor::MAX_CURSOR_LEN;
@@ -90,31 +89,29 @@ impl Column {
 
 /// How a statement refers to an entity's columns: `table.column`, or for a computed column the
 /// expression it stands for, which may depend on the caller (a project's `role`).
-#[derive(Clone, Copy)]
-pub struct ColumnRefs<'a> {
+#[derive(Clone)]
+pub struct ColumnRefs {
     table: &'static str,
-    computed: Option<(&'a Ctx, Computed)>,
+    computed: Option<(Expr, Computed)>,
 }
 
-/// The expression of a computed column (by name) for the caller.
-pub type Computed = fn(&Ctx, &'static str) -> Expr;
+/// The expression of a computed column (by name) for a user (an expression of their id).
+pub type Computed = fn(&Expr, &'static str) -> Expr;
 
-impl ColumnRefs<'static> {
+impl ColumnRefs {
     /// The columns of `table`, none of them computed.
     pub const fn table(table: &'static str) -> Self {
         Self { table, computed: None }
     }
-}
 
-impl<'a> ColumnRefs<'a> {
-    /// The columns of `table`, the computed ones for `ctx` by `computed`.
-    pub fn with_computed(table: &'static str, ctx: &'a Ctx, computed: Computed) -> Self {
-        Self { table, computed: Some((ctx, computed)) }
+    /// The columns of `table`, the computed ones for `user` by `computed`.
+    pub fn with_computed(table: &'static str, user: Expr, computed: Computed) -> Self {
+        Self { table, computed: Some((user, computed)) }
     }
 
     pub fn expr(&self, column: &Column) -> Expr {
-        match (column.computed, self.computed) {
-            (true, Some((ctx, computed))) => computed(ctx, column.name),
+        match (column.computed, &self.computed) {
+            (true, Some((user, computed))) => computed(user, column.name),
             _ => Expr::col((self.table, column.name)),
         }
     }

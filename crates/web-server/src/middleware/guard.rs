@@ -1,24 +1,43 @@
 //! Checks on `POST /api/*` before any work: cross-site requests (403), content type (415), and
-//! a declared body length over the limit (413).
+//! a declared body length over the limit (413); on a WebSocket handshake, cross-site (403).
 
 use crate::error::Error;
 use crate::state::AppState;
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN, UPGRADE};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 
 pub(crate) async fn api_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() == Method::POST
-        && let Err(error) = check(request.headers(), &state)
-    {
+    let checked = match *request.method() {
+        Method::POST => check(request.headers(), &state),
+        // A WebSocket handshake is a GET that a page of any site may make with the cookie.
+        Method::GET if request.headers().contains_key(UPGRADE) => same_site(request.headers(), &state),
+        _ => Ok(()),
+    };
+    if let Err(error) = checked {
         return error.into_response();
     }
     next.run(request).await
 }
 
 fn check(headers: &HeaderMap, state: &AppState) -> Result<(), Error> {
+    same_site(headers, state)?;
+    if !header(headers, CONTENT_TYPE.as_str()).is_some_and(is_json) {
+        return Err(Error::UnsupportedMediaType);
+    }
+    let declared_length = header(headers, CONTENT_LENGTH.as_str()).and_then(|len| len.parse::<u64>().ok());
+    let limit = state.config.body_limit_bytes;
+    if declared_length.is_some_and(|len| len > limit as u64) {
+        return Err(Error::BodyTooLarge { limit });
+    }
+    Ok(())
+}
+
+/// Refuses a request a browser says comes from another site, by fetch metadata or `Origin`,
+/// unless its origin is allowed.
+fn same_site(headers: &HeaderMap, state: &AppState) -> Result<(), Error> {
     let origin = headers.get(ORIGIN).map(|o| o.to_str().unwrap_or("null").trim_end_matches('/'));
     let allowed = origin.is_some_and(|origin| state.config.allowed_origins.iter().any(|a| a == origin));
     // Fetch metadata: browsers say where a request comes from; other clients send nothing.
@@ -30,14 +49,6 @@ fn check(headers: &HeaderMap, state: &AppState) -> Result<(), Error> {
         && !is_same_origin(origin, header(headers, HOST.as_str()))
     {
         return Err(Error::CrossSite);
-    }
-    if !header(headers, CONTENT_TYPE.as_str()).is_some_and(is_json) {
-        return Err(Error::UnsupportedMediaType);
-    }
-    let declared_length = header(headers, CONTENT_LENGTH.as_str()).and_then(|len| len.parse::<u64>().ok());
-    let limit = state.config.body_limit_bytes;
-    if declared_length.is_some_and(|len| len > limit as u64) {
-        return Err(Error::BodyTooLarge { limit });
     }
     Ok(())
 }

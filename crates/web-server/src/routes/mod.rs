@@ -4,6 +4,7 @@ mod auth;
 mod health;
 pub(crate) mod openrpc;
 mod rpc;
+mod ws;
 
 use crate::error::Error;
 use crate::middleware::observe::REQUEST_ID;
@@ -25,6 +26,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .route("/logoff", post(auth::logoff))
         .route("/rpc", post(rpc::rpc).layer(compress_large_answers()))
         .route("/openrpc.json", get(openrpc::document))
+        .route("/ws", get(ws::ws))
         .fallback(any(|| async { Error::NotFound }))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::api_guard));
     if !state.config.allowed_origins.is_empty() {

@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)] // each test file uses a different part
 
 pub mod proxy;
+pub mod socket;
 pub mod transactions;
 
 use lib_core::{Clock, Config, ManualClock};
