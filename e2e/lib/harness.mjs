@@ -75,6 +75,16 @@ export async function eventually(check, { timeout = 10_000, interval = 50 } = {}
   }
 }
 
+/**
+ * Cut `page` off from live updates: its socket to /api/ws opens but hears nothing (the test
+ * answers for the server, and says nothing). For tests of a page that has not heard of a change
+ * made elsewhere yet, which live updates would otherwise show before the test can act on the old
+ * view. Takes effect for the sockets the page opens from now on (call before it loads).
+ */
+export async function withoutLiveUpdates(page) {
+  await page.routeWebSocket(/\/api\/ws$/, () => {});
+}
+
 /** A username that no earlier run has used. */
 export function randomUsername(prefix = 'e2e') {
   return `${prefix}_${Date.now().toString(36)}_${crypto.randomBytes(4).toString('hex')}`;

@@ -94,6 +94,8 @@ describe('projects', { timeout: 120_000 }, () => {
 
     await item(alpha).getByTestId('delete-project').click();
     await item(alpha).getByTestId('confirm-delete').click();
+    // The row itself goes once the delete is done (while it asks, it shows no name).
+    await item(alpha).waitFor({ state: 'detached' });
     await eventually(async () => assert.deepEqual(await names(), ['Beta']));
     const [count, tasks] = await pageBatch(page, [
       { method: 'count_projects', params: {} },

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   Api, DESKTOP, PHONE, assertClean, assertFriendly, createProjectViaUi, errorText, eventually, freshUserLoggedIn,
-  launchBrowser, openPage, pageRpc, randomUsername, screenshot, statusText,
+  launchBrowser, openPage, pageRpc, randomUsername, screenshot, statusText, withoutLiveUpdates,
 } from '../lib/harness.mjs';
 
 describe('shared projects', { timeout: 180_000 }, () => {
@@ -234,8 +234,10 @@ describe('shared projects', { timeout: 180_000 }, () => {
 
   test('ownership is handed over after confirming, and each side sees its new role', async () => {
     const { page } = alice;
-    // A second tab of Alice's on the projects list, still showing her as the owner.
+    // A second tab of Alice's on the projects list, still showing her as the owner (cut off from
+    // live updates, which would show the change of role before it tries to rename).
     const tab = await alice.context.newPage();
+    await withoutLiveUpdates(tab);
     await tab.goto('/#/projects');
     await projectItem(tab).getByTestId('rename-project').waitFor();
 

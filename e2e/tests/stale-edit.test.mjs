@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   assertClean, createProjectViaUi, errorText, eventually, freshUserLoggedIn, launchBrowser, openPage, pageRpc,
+  withoutLiveUpdates,
 } from '../lib/harness.mjs';
 
 describe('an edit of a task that changed elsewhere', { timeout: 120_000 }, () => {
@@ -25,6 +26,9 @@ describe('an edit of a task that changed elsewhere', { timeout: 120_000 }, () =>
   before(async () => {
     browser = await launchBrowser();
     ({ page, problems } = await openPage(browser));
+    // The other change must not reach the page before it acts (live updates would show it within
+    // moments): the page stays as it was, as when that change lands just before the click.
+    await withoutLiveUpdates(page);
     await freshUserLoggedIn(page);
     projectId = await createProjectViaUi(page, 'Shared');
     await page.getByTestId('project-name').getByText('Shared', { exact: true }).click();

@@ -140,6 +140,8 @@ describe('tasks', { timeout: 180_000 }, () => {
     const id = Number(await task.getAttribute('data-task-id'));
     await task.getByTestId('delete-task').click();
     await page.locator(`[data-task-id="${id}"] [data-testid=confirm-delete]`).click();
+    // The row itself goes once the delete is done (while it asks, it shows no title).
+    await page.locator(`[data-task-id="${id}"]`).waitFor({ state: 'detached' });
     await eventually(async () => assert.deepEqual(await titles(), ['Buy seeds', 'Water the tulips']));
     const [count] = await pageBatch(page, [{ method: 'count_tasks', params: { filters: { project_id: projectId } } }]);
     assert.equal(count.data, 2);

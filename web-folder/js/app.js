@@ -2,6 +2,7 @@
 // in views/*.js; each gets a context and returns {title, node, focus?}.
 
 import { rpc } from './rpc.js';
+import { live } from './live.js';
 import { h, replace } from './dom.js';
 import { describeError } from './errors.js';
 import { loginView, signupView } from './views/auth.js';
@@ -31,6 +32,8 @@ import { passwordView } from './views/password.js';
  * @property {(me: UserInfo|null) => void} setMe
  * @property {() => Promise<UserInfo|null>} loadMe
  * @property {() => boolean} isCurrent whether the view is still the one shown
+ * @property {(fn: () => void) => void} onLeave run `fn` when the view is left (its live updates
+ *   stop there)
  */
 
 /**
@@ -100,12 +103,16 @@ function goToLogin(message) {
   navigate('#/login');
 }
 
-// Any RPC answered 401 ends up here: the session is gone, so log in again.
-rpc.addEventListener('unauthorized', () => {
+// Any RPC answered 401 ends up here, and so does a live socket closed because the session ended
+// (1008): the session is gone, so log in again.
+function sessionEnded() {
   if (session.me) goToLogin('Your session has ended. Please log in again.');
-});
+}
+rpc.addEventListener('unauthorized', sessionEnded);
+live.addEventListener('unauthorized', sessionEnded);
 
 document.getElementById('logoff').addEventListener('click', async () => {
+  live.stop(); // before the server ends the session, which would close the socket as 1008
   try {
     await rpc.logoff();
   } catch (err) {
@@ -128,9 +135,14 @@ function showFatal(text) {
 }
 
 let renderSeq = 0;
+/** @type {(() => void)[]} what to do when the view shown is left */
+let onLeave = [];
 
 async function render() {
   const seq = ++renderSeq;
+  const leaving = onLeave;
+  onLeave = [];
+  for (const fn of leaving) fn();
   const hash = location.hash || HOME;
   let route = ROUTES.find((r) => r.re.test(hash));
   if (!route) {
@@ -164,6 +176,10 @@ async function render() {
     loadMe,
     // Lets a view's async work notice that the user has moved on.
     isCurrent: () => seq === renderSeq,
+    onLeave: (fn) => {
+      if (seq === renderSeq) onLeave.push(fn);
+      else fn(); // already left
+    },
   };
   const { title, node, focus } = route.view(ctx);
   document.title = `${title} · Tasks`;

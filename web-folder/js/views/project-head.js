@@ -1,6 +1,7 @@
 // The head of a project's view: its name, the caller's role in it (in words) and its members
 // panel. It reads the project (get_project) on opening and whenever the caller's role may have
-// changed, and tells the view which role to show the tasks for.
+// changed, and tells the view which role to show the tasks for. A rename made elsewhere shows
+// live (`renamed`, `reread`).
 
 import { h, replace } from '../dom.js';
 import { roleLabel, roleSummary } from './roles.js';
@@ -63,6 +64,30 @@ export function projectHead(ctx, { projectId, fail, failText, shown, reloadTasks
     shown(null);
   }
 
+  /**
+   * The project as changed elsewhere (a live update): show its new name. Its role, and what it
+   * allows, is read again when a write is refused.
+   * @param {Project} p
+   */
+  function renamed(p) {
+    if (!ctx.isCurrent() || roleLine.hidden) return;
+    title.textContent = p.name;
+    document.title = `${p.name} · Tasks`;
+  }
+
+  // Changes may have been missed (live updates reconnected): read the name again, quietly, or
+  // say that the project is gone.
+  async function reread() {
+    let p;
+    try {
+      p = (await rpc.call('get_project', { id: projectId })).data;
+    } catch (err) {
+      if (err.kind === 'EntityNotFound' && ctx.isCurrent() && !roleLine.hidden) notFound();
+      return;
+    }
+    renamed(p);
+  }
+
   // The caller's role changed, or may have (a members panel action): show the project as it is now.
   /** @param {string} [focusId] */
   async function refresh(focusId) {
@@ -78,5 +103,5 @@ export function projectHead(ctx, { projectId, fail, failText, shown, reloadTasks
     ctx.navigate('#/projects');
   }
 
-  return { title, roleLine, panel: members.node, read };
+  return { title, roleLine, panel: members.node, read, renamed, reread };
 }

@@ -1,10 +1,13 @@
 // The projects list: create, rename, delete, each project's task count and the caller's role
-// in it. Only the owner of a project sees its rename and delete controls.
+// in it. Only the owner of a project sees its rename and delete controls. It follows changes
+// made elsewhere live: projects (listed again) and tasks created or deleted (counted again).
 
 import { h, field, messageBox, busy, replace } from '../dom.js';
 import { describeError } from '../errors.js';
 import { keepFocus, plural } from './util.js';
 import { canManage, roleLabel } from './roles.js';
+import { liveRefresher, showRows } from './live-list.js';
+import { live } from '../live.js';
 
 /** @typedef {import('../app.js').Ctx} Ctx */
 /** @typedef {import('../app.js').Shown} Shown */
@@ -36,6 +39,22 @@ export function projectsView(ctx) {
     error.show(describeError(err));
   }
 
+  // What is shown: the projects, each one's task count, and their rows by id.
+  /** @type {Project[]} */
+  let projects = [];
+  let total = 0;
+  /** @type {Map<number, CountTasksResult|RpcError>} count_tasks of each project, or why it failed */
+  const counts = new Map();
+  /** @type {Map<number, {li: HTMLElement, key: string}>} */
+  const rows = new Map();
+  let loadSeq = 0;
+  const refresher = liveRefresher(() => load(true));
+  // Tasks created or deleted elsewhere, by project: counted again together.
+  /** @type {Set<number>} */
+  const toCount = new Set();
+  /** @type {ReturnType<typeof setTimeout>|null} */
+  let countTimer = null;
+
   // A write refused because the list shown is out of date: the project changed elsewhere (renamed
   // in another tab: Stale, as writes carry the mtime shown in `if_mtime`), or the caller's role in
   // it did (no longer the owner: Forbidden). Show the latest version, then say why, and keep
@@ -51,38 +70,89 @@ export function projectsView(ctx) {
     (document.getElementById(`${action}-project-${p.id}`) ?? document.getElementById(`project-link-${p.id}`))?.focus();
   }
 
-  async function load() {
-    list.dataset.state = 'loading';
+  /**
+   * List the projects and count their tasks. A `quiet` load (a live refresh) keeps the rows that
+   * have not changed or that the user is busy with, and says nothing when it fails.
+   * @param {boolean} [quiet]
+   */
+  function load(quiet = false) {
+    return quiet ? listProjects(true) : refresher.user(() => listProjects(false));
+  }
+
+  /** @param {boolean} quiet */
+  async function listProjects(quiet) {
+    const seq = ++loadSeq;
+    if (!quiet) list.dataset.state = 'loading';
     /** @type {Project[]} */
-    let projects;
+    let listedProjects;
     /** @type {number} */
-    let total;
-    /** @type {(CountTasksResult|RpcError)[]} count_tasks of each project, or why it failed */
-    let counts;
+    let listedTotal;
+    /** @type {(CountTasksResult|RpcError)[]} */
+    let listedCounts;
     try {
       const [listed, counted] = await rpc.batch([
         { method: 'list_projects', params: { list_options: { order_bys: '!id', limit: MAX_PROJECTS } } },
         { method: 'count_projects', params: {} },
       ]);
       if (listed instanceof Error) throw listed;
-      projects = listed.data;
-      total = counted instanceof Error ? projects.length : counted.data;
-      counts = await rpc.batch(projects.map((p) => ({
+      listedProjects = listed.data;
+      listedTotal = counted instanceof Error ? listedProjects.length : counted.data;
+      listedCounts = await rpc.batch(listedProjects.map((p) => ({
         method: 'count_tasks', params: { filters: { project_id: p.id } },
       })));
     } catch (err) {
-      fail(err);
-      list.dataset.state = 'error';
+      if (seq === loadSeq && !quiet) {
+        fail(err);
+        list.dataset.state = 'error';
+      }
       return;
     }
-    if (!ctx.isCurrent()) return;
+    // A later load has started: its answer wins.
+    if (seq !== loadSeq || !ctx.isCurrent()) return;
+    projects = listedProjects;
+    total = listedTotal;
+    counts.clear();
+    projects.forEach((p, i) => counts.set(p.id, listedCounts[i]));
+    show(!quiet);
+    list.dataset.state = 'ready';
+  }
+
+  /** @param {boolean} fresh every row anew (else keep those unchanged or in use) */
+  function show(fresh) {
     keepFocus(() => {
-      replace(list, projects.map((p, i) => projectItem(p, counts[i])));
+      showRows(list, rows, projects, { fresh, make: (p) => projectItem(p, counts.get(p.id)),
+        key: (p) => JSON.stringify([p, countText(counts.get(p.id))]) });
     });
     if (projects.length === 0) summary.textContent = 'No projects yet. Create one above.';
     else if (total > projects.length) summary.textContent = `Showing the newest ${projects.length} of ${total} projects.`;
     else summary.textContent = plural(total, 'project');
-    list.dataset.state = 'ready';
+  }
+
+  /** @param {CountTasksResult|RpcError|undefined} count */
+  function countText(count) {
+    return !count || count instanceof Error ? 'task count unavailable' : plural(count.data, 'task');
+  }
+
+  /** @param {number} projectId a project whose tasks changed elsewhere */
+  function recount(projectId) {
+    toCount.add(projectId);
+    countTimer ??= setTimeout(async () => {
+      countTimer = null;
+      const ids = [...toCount].filter((id) => counts.has(id));
+      toCount.clear();
+      const seq = loadSeq;
+      /** @type {(CountTasksResult|RpcError)[]} */
+      let got;
+      try {
+        got = await rpc.batch(ids.map((id) => ({ method: 'count_tasks', params: { filters: { project_id: id } } })));
+      } catch {
+        return; // quietly: the next change or re-list counts again
+      }
+      // A load since then has counted them all.
+      if (seq !== loadSeq || !ctx.isCurrent()) return;
+      ids.forEach((id, i) => counts.set(id, got[i]));
+      show(false);
+    }, 100);
   }
 
   /**
@@ -91,7 +161,6 @@ export function projectsView(ctx) {
    */
   function projectItem(p, count) {
     const li = h('li', { class: 'item', 'data-testid': 'project-item', dataset: { projectId: String(p.id) } });
-    const countText = count instanceof Error ? 'task count unavailable' : plural(count.data, 'task');
 
     function showRow() {
       replace(li,
@@ -101,7 +170,7 @@ export function projectsView(ctx) {
           ' ',
           h('span', { class: 'role-badge', 'data-testid': 'project-role', dataset: { role: p.role } },
             h('span', { class: 'visually-hidden', text: 'Your role: ' }), roleLabel(p.role)),
-          h('span', { class: 'count', 'data-testid': 'task-count', text: countText })),
+          h('span', { class: 'count', 'data-testid': 'task-count', text: countText(count) })),
         canManage(p.role) && h('div', { class: 'actions' },
           h('button', { type: 'button', id: `rename-project-${p.id}`, 'data-testid': 'rename-project',
             'aria-label': `Rename ${p.name}`, text: 'Rename', on: { click: showRename } }),
@@ -207,6 +276,19 @@ export function projectsView(ctx) {
     ctx.session.flash = null;
   }
   load();
+  const unwatch = [
+    live.watch('project', undefined, { onChange: refresher.soon, onRelist: refresher.soon }),
+    // Only a task created or deleted changes a count.
+    live.watch('task', undefined, {
+      onChange: (op, task) => { if (op !== 'update') recount(task.project_id); },
+      onRelist: refresher.soon,
+    }),
+  ];
+  ctx.onLeave(() => {
+    unwatch.forEach((stop) => stop());
+    refresher.stop();
+    if (countTimer !== null) clearTimeout(countTimer);
+  });
 
   const title = h('h1', { id: 'projects-title', tabindex: '-1', text: 'Projects' });
   const node = h('section', { 'aria-labelledby': 'projects-title' },

@@ -5,13 +5,17 @@
 // cursors: Next continues after the last task shown (next_cursor), and the
 // cursor that started each page seen so far is kept for Previous, so a task
 // added or deleted meanwhile never makes another one skipped or shown twice.
+// Changes made elsewhere show live: the page shown is listed again (live-list.js), and the
+// project's title follows a rename.
 
-import { h, field, messageBox, busy, replace } from '../dom.js';
+import { h, field, messageBox, busy } from '../dom.js';
 import { describeError } from '../errors.js';
 import { taskItem } from './task-item.js';
 import { keepFocus, plural } from './util.js';
 import { canEditTasks } from './roles.js';
 import { projectHead } from './project-head.js';
+import { liveRefresher, showRows } from './live-list.js';
+import { live } from '../live.js';
 
 /** @typedef {import('../app.js').Ctx} Ctx */
 /** @typedef {import('../app.js').Shown} Shown */
@@ -44,6 +48,10 @@ export function tasksView(ctx) {
   let searchTimer = null;
   /** @type {string|null} */
   let role = null; // the caller's role in the project, as last read
+  /** @type {Map<number, {li: HTMLElement, key: string}>} the rows shown, by task id */
+  const rows = new Map();
+  // Live refreshes wait for the project's role (the controls each row gets).
+  const refresher = liveRefresher(() => (role === null ? Promise.resolve() : load(undefined, true)));
 
   const error = messageBox('error', 'error');
   const status = messageBox('info', 'status');
@@ -98,11 +106,26 @@ export function tasksView(ctx) {
     return f;
   }
 
-  /** @param {string} [focusId] the id of the element to focus once the page is shown */
-  async function load(focusId) {
+  /**
+   * List the page shown. A `quiet` load (a live refresh) keeps the rows that have not changed or
+   * that the user is busy with, and says nothing when it fails.
+   * @param {string} [focusId] the id of the element to focus once the page is shown
+   * @param {boolean} [quiet]
+   */
+  function load(focusId, quiet = false) {
+    return quiet ? listPage(focusId, true) : refresher.user(() => listPage(focusId, false));
+  }
+
+  /**
+   * @param {string|undefined} focusId
+   * @param {boolean} quiet
+   */
+  async function listPage(focusId, quiet) {
     const seq = ++loadSeq;
-    list.dataset.state = 'loading';
-    list.setAttribute('aria-busy', 'true');
+    if (!quiet) {
+      list.dataset.state = 'loading';
+      list.setAttribute('aria-busy', 'true');
+    }
     const f = filters();
     /** @type {ListTasksResult|RpcError} */
     let listed;
@@ -120,10 +143,10 @@ export function tasksView(ctx) {
       if (seq === loadSeq && pageNo() > 1 && err.detail?.startsWith('list_options.cursor')) {
         // A cursor this server no longer opens (its key changed): start again from page 1.
         firstPage();
-        await load(focusId);
+        await listPage(focusId, quiet);
         return;
       }
-      if (seq === loadSeq) {
+      if (seq === loadSeq && !quiet) {
         fail(err);
         list.dataset.state = 'error';
         list.removeAttribute('aria-busy');
@@ -136,7 +159,7 @@ export function tasksView(ctx) {
     if (listed.data.length === 0 && pageNo() > 1) {
       // This page emptied (its tasks deleted): show the one before it.
       state.starts.pop();
-      await load(focusId);
+      await listPage(focusId, quiet);
       return;
     }
     state.total = counted.data;
@@ -145,9 +168,11 @@ export function tasksView(ctx) {
     // Without a next cursor this is the last page, whatever the total says (tasks
     // added or deleted on earlier pages shift where the pages break).
     const pages = state.next ? Math.max(page + 1, Math.ceil(state.total / PAGE_SIZE)) : page;
+    const canEdit = canEditTasks(role);
     keepFocus(() => {
-      replace(list, listed.data.map((t) => taskItem(t, { rpc, canEdit: canEditTasks(role), changed, fail,
-        outdated, failText: error.show, clearError: error.clear })));
+      showRows(list, rows, listed.data, { fresh: !quiet, key: (t) => JSON.stringify([t, canEdit]),
+        make: (t) => taskItem(t, { rpc, canEdit, changed, fail, outdated, failText: error.show,
+          clearError: error.clear }) });
     });
     if (focusId) document.getElementById(focusId)?.focus();
 
@@ -273,6 +298,17 @@ export function tasksView(ctx) {
     if (await head.read()) await load();
   }
   start();
+  const unwatch = [
+    live.watch('task', { project_id: projectId }, { onChange: refresher.soon, onRelist: refresher.soon }),
+    live.watch('project', { id: projectId }, {
+      onChange: (op, p) => (op === 'delete' ? head.read() : head.renamed(p)),
+      onRelist: head.reread,
+    }),
+  ];
+  ctx.onLeave(() => {
+    unwatch.forEach((stop) => stop());
+    refresher.stop();
+  });
 
   const node = h('div', { class: 'tasks-view' },
     h('p', { class: 'breadcrumb' }, h('a', { href: '#/projects', id: 'back-to-projects', text: '‹ All projects' })),
