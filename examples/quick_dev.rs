@@ -5,7 +5,12 @@
 //! cargo run --example quick_dev          # in another (QUICK_DEV_URL overrides the address)
 //! ```
 
+use futures_util::{SinkExt as _, StreamExt as _};
+use reqwest::cookie::{CookieStore as _, Jar};
 use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -102,10 +107,43 @@ async fn discover(client: &Client) -> Result<()> {
     Ok(())
 }
 
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Live updates: a socket on `/api/ws` (the session's cookie from `jar`) subscribes to the
+/// project's tasks; a task created over HTTP arrives on it as a `changed` notification.
+async fn live(client: &mut Client, jar: &Jar, project_id: i64) -> Result<()> {
+    let mut request = format!("{}/api/ws", client.base.replacen("http", "ws", 1)).into_client_request()?;
+    let cookie = jar.cookies(&client.base.parse()?).ok_or("no session cookie")?;
+    request.headers_mut().insert("cookie", cookie);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    let subscribe = json!({"jsonrpc": "2.0", "id": 1, "method": "subscribe",
+                           "params": {"entity": "task", "filters": {"project_id": project_id}}});
+    println!("\n=> WS /api/ws\n{subscribe}");
+    socket.send(Message::text(subscribe.to_string())).await?;
+    println!("<= (socket) {}", next_text(&mut socket).await?);
+    client.rpc("create_task", json!({"data": {"project_id": project_id, "title": "made while subscribed"}})).await?;
+    println!("<= (socket) {}", next_text(&mut socket).await?);
+    socket.close(None).await?;
+    Ok(())
+}
+
+/// The socket's next text message, within 5 s.
+async fn next_text(socket: &mut Socket) -> Result<String> {
+    loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next()).await?;
+        match message.ok_or("the socket closed")?? {
+            Message::Text(text) => return Ok(text.to_string()),
+            Message::Close(frame) => return Err(format!("the socket closed: {frame:?}").into()),
+            _ => continue,
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let base = std::env::var("QUICK_DEV_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
-    let http = reqwest::Client::builder().cookie_store(true).build()?;
+    let jar = Arc::new(Jar::default());
+    let http = reqwest::Client::builder().cookie_provider(jar.clone()).build()?;
     let mut client = Client { http, base, next_id: 0 };
 
     discover(&client).await?;
@@ -175,6 +213,7 @@ async fn main() -> Result<()> {
     client.post("/api/rpc", &batch).await?;
 
     share(&mut client, project_id).await?;
+    live(&mut client, &jar, project_id).await?;
 
     client.rpc("delete_project", json!({"id": project_id})).await?;
     client.post("/api/logoff", &json!({"logoff": true})).await?;

@@ -27,11 +27,11 @@ import { rpc, RpcError } from './rpc.js';
 /**
  * @typedef {{code: number, message: string, data?: {kind?: string, detail?: string}}} ErrorObject
  * @typedef {{jsonrpc: '2.0', id: number|null, result?: unknown, error?: ErrorObject}} Answer
- * @typedef {{subscription: number, op: Op, data: Project|Task}} ChangedParams
+ * @typedef {{subscription: string, op: Op, data: Project|Task}} ChangedParams
  * @typedef {{jsonrpc: '2.0', method: 'changed', params: ChangedParams}} Changed
  * @typedef {{entity: Entity, filters?: ProjectFilter|TaskFilter}} SubscribeParams
- * @typedef {{data: {subscription: number}}} SubscribeResult
- * @typedef {{subscription: number}} UnsubscribeParams
+ * @typedef {{data: {subscription: string}}} SubscribeResult
+ * @typedef {{subscription: string}} UnsubscribeParams
  */
 
 /**
@@ -41,7 +41,7 @@ import { rpc, RpcError } from './rpc.js';
  * @property {ProjectFilter|TaskFilter} [filters]
  * @property {(op: Op, row: any) => void} onChange
  * @property {() => void} onRelist
- * @property {number|null} sub
+ * @property {string|null} sub
  */
 
 /**
@@ -70,7 +70,7 @@ export class Live extends EventTarget {
     this.ws = null;
     /** @type {Set<Watcher>} */
     this.watchers = new Set();
-    /** @type {Map<number, Watcher>} the server's subscription id → its watcher, on the current socket */
+    /** @type {Map<string, Watcher>} the server's subscription id → its watcher, on the current socket */
     this.bySub = new Map();
     /** @type {Map<number, {resolve: (result: any) => void, reject: (err: RpcError) => void}>} */
     this.pending = new Map();

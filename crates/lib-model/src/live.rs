@@ -7,20 +7,21 @@
 //! every subscriber of its entity, the rows each subscriber may see and whose filter matches
 //! the row before or after the change. Nothing here knows sockets or JSON-RPC.
 
-use crate::base::{Access, DbBmc, filter_condition};
+use crate::base::{DbBmc, filter_condition};
 use crate::filter::{ColumnRefs, Filters};
 use crate::{Ctx, ModelManager, Result};
-use sea_query::{Condition, Expr, ExprTrait as _, Func, PostgresQueryBuilder, Query};
+use sea_query::{Condition, Expr, ExprTrait as _, Func, IntoIden as _, PostgresQueryBuilder, Query};
 use sea_query_sqlx::SqlxBinder;
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, FromRow, Row};
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// The channel on which batches of changes are announced, as `<entity>:<batch>`.
 pub(crate) const CHANNEL: &str = "live_change";
 
 /// How long a change is kept for the instances to read after its announcement.
-const KEPT_FOR: Duration = Duration::from_secs(300);
+pub(crate) const KEPT_FOR: Duration = Duration::from_secs(300);
 
 /// What the listener hands on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +95,8 @@ pub struct Subscriber<'a> {
 /// One change for one subscriber: the row after a create or update, before a delete.
 #[derive(Debug)]
 pub struct Delivery<E> {
-    pub key: i64,
+    /// The subscriptions that get it: one user's, whose filters the row matches.
+    pub keys: Vec<i64>,
     pub op: Op,
     pub row: E,
 }
@@ -102,116 +104,200 @@ pub struct Delivery<E> {
 /// What a batch holds for its subscribers.
 #[derive(Debug)]
 pub enum Delivered<E> {
-    /// Each subscriber's changes, in the order they were made.
+    /// The changes, each with the subscriptions it goes to, in the order they were made.
     Changes(Vec<Delivery<E>>),
-    /// More than [`MAX_BATCH_ROWS`] rows changed together: their subscribers should list again.
+    /// More than [`MAX_BATCH_ROWS`] rows changed in the batches: their subscribers should list
+    /// again.
     TooLarge,
 }
 
-/// The most rows of one batch delivered change by change; a statement that changes more (a bulk
-/// update by hand) is delivered as "list again".
+/// The most changed rows delivered change by change by one call of [`deliveries`]; past it
+/// (a bulk update by hand) they are delivered as "list again".
 pub const MAX_BATCH_ROWS: usize = 1000;
 
-/// The changes of `batch` (to `B`'s rows) that each of `subscribers` may see and whose filter
-/// the row matches before or after the change, in the order they were made, in one statement.
+/// The most distinct filters one delivery statement evaluates: the statement's columns and
+/// bound values stay far below Postgres' limits (a subscription's filters are small, see
+/// `lib_rpc::live`); more filters take more statements.
+pub const FILTERS_PER_STATEMENT: usize = 64;
+
+/// The changes of `batches` (to `B`'s rows, in the order they were announced) that each of
+/// `subscribers` may see and whose filter the row matches before or after the change, in the
+/// order they were made.
 ///
-/// Access is the subscriber's now, by `B`'s read scope, applied to the row as it is after the
-/// change (before it, for a delete); a deleted project's memberships are gone with it, so its
-/// delete goes to those who were members when it was deleted. The statement's work grows with
-/// the batch's rows times the subscribers' distinct users and distinct filters, not with the
-/// subscriptions: those are fanned out here.
+/// Access is the subscriber's now, by `B`'s readers ([`DbBmc::readers`]) of the row as it is
+/// after the change (before it, for a delete); a deleted project's memberships are gone with
+/// it, so its delete goes to those who were members when it was deleted. One statement per
+/// [`FILTERS_PER_STATEMENT`] distinct filters (one, usually): its work grows with the changed
+/// rows, their readers and the distinct filters, not with the subscriptions, which are fanned
+/// out here.
 pub async fn deliveries<B>(
     mm: &ModelManager,
-    batch: i64,
+    batches: &[i64],
     subscribers: &[Subscriber<'_>],
 ) -> Result<Delivered<B::Entity>>
 where
     B: DbBmc<Entity: Clone>,
 {
-    let mut users: Vec<i64> = subscribers.iter().map(|s| s.user_id).collect();
-    users.sort_unstable();
-    users.dedup();
     let mut filters: Vec<&LiveFilter> = Vec::new();
+    let mut index_of: HashMap<&str, usize> = HashMap::new();
     let filter_of: Vec<Option<usize>> = subscribers
         .iter()
         .map(|s| {
             let filter = s.filter?;
-            Some(filters.iter().position(|f| f.same_as == filter.same_as).unwrap_or_else(|| {
+            Some(*index_of.entry(filter.same_as.as_str()).or_insert_with(|| {
                 filters.push(filter);
                 filters.len() - 1
             }))
         })
         .collect();
-    if users.is_empty() {
-        return Ok(Delivered::Changes(Vec::new()));
-    }
 
-    let statement = statement::<B>(batch, &users, &filters);
+    let mut changes: Vec<(ChangeOrder, Delivery<B::Entity>)> = Vec::new();
+    let chunks = filters.len().div_ceil(FILTERS_PER_STATEMENT).max(1);
+    for chunk in 0..chunks {
+        let first = chunk * FILTERS_PER_STATEMENT;
+        let chunk_filters = &filters[first..filters.len().min(first + FILTERS_PER_STATEMENT)];
+        // The unfiltered subscribers go with the first statement; each filtered one with its
+        // filter's.
+        let members: Vec<(&Subscriber<'_>, Option<usize>)> = subscribers
+            .iter()
+            .zip(&filter_of)
+            .filter_map(|(subscriber, filter)| match filter {
+                None if chunk == 0 => Some((subscriber, None)),
+                Some(index) if (first..first + chunk_filters.len()).contains(index) => {
+                    Some((subscriber, Some(index - first)))
+                }
+                _ => None,
+            })
+            .collect();
+        let Some(found) = statement_deliveries::<B>(mm, batches, &members, chunk_filters).await? else {
+            return Ok(Delivered::TooLarge);
+        };
+        changes.extend(found);
+    }
+    if chunks > 1 {
+        // Each statement answered in the order of the changes; together, they are put back in it.
+        changes.sort_by_key(|(order, _)| *order);
+    }
+    Ok(Delivered::Changes(changes.into_iter().map(|(_, delivery)| delivery).collect()))
+}
+
+/// Where a change stands in the order they were made: its batch's place among those announced,
+/// then its place in the batch.
+type ChangeOrder = (i32, i64);
+
+/// One delivery statement, for `members` (each with its filter's index among `filters`); `None`
+/// when the batches hold more than [`MAX_BATCH_ROWS`] changes.
+async fn statement_deliveries<B>(
+    mm: &ModelManager,
+    batches: &[i64],
+    members: &[(&Subscriber<'_>, Option<usize>)],
+    filters: &[&LiveFilter],
+) -> Result<Option<Vec<(ChangeOrder, Delivery<B::Entity>)>>>
+where
+    B: DbBmc<Entity: Clone>,
+{
+    let mut by_user: HashMap<i64, Vec<(i64, Option<usize>)>> = HashMap::new();
+    for (subscriber, filter) in members {
+        by_user.entry(subscriber.user_id).or_default().push((subscriber.key, *filter));
+    }
+    if by_user.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let mut users: Vec<i64> = by_user.keys().copied().collect();
+    users.sort_unstable();
+
+    let statement = statement::<B>(batches, &users, filters);
     let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
     let query = sqlx::query_with(AssertSqlSafe(sql), values).persistent(false);
     let mut lease = mm.lease(&Ctx::for_user(0)).await?;
     let rows: Vec<PgRow> = lease.run(|conn| query.fetch_all(conn)).await?;
 
-    let mut seqs: Vec<i64> = Vec::new();
+    // Every change comes once at least (with no user when none of its readers subscribed), so
+    // the bound is on the changes themselves, seen or not.
+    let mut changes_seen = 0;
+    let mut last_seq = None;
     let mut deliveries = Vec::new();
+    let columns: Vec<String> = (0..filters.len()).map(|index| format!("live_f{index}")).collect();
     for row in &rows {
-        let (seq, user, op): (i64, i64, String) =
-            (row.try_get("live_seq")?, row.try_get("live_user")?, row.try_get("live_op")?);
-        if seqs.last() != Some(&seq) {
-            seqs.push(seq);
-            if seqs.len() > MAX_BATCH_ROWS {
-                return Ok(Delivered::TooLarge);
+        let seq: i64 = row.try_get("live_seq")?;
+        if last_seq != Some(seq) {
+            last_seq = Some(seq);
+            changes_seen += 1;
+            if changes_seen > MAX_BATCH_ROWS {
+                return Ok(None);
             }
         }
-        let op = Op::parse(&op).ok_or_else(|| sqlx::Error::Decode(format!("unknown change {op:?}").into()))?;
-        let entity = B::Entity::from_row(row)?;
-        for (subscriber, filter) in subscribers.iter().zip(&filter_of) {
+        let Some(user) = row.try_get::<Option<i64>, _>("live_user")? else { continue };
+        let Some(subscriptions) = by_user.get(&user) else { continue };
+        let mut keys = Vec::new();
+        for (key, filter) in subscriptions {
             let matches = match filter {
-                Some(index) => row.try_get::<bool, _>(format!("live_f{index}").as_str())?,
+                Some(index) => row.try_get::<bool, _>(columns[*index].as_str())?,
                 None => true,
             };
-            if subscriber.user_id == user && matches {
-                deliveries.push(Delivery { key: subscriber.key, op, row: entity.clone() });
+            if matches {
+                keys.push(*key);
             }
         }
+        if keys.is_empty() {
+            continue;
+        }
+        let op: String = row.try_get("live_op")?;
+        let op = Op::parse(&op).ok_or_else(|| sqlx::Error::Decode(format!("unknown change {op:?}").into()))?;
+        let order = (row.try_get("live_pos")?, seq);
+        deliveries.push((order, Delivery { keys, op, row: B::Entity::from_row(row)? }));
     }
-    Ok(Delivered::Changes(deliveries))
+    Ok(Some(deliveries))
 }
-
-/// The delivery statement: each change of the batch (at most one past [`MAX_BATCH_ROWS`]),
+/// The delivery statement: each change of the batches (at most one past [`MAX_BATCH_ROWS`]),
 /// once per user who may see it, with the row as that user reads it and, per distinct filter,
 /// whether the row matches before or after.
-fn statement<B: DbBmc>(batch: i64, users: &[i64], filters: &[&LiveFilter]) -> sea_query::SelectStatement {
-    // The changes, each filter evaluated once per change; OFFSET 0 keeps Postgres from folding
-    // this into the outer query, where it would be evaluated once per change and user.
+fn statement<B: DbBmc>(batches: &[i64], users: &[i64], filters: &[&LiveFilter]) -> sea_query::SelectStatement {
+    // The changes, in the order their batches were announced (the order they were committed),
+    // each filter evaluated on the row after the change, then (`filtered_before`) on the row
+    // before: each image is made a row once per change, whatever the number of filters. OFFSET 0
+    // keeps Postgres from folding these into the outer query, where they would be evaluated once
+    // per change and reader.
+    let batches = array_literal(batches);
+    let position = Expr::cust_with_values("array_position(CAST($1 AS bigint[]), \"c\".\"batch\")", [batches.clone()]);
     let mut changes = Query::select();
-    changes.column(sea_query::Asterisk).from_as("live_change", "c");
+    changes.expr(Expr::cust("\"c\".*")).expr_as(position, "live_pos").from_as("live_change", "c");
+    if !filters.is_empty() {
+        changes.join(sea_query::JoinType::LeftJoin, image_row::<B>("new"), Condition::all());
+    }
     for (index, filter) in filters.iter().enumerate() {
-        let matches = Condition::any()
-            .add(image_matches::<B>("new", filter.condition.clone()))
-            .add(image_matches::<B>("old", filter.condition.clone()));
-        changes.expr_as(Expr::from(matches), format!("live_f{index}"));
+        let after = Condition::all().add(Expr::col(("c", "new")).is_not_null()).add(filter.condition.clone());
+        changes.expr_as(Expr::from(after), format!("live_after{index}"));
     }
     changes
-        .and_where(Expr::col(("c", "batch")).eq(batch))
+        .and_where(Expr::cust_with_exprs(
+            "$1 = ANY(CAST($2 AS bigint[]))",
+            [Expr::col(("c", "batch")), Expr::val(batches)],
+        ))
         .and_where(Expr::col(("c", "entity")).eq(B::TABLE))
+        .order_by(sea_query::Alias::new("live_pos"), sea_query::Order::Asc)
         .order_by(("c", "seq"), sea_query::Order::Asc)
         .limit(MAX_BATCH_ROWS as u64 + 1)
         .offset(0);
+    let changes = if filters.is_empty() { changes } else { filtered_before::<B>(changes, filters) };
 
-    let user = Expr::col(("u", "user_id"));
+    // Who may see each change: the row's readers (one lookup per row), or the readers a deleted
+    // project kept; of them, the subscribers.
+    let mut kept_readers = Query::select();
+    kept_readers
+        .expr_as(Expr::cust("unnest(\"c\".\"readers\")"), "user_id")
+        .and_where(Expr::col(("c", "readers")).is_not_null());
+    let mut readers = B::readers();
+    readers.and_where(Expr::col(("c", "readers")).is_null()).union(sea_query::UnionType::All, kept_readers);
+
+    let user = Expr::col(("r", "user_id"));
     let refs = ColumnRefs::with_computed(B::TABLE, user.clone(), B::computed);
-    let readers = Expr::cust_with_exprs("$1 = ANY(\"c\".\"readers\")", [user.clone()]);
-    let visible = Expr::case(Expr::col(("c", "readers")).is_null(), B::scope(&user, Access::Read)).finally(readers);
-    let literal = format!("{{{}}}", users.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
-    let mut subscribed = Query::select();
-    subscribed.expr_as(Expr::cust_with_values("unnest(CAST($1 AS bigint[]))", [literal]), "user_id");
-
     let mut select = Query::select();
     select
         .expr_as(Expr::col(("c", "seq")), "live_seq")
-        .expr_as(Expr::col(("u", "user_id")), "live_user")
-        .expr_as(Expr::col(("c", "op")), "live_op");
+        .expr_as(user.clone(), "live_user")
+        .expr_as(Expr::col(("c", "op")), "live_op")
+        .expr_as(Expr::col(("c", "live_pos")), "live_pos");
     for column in B::COLUMNS {
         select.expr_as(refs.expr(column), column.name);
     }
@@ -219,14 +305,27 @@ fn statement<B: DbBmc>(batch: i64, users: &[i64], filters: &[&LiveFilter]) -> se
         let name = format!("live_f{index}");
         select.expr_as(Expr::col(("c", sea_query::Alias::new(name.clone()))), sea_query::Alias::new(name));
     }
+    let image = row_image::<B>(Expr::cust("coalesce(\"c\".\"new\", \"c\".\"old\")"));
     select
         .from_subquery(changes, "c")
-        .from_function(row_image::<B>(Expr::cust("coalesce(\"c\".\"new\", \"c\".\"old\")")), B::TABLE)
-        .from_subquery(subscribed, "u")
-        .and_where(visible.into())
+        .cross_join(sea_query::TableRef::FunctionCall(image, sea_query::Alias::new(B::TABLE).into_iden()))
+        // Left: a change none of whose readers subscribed still comes, once, with no user.
+        .join_lateral(
+            sea_query::JoinType::LeftJoin,
+            readers,
+            "r",
+            Expr::cust_with_exprs("$1 = ANY(CAST($2 AS bigint[]))", [user, Expr::val(array_literal(users))]),
+        )
+        .order_by(("c", "live_pos"), sea_query::Order::Asc)
         .order_by(("c", "seq"), sea_query::Order::Asc)
-        .order_by(("u", "user_id"), sea_query::Order::Asc);
+        .order_by(("r", "user_id"), sea_query::Order::Asc);
     select
+}
+
+/// `values` as one array literal in text (sea-query binds no arrays), which the statement casts;
+/// it is made of integers only.
+fn array_literal(values: &[i64]) -> String {
+    format!("{{{}}}", values.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
 }
 
 /// `jsonb_populate_record(NULL::<table>, image)`: a row image as a row of `B`'s table, which
@@ -237,20 +336,43 @@ fn row_image<B: DbBmc>(image: Expr) -> sea_query::FunctionCall {
     Func::cust("jsonb_populate_record").arg(Expr::cust(format!("NULL::\"{}\"", B::TABLE))).arg(image)
 }
 
-/// That the change's `image` (`new` or `old`) exists and matches `filter`: the image is named
-/// as the table inside the `EXISTS`, so the filter reads it as it reads the table.
-fn image_matches<B: DbBmc>(image: &'static str, filter: Condition) -> Condition {
-    let mut matching = Query::select();
-    matching.expr(Expr::val(1)).from_function(row_image::<B>(Expr::col(("c", image))), B::TABLE).cond_where(filter);
-    Condition::all().add(Expr::col(("c", image)).is_not_null()).add(Expr::exists(matching))
+/// The change's `image` (`new` or `old`, of the change `c`) as a row named as the table, so
+/// that `B`'s filters read it as they read the table; a row of nulls where there is no image.
+fn image_row<B: DbBmc>(image: &'static str) -> sea_query::TableRef {
+    sea_query::TableRef::FunctionCall(
+        row_image::<B>(Expr::col(("c", image))),
+        sea_query::Alias::new(B::TABLE).into_iden(),
+    )
 }
 
-/// Forgets changes older than every instance needs them (run now and then by each instance);
-/// answers how many went.
-pub async fn purge(mm: &ModelManager) -> Result<u64> {
-    let deleted = sqlx::query("DELETE FROM live_change WHERE at < now() - make_interval(secs => $1)")
-        .bind(KEPT_FOR.as_secs_f64())
-        .execute(mm.db())
-        .await?;
+/// `changes` with `live_f<i>`: whether filter `i` matches the row after the change (computed
+/// already) or the row before it.
+fn filtered_before<B: DbBmc>(
+    changes: sea_query::SelectStatement,
+    filters: &[&LiveFilter],
+) -> sea_query::SelectStatement {
+    let mut select = Query::select();
+    select.expr(Expr::cust("\"c\".*")).from_subquery(changes, "c").join(
+        sea_query::JoinType::LeftJoin,
+        image_row::<B>("old"),
+        Condition::all(),
+    );
+    for (index, filter) in filters.iter().enumerate() {
+        let after = Expr::col(("c", sea_query::Alias::new(format!("live_after{index}"))));
+        let before = Condition::all().add(Expr::col(("c", "old")).is_not_null()).add(filter.condition.clone());
+        select.expr_as(Expr::from(Condition::any().add(after).add(before)), format!("live_f{index}"));
+    }
+    select.offset(0);
+    select
+}
+
+/// The last change written so far, if any (the end of the primary key's index).
+pub async fn last_change(mm: &ModelManager) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT max(seq) FROM live_change").fetch_one(mm.db()).await?)
+}
+
+/// Forgets the changes up to `seq` (a range of the primary key); answers how many went.
+pub async fn forget_through(mm: &ModelManager, seq: i64) -> Result<u64> {
+    let deleted = sqlx::query("DELETE FROM live_change WHERE seq <= $1").bind(seq).execute(mm.db()).await?;
     Ok(deleted.rows_affected())
 }

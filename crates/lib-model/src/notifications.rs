@@ -9,16 +9,20 @@ use crate::ModelManager;
 use crate::live::{self, LiveEvent};
 use crate::session_cache::REVOKED_CHANNEL;
 use sqlx::postgres::PgListener;
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 /// How often this instance forgets changes every instance has had time to read.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 
 /// Listens for as long as the returned future runs (spawn it), reconnecting after a lost
-/// connection.
+/// connection; meanwhile forgets the changes every instance has had time to read.
 pub async fn run_listener(mm: ModelManager) {
+    tokio::join!(listen(mm.clone()), forget_old_changes(mm));
+}
+
+async fn listen(mm: ModelManager) {
     let cache = mm.sessions();
-    let mut purge = tokio::time::interval(PURGE_EVERY);
     loop {
         if let Ok(mut listener) = PgListener::connect_with(mm.listen_pool()).await
             && listener.listen_all([REVOKED_CHANNEL, live::CHANNEL]).await.is_ok()
@@ -26,25 +30,38 @@ pub async fn run_listener(mm: ModelManager) {
             cache.set_enabled(true);
             // Anything announced before this connection listened is gone.
             mm.announce(LiveEvent::Lost);
-            loop {
-                tokio::select! {
-                    received = listener.try_recv() => match received {
-                        Ok(Some(notification)) => on_notification(&mm, notification.channel(), notification.payload()),
-                        // `Ok(None)`: the connection was lost; notifications may have been missed.
-                        _ => break,
-                    },
-                    _ = purge.tick() => {
-                        if let Err(error) = live::purge(&mm).await {
-                            tracing::warn!(%error, "could not purge old live changes");
-                        }
-                    }
-                }
+            // `Ok(None)` means the connection was lost; notifications may have been missed.
+            while let Ok(Some(notification)) = listener.try_recv().await {
+                on_notification(&mm, notification.channel(), notification.payload());
             }
             cache.set_enabled(false);
             mm.announce(LiveEvent::Lost);
             tracing::warn!("the LISTEN connection was lost; reading sessions from the database");
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Every [`PURGE_EVERY`], notes the last change written, and forgets those noted
+/// [`live::KEPT_FOR`] ago: a range of the primary key, however large the table.
+async fn forget_old_changes(mm: ModelManager) {
+    let mut noted: VecDeque<(Instant, i64)> = VecDeque::new();
+    let mut every = tokio::time::interval(PURGE_EVERY);
+    loop {
+        every.tick().await;
+        let now = Instant::now();
+        if let Ok(Some(last)) = live::last_change(&mm).await {
+            noted.push_back((now, last));
+        }
+        let mut through = None;
+        while noted.front().is_some_and(|(at, _)| now.duration_since(*at) >= live::KEPT_FOR) {
+            through = noted.pop_front().map(|(_, seq)| seq);
+        }
+        if let Some(seq) = through
+            && let Err(error) = live::forget_through(&mm, seq).await
+        {
+            tracing::warn!(%error, "could not forget old live changes");
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::base::{Access, Audit, DbBmc, Entity, WriteFields, WriteScope};
 use crate::serde_fields::present;
 use lib_core::Ctx;
-use sea_query::{Condition, Expr, ExprTrait as _, Query, Value};
+use sea_query::{Condition, Expr, ExprTrait as _, Query, SelectStatement, Value};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Entity)]
@@ -49,6 +49,17 @@ pub(crate) fn roles_for(access: Access) -> Option<&'static [&'static str]> {
     }
 }
 
+/// The members of the project `id` whose role allows `access`, as `user_id`: who may do what,
+/// in one place, for the scope of a call and for the readers of a change.
+fn members_with(access: Access, id: Expr) -> SelectStatement {
+    let mut members = Query::select();
+    members.column((MEMBER, "user_id")).from(MEMBER).and_where(Expr::col((MEMBER, "project_id")).eq(id));
+    if let Some(roles) = roles_for(access) {
+        members.and_where(Expr::col((MEMBER, "role")).is_in(roles.iter().copied()));
+    }
+    members
+}
+
 impl DbBmc for ProjectBmc {
     const ENTITY: &'static str = "project";
     const TABLE: &'static str = "project";
@@ -60,19 +71,17 @@ impl DbBmc for ProjectBmc {
         Self::scope_of(user, access, Expr::col((Self::TABLE, "id")))
     }
 
-    /// The caller's membership of the project `id`, with a role that allows `access`: one
+    /// The user's membership of the project `id`, with a role that allows `access`: one
     /// lookup in the membership's primary key, also for a task's scope.
     fn scope_of(user: &Expr, access: Access, id: Expr) -> Condition {
-        let mut membership = Query::select();
-        membership
-            .expr(Expr::val(1))
-            .from(MEMBER)
-            .and_where(Expr::col((MEMBER, "project_id")).eq(id))
-            .and_where(Expr::col((MEMBER, "user_id")).eq(user.clone()));
-        if let Some(roles) = roles_for(access) {
-            membership.and_where(Expr::col((MEMBER, "role")).is_in(roles.iter().copied()));
-        }
+        let mut membership = members_with(access, id);
+        membership.and_where(Expr::col((MEMBER, "user_id")).eq(user.clone()));
         Condition::all().add(Expr::exists(membership))
+    }
+
+    /// The project's members: one range of the membership's primary key.
+    fn readers_of(id: Expr) -> SelectStatement {
+        members_with(Access::Read, id)
     }
 
     /// `role`: the owner's without a lookup (a create's answer, before its membership row is

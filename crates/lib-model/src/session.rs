@@ -36,6 +36,25 @@ impl SessionBmc {
 
     /// The context of a live session, or `None` for an unknown, expired or malformed token.
     /// Activity pushes the idle deadline forward, writing only when it has moved noticeably.
+    /// Whether the session of `token` is still valid, without counting the question as the
+    /// user's activity (an open socket asks every second; its idle deadline must still pass).
+    /// From the cache when it holds the session, else from the database.
+    pub async fn is_live(mm: &ModelManager, token: &str) -> Result<bool> {
+        let Some(token) = SessionToken::parse(token) else {
+            return Ok(false);
+        };
+        let hash = token.hash();
+        let now = mm.policy().clock.now();
+        let live = |record: &SessionRecord| now < record.expires_at && now < record.idle_expires_at;
+        if let Some(record) = mm.sessions().get(&hash)
+            && live(&record)
+        {
+            return Ok(true);
+        }
+        // Not cached, or cached as expired: another instance may have moved its idle deadline.
+        Ok(fetch(mm, &hash).await?.is_some_and(|record| live(&record)))
+    }
+
     pub async fn resolve(mm: &ModelManager, token: &str) -> Result<Option<Ctx>> {
         let Some(token) = SessionToken::parse(token) else {
             return Ok(None);

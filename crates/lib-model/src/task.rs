@@ -4,7 +4,7 @@ use crate::base::{Access, Audit, DbBmc, Entity, Parent, WriteFields, WriteScope}
 use crate::project::ProjectBmc;
 use crate::serde_fields::{nullable, present};
 use lib_core::Ctx;
-use sea_query::{Condition, Expr, Value};
+use sea_query::{Condition, Expr, SelectStatement, Value};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Entity)]
@@ -53,6 +53,10 @@ impl DbBmc for TaskBmc {
 
     fn scope(user: &Expr, access: Access) -> Condition {
         PROJECT.scope(user, access, Self::TABLE)
+    }
+
+    fn readers() -> SelectStatement {
+        PROJECT.readers(Self::TABLE)
     }
 
     fn write_scope(ctx: &Ctx, fields: &[(&'static str, Value)]) -> WriteScope {

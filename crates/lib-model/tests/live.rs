@@ -47,8 +47,9 @@ fn filter(ctx: &Ctx, filters: serde_json::Value) -> LiveFilter {
     LiveFilter::new::<TaskBmc>(ctx, TaskBmc::parse_filters(Some(&raw)).unwrap()).expect("a filter")
 }
 
+/// Each delivery's subscriptions, with the change.
 fn keys<E>(deliveries: &[Delivery<E>]) -> Vec<(i64, Op)> {
-    deliveries.iter().map(|d| (d.key, d.op)).collect()
+    deliveries.iter().flat_map(|d| d.keys.iter().map(|key| (*key, d.op))).collect()
 }
 
 async fn deliveries<B: DbBmc<Entity: Clone>>(
@@ -56,7 +57,15 @@ async fn deliveries<B: DbBmc<Entity: Clone>>(
     batch: i64,
     subscribers: &[Subscriber<'_>],
 ) -> Vec<Delivery<B::Entity>> {
-    match lib_model::live::deliveries::<B>(mm, batch, subscribers).await.unwrap() {
+    delivered_together::<B>(mm, &[batch], subscribers).await
+}
+
+async fn delivered_together<B: DbBmc<Entity: Clone>>(
+    mm: &ModelManager,
+    batches: &[i64],
+    subscribers: &[Subscriber<'_>],
+) -> Vec<Delivery<B::Entity>> {
+    match lib_model::live::deliveries::<B>(mm, batches, subscribers).await.unwrap() {
         Delivered::Changes(deliveries) => deliveries,
         Delivered::TooLarge => panic!("a batch of a few rows is not too large"),
     }
@@ -87,7 +96,7 @@ async fn a_filter_matches_the_row_before_or_after_an_update() {
     TaskBmc::update(&alice, &mm, created.id, done).await.unwrap();
     let got = tasks_for(&mm, next_batch(&mut feed, "task").await, &subscribers).await;
     assert_eq!(keys(&got), [(1, Op::Update), (2, Op::Update)], "open before the update: the filter matched");
-    assert!(got[1].row.done, "the row as it is after");
+    assert!(got[0].row.done, "the row as it is after");
 
     let renamed = TaskForUpdate { title: Some("spec written".into()), ..Default::default() };
     TaskBmc::update(&alice, &mm, created.id, renamed).await.unwrap();
@@ -144,7 +153,9 @@ async fn a_deleted_project_goes_to_those_who_were_its_members() {
     let mut deliver = async |feed: &mut Receiver<LiveEvent>| {
         let batch = next_batch(feed, "project").await;
         let got = deliveries::<ProjectBmc>(&mm, batch, &subscribers).await;
-        seen.extend(got.iter().map(|d| (d.key, d.row.name.clone(), d.row.role.clone(), d.op)));
+        seen.extend(
+            got.iter().flat_map(|d| d.keys.iter().map(|key| (*key, d.row.name.clone(), d.row.role.clone(), d.op))),
+        );
     };
     deliver(&mut feed).await; // the create, before bob was a member
     MemberBmc::add(&alice, &mm, project_id, "bob", Role::Editor).await.unwrap();
@@ -198,13 +209,74 @@ async fn a_batch_is_delivered_row_by_row_up_to_its_bound() {
     let past_the_bound = MAX_BATCH_ROWS as i64 + 1;
     sqlx::query(insert).bind(project_id).bind(alice.user_id()).bind(past_the_bound).execute(&mut conn).await.unwrap();
     let batch = next_batch(&mut feed, "task").await;
-    assert!(matches!(deliveries::<TaskBmc>(&mm, batch, &everyone).await.unwrap(), Delivered::TooLarge));
+    assert!(matches!(deliveries::<TaskBmc>(&mm, &[batch], &everyone).await.unwrap(), Delivered::TooLarge));
 
     let update = "UPDATE task SET done = true WHERE id IN (SELECT id FROM task ORDER BY id LIMIT $1)";
     sqlx::query(update).bind(MAX_BATCH_ROWS as i64).execute(&mut conn).await.unwrap();
     let batch = next_batch(&mut feed, "task").await;
-    match deliveries::<TaskBmc>(&mm, batch, &everyone).await.unwrap() {
-        Delivered::Changes(changes) => assert_eq!(changes.len(), MAX_BATCH_ROWS, "at the bound, every row"),
+    match deliveries::<TaskBmc>(&mm, &[batch], &everyone).await.unwrap() {
+        Delivered::Changes(changes) => assert_eq!(keys(&changes).len(), MAX_BATCH_ROWS, "at the bound, every row"),
         Delivered::TooLarge => panic!("{MAX_BATCH_ROWS} rows are within the bound"),
     }
+}
+
+#[tokio::test]
+async fn rows_nobody_may_see_still_count_toward_the_bound() {
+    use lib_model::live::{MAX_BATCH_ROWS, deliveries};
+    use lib_model::sqlx::{self, Connection as _};
+    let db = TestDb::new().await;
+    let (mm, mut feed) = listening(&db).await;
+    let alice = user(&mm, "alice").await;
+    let bob = user(&mm, "bob").await;
+    let hidden = project(&alice, &mm, "Hidden from bob").await;
+    let shared = project(&bob, &mm, "Bob's").await;
+    let bobs = [Subscriber { key: 1, user_id: bob.user_id(), filter: None }];
+    let mut conn = sqlx::PgConnection::connect(db.url()).await.unwrap();
+    let insert = "INSERT INTO task (project_id, title, cid, ctime, mid, mtime)
+                  SELECT $1, 'bulk ' || n, $2, now(), $2, now() FROM generate_series(1, $3) n";
+    sqlx::query(insert)
+        .bind(hidden)
+        .bind(alice.user_id())
+        .bind(MAX_BATCH_ROWS as i64 + 1)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let invisible = next_batch(&mut feed, "task").await;
+    task(&bob, &mm, shared, "bob's own").await;
+    let visible = next_batch(&mut feed, "task").await;
+
+    // Delivered together, the batches are too many rows: bob must list again, not miss his task.
+    let together = deliveries::<TaskBmc>(&mm, &[invisible, visible], &bobs).await.unwrap();
+    assert!(matches!(together, Delivered::TooLarge), "{together:?}");
+    let alone = deliveries::<TaskBmc>(&mm, &[visible], &bobs).await.unwrap();
+    assert!(matches!(alone, Delivered::Changes(changes) if changes.len() == 1));
+}
+
+#[tokio::test]
+async fn more_filters_than_one_statement_holds_are_all_matched_in_order() {
+    use lib_model::live::FILTERS_PER_STATEMENT;
+    let db = TestDb::new().await;
+    let (mm, mut feed) = listening(&db).await;
+    let alice = user(&mm, "alice").await;
+    let project_id = project(&alice, &mm, "Many views").await;
+    let titles: Vec<String> = (0..FILTERS_PER_STATEMENT + 2).map(|n| format!("title {n}")).collect();
+    let filters: Vec<LiveFilter> = titles.iter().map(|title| filter(&alice, json!({"title": title}))).collect();
+    let subscribers: Vec<Subscriber<'_>> = filters
+        .iter()
+        .enumerate()
+        .map(|(n, filter)| Subscriber { key: n as i64, user_id: alice.user_id(), filter: Some(filter) })
+        .collect();
+
+    let txn = mm.begin(&alice).await.unwrap();
+    for title in titles.iter().rev() {
+        task(&alice, txn.manager(), project_id, title).await;
+    }
+    txn.commit().await.unwrap();
+    let mut batches = Vec::new();
+    for _ in &titles {
+        batches.push(next_batch(&mut feed, "task").await);
+    }
+    let got = delivered_together::<TaskBmc>(&mm, &batches, &subscribers).await;
+    let expected: Vec<(i64, Op)> = (0..titles.len() as i64).rev().map(|key| (key, Op::Create)).collect();
+    assert_eq!(keys(&got), expected, "each title to its one subscriber, in the order they were made");
 }

@@ -4,6 +4,7 @@
 
 use crate::client::{ClientError, Code, Endpoint, ErrorObject};
 use lib_model::Invalid;
+use std::time::Duration;
 
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -100,8 +101,9 @@ impl Error {
             Error::AnswersInFlight { retry_after } => {
                 ClientError::throttled("Too many requests", "TooManyRequests", *retry_after)
             }
+            // A bound, not a throttle: waiting helps only if the socket unsubscribes meanwhile.
             Error::TooManySubscriptions { limit } => {
-                ClientError::new(Code::TooManyRequests, "Too many subscriptions", "TooManySubscriptions")
+                ClientError::throttled("Too many subscriptions", "TooManySubscriptions", Duration::from_secs(1))
                     .with("limit", *limit)
                     .detail(format!("a socket holds at most {limit} subscriptions: unsubscribe one first"))
             }

@@ -58,22 +58,27 @@ pub struct ParamsSubscribe {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParamsUnsubscribe {
-    pub subscription: u64,
+    pub subscription: String,
 }
 
-/// `subscribe`'s result: the number the socket's `changed` notifications carry.
+/// `subscribe`'s result: the id the socket's `changed` notifications carry.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Subscribed {
-    pub subscription: u64,
+    pub subscription: String,
 }
 
-/// A transport's subscriptions: a socket's. Each is numbered within the socket.
+/// A transport's subscriptions: a socket's. Each has an id of its own on the socket, never
+/// given twice (a notification on its way for an old subscription cannot be taken for a new).
 pub trait Subscriptions: Send + Sync {
     /// Adds a subscription; [`Error::TooManySubscriptions`] past the socket's limit.
-    fn subscribe(&self, entity: LiveEntity, filter: Option<LiveFilter>) -> Result<u64>;
+    fn subscribe(&self, entity: LiveEntity, filter: Option<LiveFilter>) -> Result<String>;
     /// Removes a subscription; whether the socket had it.
-    fn unsubscribe(&self, subscription: u64) -> bool;
+    fn unsubscribe(&self, subscription: &str) -> bool;
 }
+
+/// The most bytes of a subscription's filters (as JSON): a socket's subscriptions are evaluated
+/// on every change, for as long as they last, so they are held far smaller than a `list_*`'s.
+pub const MAX_FILTER_BYTES: usize = 1024;
 
 type CallResult = Result<(WriteResult, Option<NewSession>)>;
 
@@ -86,6 +91,12 @@ fn data<T: Serialize + Send + 'static>(data: T) -> CallResult {
 pub(crate) fn subscribe(ctx: &Ctx, subscriptions: &dyn Subscriptions, params: Option<&RawValue>) -> CallResult {
     let params: ParamsSubscribe = crate::params::from_params(params)?;
     let filters = params.filters.as_deref();
+    if filters.is_some_and(|filters| filters.get().len() > MAX_FILTER_BYTES) {
+        return Err(Error::invalid_params(
+            "filters",
+            format!("a subscription's filters may be at most {MAX_FILTER_BYTES} bytes of JSON"),
+        ));
+    }
     let filter = match params.entity {
         LiveEntity::Project => filter_of::<ProjectBmc>(ctx, ProjectBmc::parse_filters(filters)),
         LiveEntity::Task => filter_of::<TaskBmc>(ctx, TaskBmc::parse_filters(filters)),
@@ -102,49 +113,51 @@ fn filter_of<B: DbBmc>(
 
 pub(crate) fn unsubscribe(subscriptions: &dyn Subscriptions, params: Option<&RawValue>) -> CallResult {
     let ParamsUnsubscribe { subscription } = crate::params::from_params(params)?;
-    if !subscriptions.unsubscribe(subscription) {
+    if !subscriptions.unsubscribe(&subscription) {
         return Err(Error::invalid_params("subscription", format!("this socket has no subscription {subscription}")));
     }
     data(true)
 }
 
-/// One change for one subscription: its key, and the `changed` notification's params but the
-/// subscription's number (which the socket knows), ready to be framed by [`changed_message`].
+/// One change for some of one user's subscriptions (their keys): the `changed` notification's
+/// params but the subscription's number (which the socket knows), the row serialized once,
+/// ready to be framed by [`changed_message`].
 #[derive(Debug)]
 pub struct Change {
-    pub key: i64,
+    pub keys: Vec<i64>,
     pub op: live::Op,
     pub data: Box<RawValue>,
 }
 
-/// The changes of `batch` (of `entity`'s rows) that each of `subscriptions` may see and
-/// matches, in the order they were made: one statement for all of them. `None`: more rows
+/// The changes of `batches` (of `entity`'s rows, in the order they were announced) that each of
+/// `subscriptions` may see and matches, in the order they were made: one statement for all of
+/// them. `None`: more rows
 /// changed together than are delivered one by one ([`lib_model::live::MAX_BATCH_ROWS`]); the
 /// subscribers should list again.
 pub async fn deliver(
     mm: &ModelManager,
     entity: LiveEntity,
-    batch: i64,
+    batches: &[i64],
     subscriptions: &[Subscriber<'_>],
 ) -> Result<Option<Vec<Change>>> {
     match entity {
-        LiveEntity::Project => changes::<ProjectBmc>(mm, batch, subscriptions).await,
-        LiveEntity::Task => changes::<TaskBmc>(mm, batch, subscriptions).await,
+        LiveEntity::Project => changes::<ProjectBmc>(mm, batches, subscriptions).await,
+        LiveEntity::Task => changes::<TaskBmc>(mm, batches, subscriptions).await,
     }
 }
 
-async fn changes<B>(mm: &ModelManager, batch: i64, subscriptions: &[Subscriber<'_>]) -> Result<Option<Vec<Change>>>
+async fn changes<B>(mm: &ModelManager, batches: &[i64], subscriptions: &[Subscriber<'_>]) -> Result<Option<Vec<Change>>>
 where
     B: DbBmc<Entity: Serialize + Clone>,
 {
-    let Delivered::Changes(deliveries) = live::deliveries::<B>(mm, batch, subscriptions).await? else {
+    let Delivered::Changes(deliveries) = live::deliveries::<B>(mm, batches, subscriptions).await? else {
         return Ok(None);
     };
     deliveries
         .into_iter()
         .map(|delivery| {
             let data = serde_json::value::to_raw_value(&delivery.row).map_err(Error::ResultSerialization)?;
-            Ok(Change { key: delivery.key, op: delivery.op, data })
+            Ok(Change { keys: delivery.keys, op: delivery.op, data })
         })
         .collect::<Result<_>>()
         .map(Some)
@@ -152,7 +165,7 @@ where
 
 /// The notification `{"jsonrpc": "2.0", "method": "changed", "params": {"subscription": s,
 /// "op": ..., "data": row}}` of `change` for the socket's subscription `subscription`.
-pub fn changed_message(subscription: u64, change: &Change) -> String {
+pub fn changed_message(subscription: &str, change: &Change) -> String {
     #[derive(Serialize)]
     struct Notification<'a> {
         jsonrpc: &'static str,
@@ -161,7 +174,7 @@ pub fn changed_message(subscription: u64, change: &Change) -> String {
     }
     #[derive(Serialize)]
     struct Params<'a> {
-        subscription: u64,
+        subscription: &'a str,
         op: &'static str,
         data: &'a RawValue,
     }

@@ -111,7 +111,8 @@ impl Error {
             ),
             Error::TooManySockets { limit } => (
                 StatusCode::TOO_MANY_REQUESTS,
-                e(Code::TooManyRequests, "Too many sockets", "TooManySockets")
+                // A bound, not a throttle: waiting helps only once a socket closes.
+                ClientError::throttled("Too many sockets", "TooManySockets", std::time::Duration::from_secs(1))
                     .with("limit", *limit)
                     .detail(format!("a user may hold at most {limit} sockets open: close one first")),
             ),

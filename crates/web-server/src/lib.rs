@@ -129,7 +129,7 @@ pub async fn serve(
     // Upgraded sockets are no longer the accept loop's: the hub closes them when the stop begins.
     let shutdown = async move {
         shutdown.await;
-        hub.close_all(live::CloseCode::GoingAway, false);
+        hub.close_every_socket(live::CloseCode::GoingAway);
     };
 
     tracing::info!(%addr, max_connections = options.admission.total_cap(), "listening");

@@ -112,6 +112,24 @@ pub trait DbBmc {
         Condition::all().add(Expr::exists(rows))
     }
 
+    /// The users who may read the row whose id `id` holds, as a statement selecting `user_id`:
+    /// [`DbBmc::scope`] with `Read` turned around, which live delivery asks of each changed row
+    /// (one lookup per row, whatever the number of subscribers). By default, every user for whom
+    /// the scope holds, which is right for any scope but reads every user; an entity whose
+    /// readers are a lookup of their own (a project's members) says so here.
+    fn readers_of(id: Expr) -> SelectStatement {
+        let user = Expr::col(("user", "id"));
+        let mut readers = Query::select();
+        readers.expr_as(user.clone(), "user_id").from("user").cond_where(Self::scope_of(&user, Access::Read, id));
+        readers
+    }
+
+    /// The readers (as [`DbBmc::readers_of`]) of the row of [`DbBmc::TABLE`] a statement is at;
+    /// a child entity's are its parent's.
+    fn readers() -> SelectStatement {
+        Self::readers_of(Expr::col((Self::TABLE, "id")))
+    }
+
     /// The expression of the computed column `column` (`#[entity(computed)]`) for `user`. Only
     /// an entity that declares one overrides this; the default is the plain column.
     fn computed(_user: &Expr, column: &'static str) -> Expr {

@@ -4,7 +4,7 @@
 
 use crate::base::{Access, DbBmc, ParentGuard, WriteScope, caller};
 use lib_core::Ctx;
-use sea_query::{Condition, Expr, Value};
+use sea_query::{Condition, Expr, SelectStatement, Value};
 use std::marker::PhantomData;
 
 /// The link from a child entity to its parent `P`: the child's column that holds the parent's id.
@@ -24,6 +24,11 @@ impl<P: DbBmc> Parent<P> {
     pub fn scope(&self, user: &Expr, access: Access, child_table: &'static str) -> Condition {
         let access = if access == Access::Read { Access::Read } else { Access::Write };
         P::scope_of(user, access, Expr::col((child_table, self.column)))
+    }
+
+    /// The users who may read the row of `child_table` a statement is at: those of its parent.
+    pub fn readers(&self, child_table: &'static str) -> SelectStatement {
+        P::readers_of(Expr::col((child_table, self.column)))
     }
 
     /// A write of the parent column (a create, or an update that moves the row): it writes

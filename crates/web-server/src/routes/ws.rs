@@ -3,19 +3,22 @@
 //!
 //! The session cookie authenticates the handshake (401 without one; a cross-site `Origin` is 403
 //! in the guard). The socket then lives until the client closes it or:
-//! - its session ends (logoff, expiry, `change_pwd`, revocation on any instance): it is checked
-//!   every second, from the session cache (kept true by the revocations every instance hears),
-//!   and the socket closes with 1008;
-//! - it falls behind its queue, or the instance may have missed changes: 1013;
-//! - it does not answer a ping within [`PING_EVERY`]: closed;
+//! - its session ends (logoff, expiry, `change_pwd`, revocation on any instance): checked every
+//!   second, from the session cache (kept true by the revocations every instance hears), without
+//!   counting as activity; the socket closes with 1008;
+//! - it falls behind its queue, the instance may have missed changes, or a message runs past
+//!   the request timeout: 1013;
+//! - it does not take what is sent to it within the request timeout, or does not answer a ping
+//!   within [`PING_EVERY`]: the connection is dropped;
 //! - the server stops: 1001.
 //!
-//! Each text message is one request body, answered on the socket in order; a message is held
-//! to the body limit and runs under the request timeout.
+//! Each text message is one request body, answered on the socket in order. One message runs at
+//! a time (the next is not read until it is answered), while notifications, pings and the
+//! session check go on.
 
 use crate::error::Error;
 use crate::extract::SessionCtx;
-use crate::live::Socket;
+use crate::live::{Registration, Socket};
 use crate::middleware::observe::ReqId;
 use crate::state::AppState;
 use axum::Extension;
@@ -25,13 +28,18 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use lib_core::{Ctx, LogText};
 use lib_model::session::SessionBmc;
+use lib_rpc::Answer;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The session ended: RFC 6455's "policy violation".
 const SESSION_ENDED: (u16, &str) = (1008, "the session ended");
 /// A binary message: "unsupported data".
 const NOT_TEXT: (u16, &str) = (1003, "JSON-RPC messages are text");
-
+/// A message ran past the request timeout: its caller should start over.
+const TOO_LONG: (u16, &str) = (1013, "a message ran past the request timeout");
 /// How often the server pings a socket, and how long it waits for the answer.
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// How often a socket's session is checked.
@@ -39,6 +47,13 @@ const SESSION_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// What the socket's transport buffers for reading: enough for most messages at once; a larger
 /// one (up to the body limit) grows it while it is read. Idle sockets are many: keep them small.
 const READ_BUFFER: usize = 8 * 1024;
+
+/// A message being answered: its answer (`None`: it held notifications only), or
+/// [`RanTooLong`].
+type Answering = Pin<Box<dyn Future<Output = Result<Option<Answer>, RanTooLong>> + Send>>;
+
+/// A message ran past the request timeout.
+struct RanTooLong;
 
 pub(super) async fn ws(
     State(state): State<AppState>,
@@ -67,70 +82,107 @@ pub(super) async fn ws(
         .on_upgrade(move |websocket| serve(websocket, socket, session, state, req_id))
 }
 
-async fn serve(mut websocket: WebSocket, mut socket: Socket, session: SessionCtx, state: AppState, req_id: String) {
+async fn serve(mut websocket: WebSocket, socket: Socket, session: SessionCtx, state: AppState, req_id: String) {
     let SessionCtx { ctx, token } = session;
+    let Socket { mut queue, mut close, registration } = socket;
+    let send_within = state.config.request_timeout;
     let mut messages = 0u64;
+    let mut answering: Option<Answering> = None;
     let mut session_check = tokio::time::interval(SESSION_CHECK_EVERY);
     let mut ping = tokio::time::interval_at((Instant::now() + PING_EVERY).into(), PING_EVERY);
     let mut awaiting_pong = false;
-    let code = loop {
-        tokio::select! {
-            incoming = websocket.recv() => match incoming {
+    let closing = loop {
+        let outgoing = tokio::select! {
+            incoming = websocket.recv(), if answering.is_none() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     messages += 1;
                     let req_id = format!("{req_id}.{messages}");
-                    if let Some(answer) = answer(&state, ctx, text.as_bytes(), &req_id, &socket).await
-                        && websocket.send(Message::Text(answer.into())).await.is_err()
-                    {
-                        return;
-                    }
+                    answering = Some(Box::pin(answer(state.clone(), ctx, text.as_bytes().to_vec(), req_id, registration.clone())));
+                    continue;
                 }
                 Some(Ok(Message::Binary(_))) => break Some(NOT_TEXT),
-                Some(Ok(Message::Pong(_))) => awaiting_pong = false,
+                Some(Ok(Message::Pong(_))) => {
+                    awaiting_pong = false;
+                    continue;
+                }
                 // Pings are answered by the transport.
-                Some(Ok(Message::Ping(_))) => {}
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(Message::Ping(_))) => continue,
+                Some(Err(error)) => break refusal(error),
+                Some(Ok(Message::Close(_))) | None => return,
             },
-            Some(message) = socket.queue.recv() => {
-                if websocket.send(Message::Text(message.into())).await.is_err() {
-                    return;
+            answered = async { answering.as_mut().expect("polled only while answering").await }, if answering.is_some() => {
+                answering = None;
+                match answered {
+                    Ok(Some(answer)) => Outgoing::Answer(answer),
+                    Ok(None) => continue,
+                    Err(RanTooLong) => break Some(TOO_LONG),
                 }
             }
-            Ok(()) = socket.close.changed() => {
-                if let Some(code) = *socket.close.borrow_and_update() {
-                    break Some(code.frame());
-                }
-            }
-            _ = session_check.tick() => {
-                if matches!(SessionBmc::resolve(&state.mm, &token).await, Ok(None)) {
-                    break Some(SESSION_ENDED);
-                }
-            }
+            Some(message) = queue.next() => Outgoing::Text(message),
+            Ok(()) = close.changed() => match *close.borrow_and_update() {
+                Some(code) => break Some(code.frame()),
+                None => continue,
+            },
+            _ = session_check.tick() => match SessionBmc::is_live(&state.mm, &token).await {
+                Ok(false) => break Some(SESSION_ENDED),
+                // The database cannot say: the next check may.
+                Ok(true) | Err(_) => continue,
+            },
             _ = ping.tick() => {
                 if awaiting_pong {
-                    break None;
-                }
-                awaiting_pong = true;
-                if websocket.send(Message::Ping(Default::default())).await.is_err() {
                     return;
                 }
+                awaiting_pong = true;
+                Outgoing::Ping
             }
+        };
+        if !send(&mut websocket, outgoing, send_within).await {
+            return;
         }
     };
-    if let Some((code, reason)) = code {
+    if let Some((code, reason)) = closing {
         let frame = CloseFrame { code, reason: reason.into() };
-        let _ = websocket.send(Message::Close(Some(frame))).await;
+        let _ = tokio::time::timeout(send_within, websocket.send(Message::Close(Some(frame)))).await;
     }
+}
+
+/// What the socket sends next.
+enum Outgoing {
+    /// An answer, counted among the answers in flight until it is sent.
+    Answer(Answer),
+    Text(String),
+    Ping,
+}
+
+/// Sends `outgoing` within `within`; false when the client did not take it in time (a reader
+/// that stopped reading holds nothing past this) or the connection is gone.
+async fn send(websocket: &mut WebSocket, outgoing: Outgoing, within: Duration) -> bool {
+    let (message, _answer) = match outgoing {
+        // The router writes JSON, which is UTF-8; the answer itself stays counted until sent.
+        Outgoing::Answer(answer) => match std::str::from_utf8(answer.as_ref()) {
+            Ok(text) => (Message::text(text), Some(answer)),
+            Err(_) => return true,
+        },
+        Outgoing::Text(text) => (Message::Text(text.into()), None),
+        Outgoing::Ping => (Message::Ping(Default::default()), None),
+    };
+    matches!(tokio::time::timeout(within, websocket.send(message)).await, Ok(Ok(())))
 }
 
 /// The answer to one message, as `POST /api/rpc` would give it, within the request timeout;
 /// logged like a request.
-async fn answer(state: &AppState, ctx: Ctx, body: &[u8], req_id: &str, socket: &Socket) -> Option<String> {
+async fn answer(
+    state: AppState,
+    ctx: Ctx,
+    body: Vec<u8>,
+    req_id: String,
+    subscriptions: Arc<Registration>,
+) -> Result<Option<Answer>, RanTooLong> {
     let started = Instant::now();
-    let handled = state.rpc.handle_on_socket(ctx, &state.mm, body, req_id, &state.rpc_limits, &socket.registration);
+    let handled = state.rpc.handle_on_socket(ctx, &state.mm, &body, &req_id, &state.rpc_limits, &*subscriptions);
     let Ok(outcome) = tokio::time::timeout(state.config.request_timeout, handled).await else {
-        tracing::warn!(req_id, user_id = ctx.user_id(), "a socket message took too long; not answered");
-        return None;
+        tracing::warn!(req_id, user_id = ctx.user_id(), "a socket message ran past the request timeout");
+        return Err(RanTooLong);
     };
     tracing::info!(
         req_id,
@@ -140,9 +192,17 @@ async fn answer(state: &AppState, ctx: Ctx, body: &[u8], req_id: &str, socket: &
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         "ws message"
     );
-    // The answer's bytes leave the in-flight count: the socket sends one message at a time, and
-    // what waits is bounded by its queue.
-    let answer = outcome.body?.into_bytes();
-    // The router writes JSON, which is UTF-8.
-    String::from_utf8(answer).ok()
+    Ok(outcome.body)
+}
+
+/// What the transport refused of a message, as the close code (RFC 6455, 7.4.1) that says so;
+/// `None` when the connection is gone and there is no one to tell.
+fn refusal(error: axum::Error) -> Option<(u16, &'static str)> {
+    use tokio_tungstenite::tungstenite::Error as Transport;
+    match error.into_inner().downcast::<Transport>().map(|error| *error) {
+        Ok(Transport::Capacity(_)) => Some((1009, "a message may be at most BODY_LIMIT_BYTES")),
+        Ok(Transport::Utf8(_)) => Some((1007, "a text message must be UTF-8")),
+        Ok(Transport::Protocol(_)) => Some((1002, "not the WebSocket protocol")),
+        _ => None,
+    }
 }

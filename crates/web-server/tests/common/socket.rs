@@ -104,10 +104,11 @@ impl Socket {
         }
     }
 
-    /// `subscribe`: the subscription's number.
-    pub async fn subscribe(&mut self, params: Value) -> u64 {
+    /// `subscribe`: the subscription's id.
+    pub async fn subscribe(&mut self, params: Value) -> String {
         let response = self.call("subscribe", params).await;
-        response["result"]["data"]["subscription"].as_u64().unwrap_or_else(|| panic!("subscribe: {response}"))
+        let id = response["result"]["data"]["subscription"].as_str();
+        id.unwrap_or_else(|| panic!("subscribe: {response}")).to_string()
     }
 
     /// The next `changed` notification's params.
