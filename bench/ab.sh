@@ -4,7 +4,7 @@
 # whose cost is smaller than the run-to-run spread of bench/run.sh.
 #
 #   bash bench/ab.sh OLD_BINARY NEW_BINARY   # AB_ROUNDS=3 AB_SECONDS=8 AB_CONNECTIONS=32
-#                                            # AB_SCRIPT=get_task (or list_tasks, any bench/wrk/*.lua)
+#                                            # AB_SCRIPT=get_task (or list_tasks, create_task, any bench/wrk/*.lua)
 #                                            # AB_OLD_ENV, AB_NEW_ENV: "VAR=value ..." for one side
 #                                            # (bench/pgbouncer.sh uses them)
 #
@@ -37,7 +37,7 @@ for side in old new; do
     PIDS+=("$SERVER_PID")
     bench_seed "http://127.0.0.1:${PORT[$side]}" "$BENCH_PWD"
     TASKS[$side]=$(psql -At -F ' ' -c "
-        SELECT min(t.id), max(t.id) FROM \"user\" u JOIN project p ON p.owner_id = u.id
+        SELECT min(t.id), max(t.id), min(p.id), max(p.id) FROM \"user\" u JOIN project p ON p.owner_id = u.id
         JOIN task t ON t.project_id = p.id WHERE u.username = 'bench'")
     COOKIE[$side]=$(curl -si -H 'content-type: application/json' \
         -d "{\"username\":\"bench\",\"pwd\":\"$BENCH_PWD\"}" "http://127.0.0.1:${PORT[$side]}/api/login" \
@@ -47,6 +47,7 @@ done
 run() { # run SIDE: "rps p99_ms non2xx"
     local range=(${TASKS[$1]})
     BENCH_COOKIE=${COOKIE[$1]} BENCH_TASK_MIN=${range[0]} BENCH_TASK_MAX=${range[1]} \
+        BENCH_PROJECT_MIN=${range[2]} BENCH_PROJECT_MAX=${range[3]} \
         wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --timeout 10s --latency \
         -s "bench/wrk/$SCRIPT.lua" "http://127.0.0.1:${PORT[$1]}/api/rpc" | grep '^RESULT' \
         | sed 's/.* rps=\([0-9.]*\).* p99_ms=\([0-9.]*\).* non2xx=\([0-9]*\).*/\1 \2 \3/'

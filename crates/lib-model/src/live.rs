@@ -376,3 +376,54 @@ pub async fn forget_through(mm: &ModelManager, seq: i64) -> Result<u64> {
     let deleted = sqlx::query("DELETE FROM live_change WHERE seq <= $1").bind(seq).execute(mm.db()).await?;
     Ok(deleted.rows_affected())
 }
+
+/// How long an instance's declared interest in changes lasts unless it declares it again.
+pub const INTEREST_LASTS: Duration = Duration::from_secs(60);
+
+/// How long [`declare_interest`] waits at most for the writes in flight to end.
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(10);
+
+/// Declares that `instance` wants changes announced for [`INTEREST_LASTS`] from now (changes are
+/// captured only while some instance does: see the migration `live_interest`).
+///
+/// `first`: this instance's interest had lapsed (or never was), so writes in flight may have
+/// looked before the declaration and will not be announced; waits for them to end (at most
+/// [`IN_FLIGHT_WAIT`]), so that whatever commits after this returns is announced. Only the first
+/// subscription after a quiet spell pays this, some milliseconds.
+pub async fn declare_interest(mm: &ModelManager, instance: &str, first: bool) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO live_interest (instance, until) VALUES ($1, now() + make_interval(secs => $2))
+         ON CONFLICT (instance) DO UPDATE SET until = excluded.until",
+    )
+    .bind(instance)
+    .bind(INTEREST_LASTS.as_secs_f64())
+    .execute(mm.db())
+    .await?;
+    if !first {
+        return Ok(());
+    }
+    // The transactions in flight now, some of which may have looked before the row committed.
+    let in_flight: Vec<String> = sqlx::query_scalar("SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x")
+        .fetch_all(mm.db())
+        .await?;
+    let deadline = tokio::time::Instant::now() + IN_FLIGHT_WAIT;
+    while !in_flight.is_empty() && tokio::time::Instant::now() < deadline {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM unnest($1::text[]) AS x WHERE pg_xact_status(x::xid8) = 'in progress'",
+        )
+        .bind(&in_flight)
+        .fetch_one(mm.db())
+        .await?;
+        if running == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(())
+}
+
+/// Withdraws `instance`'s interest (its last subscription went, or it stops).
+pub async fn withdraw_interest(mm: &ModelManager, instance: &str) -> Result<()> {
+    sqlx::query("DELETE FROM live_interest WHERE instance = $1").bind(instance).execute(mm.db()).await?;
+    Ok(())
+}

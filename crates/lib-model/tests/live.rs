@@ -15,11 +15,13 @@ use serde_json::json;
 use std::time::Duration;
 use tokio::sync::broadcast::Receiver;
 
-/// A manager whose listener is connected, and its feed.
+/// A manager whose listener is connected, with changes captured (an instance's interest
+/// declared), and its feed.
 async fn listening(db: &TestDb) -> (ModelManager, Receiver<LiveEvent>) {
     let mm = db.mm();
     let feed = mm.live_feed();
     tokio::spawn(lib_model::notifications::run_listener(mm.clone()));
+    lib_model::live::declare_interest(&mm, "test", true).await.unwrap();
     for _ in 0..500 {
         if mm.revocations_live() {
             return (mm, feed);
@@ -279,4 +281,26 @@ async fn more_filters_than_one_statement_holds_are_all_matched_in_order() {
     let got = delivered_together::<TaskBmc>(&mm, &batches, &subscribers).await;
     let expected: Vec<(i64, Op)> = (0..titles.len() as i64).rev().map(|key| (key, Op::Create)).collect();
     assert_eq!(keys(&got), expected, "each title to its one subscriber, in the order they were made");
+}
+
+#[tokio::test]
+async fn nothing_is_captured_while_no_instance_wants_changes() {
+    use lib_model::live::{declare_interest, withdraw_interest};
+    let db = TestDb::new().await;
+    let (mm, mut feed) = listening(&db).await;
+    let alice = user(&mm, "alice").await;
+    let project_id = project(&alice, &mm, "Quiet").await;
+    let everyone = [Subscriber { key: 1, user_id: alice.user_id(), filter: None }];
+    let _ = next_batch(&mut feed, "project").await;
+
+    withdraw_interest(&mm, "test").await.unwrap();
+    task(&alice, &mm, project_id, "unseen").await;
+    declare_interest(&mm, "test", true).await.unwrap();
+    task(&alice, &mm, project_id, "seen").await;
+    let got = tasks_for(&mm, next_batch(&mut feed, "task").await, &everyone).await;
+    assert_eq!(
+        got.iter().map(|d| d.row.title.as_str()).collect::<Vec<_>>(),
+        ["seen"],
+        "the first batch is the second task's"
+    );
 }

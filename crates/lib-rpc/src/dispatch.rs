@@ -108,7 +108,7 @@ impl Calls<'_> {
         let result = if request.method == DISCOVER {
             self.router.discover_call(request.params)
         } else if let (SUBSCRIBE, Some(live)) = (request.method.as_str(), self.live) {
-            span.in_scope(|| live::subscribe(&self.ctx, live, request.params))
+            live::subscribe(&self.ctx, live, request.params).instrument(span.clone()).await
         } else if let (UNSUBSCRIBE, Some(live)) = (request.method.as_str(), self.live) {
             span.in_scope(|| live::unsubscribe(live, request.params))
         } else if let Some(method) = self.router.methods.get(request.method.as_str()) {

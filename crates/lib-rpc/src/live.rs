@@ -17,6 +17,8 @@ use lib_model::task::TaskBmc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::future::Future;
+use std::pin::Pin;
 
 pub const SUBSCRIBE: &str = "subscribe";
 pub const UNSUBSCRIBE: &str = "unsubscribe";
@@ -70,11 +72,15 @@ pub struct Subscribed {
 /// A transport's subscriptions: a socket's. Each has an id of its own on the socket, never
 /// given twice (a notification on its way for an old subscription cannot be taken for a new).
 pub trait Subscriptions: Send + Sync {
-    /// Adds a subscription; [`Error::TooManySubscriptions`] past the socket's limit.
-    fn subscribe(&self, entity: LiveEntity, filter: Option<LiveFilter>) -> Result<String>;
+    /// Adds a subscription; [`Error::TooManySubscriptions`] past the socket's limit. Once it
+    /// answers, every change committed after is delivered.
+    fn subscribe(&self, entity: LiveEntity, filter: Option<LiveFilter>) -> Subscribing<'_>;
     /// Removes a subscription; whether the socket had it.
     fn unsubscribe(&self, subscription: &str) -> bool;
 }
+
+/// A subscription being made: its id.
+pub type Subscribing<'a> = Pin<Box<dyn Future<Output = Result<String>> + Send + 'a>>;
 
 /// The most bytes of a subscription's filters (as JSON): a socket's subscriptions are evaluated
 /// on every change, for as long as they last, so they are held far smaller than a `list_*`'s.
@@ -88,7 +94,7 @@ fn data<T: Serialize + Send + 'static>(data: T) -> CallResult {
 
 /// `subscribe` for `ctx`'s user on `subscriptions`: the filters are checked (and their computed
 /// columns made the user's) now, once.
-pub(crate) fn subscribe(ctx: &Ctx, subscriptions: &dyn Subscriptions, params: Option<&RawValue>) -> CallResult {
+pub(crate) async fn subscribe(ctx: &Ctx, subscriptions: &dyn Subscriptions, params: Option<&RawValue>) -> CallResult {
     let params: ParamsSubscribe = crate::params::from_params(params)?;
     let filters = params.filters.as_deref();
     if filters.is_some_and(|filters| filters.get().len() > MAX_FILTER_BYTES) {
@@ -101,7 +107,7 @@ pub(crate) fn subscribe(ctx: &Ctx, subscriptions: &dyn Subscriptions, params: Op
         LiveEntity::Project => filter_of::<ProjectBmc>(ctx, ProjectBmc::parse_filters(filters)),
         LiveEntity::Task => filter_of::<TaskBmc>(ctx, TaskBmc::parse_filters(filters)),
     }?;
-    data(Subscribed { subscription: subscriptions.subscribe(params.entity, filter)? })
+    data(Subscribed { subscription: subscriptions.subscribe(params.entity, filter).await? })
 }
 
 fn filter_of<B: DbBmc>(

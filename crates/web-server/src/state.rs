@@ -25,7 +25,7 @@ impl AppState {
         let rpc_limits = RpcLimits::from_config(&config);
         let rpc = lib_rpc::methods::router();
         let openrpc = Document::of(&rpc);
-        let live = Arc::new(Hub::new(&config));
+        let live = Arc::new(Hub::new(&config, mm.clone()));
         Self { mm, config: Arc::new(config), rpc: Arc::new(rpc), rpc_limits, openrpc, live }
     }
 }

@@ -8,6 +8,7 @@ const REFRESH_DELAY_MS = 50;
  * A view's live refreshes. `soon()` asks for one (coalescing bursts); it runs `refresh` once no
  * load the user asked for is running (each is wrapped in `user`), so a refresh never cuts such a
  * load short (its focus, its message), and one runs after it, which may have read too early.
+ * Refreshes never overlap: one asked for meanwhile runs once the current one is done.
  * `stop()` drops a pending refresh (the view is gone).
  * @param {() => Promise<void>} refresh list again, quietly
  */
@@ -15,14 +16,26 @@ export function liveRefresher(refresh) {
   /** @type {ReturnType<typeof setTimeout>|null} */
   let timer = null;
   let userLoads = 0;
+  let refreshing = false;
   let wanted = false;
   let stopped = false;
 
+  // One refresh at a time: one asked for while another runs (or a user's load) runs after it.
   function run() {
     timer = null;
     if (stopped) return;
-    if (userLoads > 0) wanted = true;
-    else refresh();
+    if (userLoads > 0 || refreshing) {
+      wanted = true;
+      return;
+    }
+    refreshing = true;
+    refresh().finally(() => {
+      refreshing = false;
+      if (wanted && userLoads === 0) {
+        wanted = false;
+        run();
+      }
+    });
   }
 
   return {

@@ -15,11 +15,12 @@ pub(crate) use outbox::{CloseCode, Registration, Socket};
 
 use lib_core::Config;
 use lib_model::ModelManager;
+use lib_model::live::{self, INTEREST_LASTS};
 use lib_rpc::live::{LiveEntity, LiveEvent, LiveFilter, Subscriber, changed_message};
 use outbox::Outbox;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast::error::RecvError;
 
 /// The most announcements of one entity delivered by one statement.
@@ -28,6 +29,21 @@ const BATCHES_AT_ONCE: usize = 256;
 /// Planning the delivery statement costs about as much as delivering a hundred changes with it,
 /// so under load (a hundred writes in this time) gathering halves its cost per change.
 const GATHER_FOR: Duration = Duration::from_millis(50);
+
+/// A declared interest is renewed when it would lapse within this.
+const RENEW_WITHIN: Duration = Duration::from_secs(30);
+/// This instance's clock and the database's may differ by this much at most, as far as the
+/// interest's deadline goes.
+const INTEREST_MARGIN: Duration = Duration::from_secs(5);
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// One subscription, as delivery needs it.
 #[derive(Clone)]
@@ -51,15 +67,23 @@ struct Registry {
 
 pub(crate) struct Hub {
     registry: Mutex<Registry>,
+    mm: ModelManager,
+    /// This instance's name in `live_interest`.
+    instance: String,
+    /// Until when (by this clock, with a margin) this instance's interest is declared.
+    interest: tokio::sync::Mutex<Option<Instant>>,
     max_per_user: usize,
     max_subscriptions: usize,
     send_queue: usize,
 }
 
 impl Hub {
-    pub(crate) fn new(config: &Config) -> Self {
+    pub(crate) fn new(config: &Config, mm: ModelManager) -> Self {
         Self {
             registry: Mutex::default(),
+            mm,
+            instance: uuid::Uuid::new_v4().to_string(),
+            interest: tokio::sync::Mutex::new(None),
             max_per_user: config.ws_max_per_user,
             max_subscriptions: config.ws_max_subscriptions,
             send_queue: config.ws_send_queue,
@@ -83,6 +107,52 @@ impl Hub {
         let (socket, outbox) = outbox::open(self, user_id, id, self.send_queue);
         registry.sockets.insert(id, outbox);
         Ok(socket)
+    }
+
+    /// Makes sure changes are captured for this instance for a while yet: declares its interest
+    /// when it lapses within [`RENEW_WITHIN`] (waiting, the first time, for the writes in flight
+    /// that may not be announced).
+    async fn want_changes(&self) -> lib_model::Result<()> {
+        let mut interest = self.interest.lock().await;
+        let now = Instant::now();
+        if interest.is_some_and(|until| until > now + RENEW_WITHIN) {
+            return Ok(());
+        }
+        let first = interest.is_none_or(|until| until <= now);
+        live::declare_interest(&self.mm, &self.instance, first).await?;
+        *interest = Some(now + INTEREST_LASTS - INTEREST_MARGIN);
+        Ok(())
+    }
+
+    /// While this instance has subscriptions, keeps its interest declared; withdraws it once it
+    /// has none. If the declaration lapsed meanwhile (the database did not answer), changes may
+    /// have gone uncaptured: the subscribers start over.
+    async fn keep_interest(self: Arc<Self>) {
+        let mut every = tokio::time::interval(RENEW_WITHIN / 2);
+        loop {
+            every.tick().await;
+            let subscribed = self.registry().subscriptions.values().any(|entries| !entries.is_empty());
+            let mut interest = self.interest.lock().await;
+            let now = Instant::now();
+            match (*interest, subscribed) {
+                (None, _) => {}
+                (Some(_), false) => {
+                    if live::withdraw_interest(&self.mm, &self.instance).await.is_ok() {
+                        *interest = None;
+                    }
+                }
+                (Some(until), true) if until <= now => {
+                    *interest = None;
+                    drop(interest);
+                    self.restart_subscribers();
+                }
+                (Some(until), true) if until > now + RENEW_WITHIN => {}
+                (Some(_), true) => match live::declare_interest(&self.mm, &self.instance, false).await {
+                    Ok(()) => *interest = Some(now + INTEREST_LASTS - INTEREST_MARGIN),
+                    Err(error) => tracing::warn!(%error, "could not renew this instance's interest in changes"),
+                },
+            }
+        }
     }
 
     fn add(&self, entity: LiveEntity, entry: Entry) -> i64 {
@@ -131,6 +201,8 @@ impl Hub {
     /// Delivers the changes announced to this instance for as long as it runs, starting over
     /// (and its subscribers with it) if a delivery panics.
     pub(crate) async fn run(self: Arc<Self>, mm: ModelManager) {
+        let keeping = tokio::spawn(self.clone().keep_interest());
+        let _stop_keeping = AbortOnDrop(keeping);
         loop {
             let delivering = tokio::spawn(self.clone().deliver_announced(mm.clone()));
             match delivering.await {

@@ -3,7 +3,7 @@
 //! the socket goes).
 
 use super::{Entry, Hub};
-use lib_rpc::live::{LiveEntity, LiveFilter, Subscriptions};
+use lib_rpc::live::{LiveEntity, LiveFilter, Subscribing, Subscriptions};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -127,7 +127,27 @@ impl Registration {
 }
 
 impl Subscriptions for Registration {
-    fn subscribe(&self, entity: LiveEntity, filter: Option<LiveFilter>) -> lib_rpc::Result<String> {
+    fn subscribe(&self, entity: LiveEntity, filter: Option<LiveFilter>) -> Subscribing<'_> {
+        Box::pin(async move {
+            let limit = self.hub.max_subscriptions;
+            if self.subscriptions().by_id.len() >= limit {
+                return Err(lib_rpc::Error::TooManySubscriptions { limit });
+            }
+            // Changes are captured only while some instance wants them: from here on, this one.
+            self.hub.want_changes().await?;
+            self.add(entity, filter)
+        })
+    }
+
+    fn unsubscribe(&self, subscription: &str) -> bool {
+        let Some((entity, key)) = self.subscriptions().by_id.remove(subscription) else { return false };
+        self.hub.remove(entity, key);
+        true
+    }
+}
+
+impl Registration {
+    fn add(&self, entity: LiveEntity, filter: Option<LiveFilter>) -> lib_rpc::Result<String> {
         let mut subscriptions = self.subscriptions();
         let limit = self.hub.max_subscriptions;
         if subscriptions.by_id.len() >= limit {
@@ -144,12 +164,6 @@ impl Subscriptions for Registration {
         let key = self.hub.add(entity, entry);
         subscriptions.by_id.insert(id.clone(), (entity, key));
         Ok(id)
-    }
-
-    fn unsubscribe(&self, subscription: &str) -> bool {
-        let Some((entity, key)) = self.subscriptions().by_id.remove(subscription) else { return false };
-        self.hub.remove(entity, key);
-        true
     }
 }
 
