@@ -258,6 +258,7 @@ fn statement<B: DbBmc>(batches: &[i64], users: &[i64], filters: &[&LiveFilter]) 
     // before: each image is made a row once per change, whatever the number of filters. OFFSET 0
     // keeps Postgres from folding these into the outer query, where they would be evaluated once
     // per change and reader.
+    let batches_in = batches;
     let batches = array_literal(batches);
     let position = Expr::cust_with_values("array_position(CAST($1 AS bigint[]), \"c\".\"batch\")", [batches.clone()]);
     let mut changes = Query::select();
@@ -269,7 +270,12 @@ fn statement<B: DbBmc>(batches: &[i64], users: &[i64], filters: &[&LiveFilter]) 
         let after = Condition::all().add(Expr::col(("c", "new")).is_not_null()).add(filter.condition.clone());
         changes.expr_as(Expr::from(after), format!("live_after{index}"));
     }
+    // The range as well as the list: batches are new, beyond the statistics Postgres last
+    // gathered on the table, so a range there is estimated at a few rows and read by the index;
+    // with the list alone it may read the whole table, comparing each row with every batch.
+    let (first, last) = (batches_in.iter().min().copied().unwrap_or(0), batches_in.iter().max().copied().unwrap_or(0));
     changes
+        .and_where(Expr::col(("c", "batch")).between(first, last))
         .and_where(Expr::cust_with_exprs(
             "$1 = ANY(CAST($2 AS bigint[]))",
             [Expr::col(("c", "batch")), Expr::val(batches)],

@@ -274,11 +274,9 @@ async fn more_filters_than_one_statement_holds_are_all_matched_in_order() {
         task(&alice, txn.manager(), project_id, title).await;
     }
     txn.commit().await.unwrap();
-    let mut batches = Vec::new();
-    for _ in &titles {
-        batches.push(next_batch(&mut feed, "task").await);
-    }
-    let got = delivered_together::<TaskBmc>(&mm, &batches, &subscribers).await;
+    // The transaction's changes are one batch.
+    let batch = next_batch(&mut feed, "task").await;
+    let got = delivered_together::<TaskBmc>(&mm, &[batch], &subscribers).await;
     let expected: Vec<(i64, Op)> = (0..titles.len() as i64).rev().map(|key| (key, Op::Create)).collect();
     assert_eq!(keys(&got), expected, "each title to its one subscriber, in the order they were made");
 }
