@@ -1,13 +1,14 @@
 //! Live updates, the model's side: which changes were committed, and who may see them.
 //!
-//! Triggers write every change to a project or a task into `live_change` (the row before and
-//! after) and announce each statement's batch of changes with `NOTIFY` (see the migration
-//! `live_changes`); the listener ([`crate::notifications`]) hands the announcements to
-//! [`ModelManager::live_feed`]. [`deliveries`] then answers, in one statement for a batch and
-//! every subscriber of its entity, the rows each subscriber may see and whose filter matches
-//! the row before or after the change. Nothing here knows sockets or JSON-RPC.
+//! While some instance wants them ([`declare_interest`]), triggers write every change to a
+//! project or a task into `live_change` (the row before and after), a transaction's changes one
+//! batch, and announce the batch with `NOTIFY` (see the migrations `live_*`); the listener
+//! ([`crate::notifications`]) hands the announcements to [`ModelManager::live_feed`].
+//! [`deliveries`] then answers, for some batches and every subscriber of their entity, the rows
+//! each subscriber may see and whose filter matches the row before or after the change, in one
+//! statement per 64 distinct filters. Nothing here knows sockets or JSON-RPC.
 
-use crate::base::{DbBmc, filter_condition};
+use crate::base::{DbBmc, any_of, bigint_array, filter_condition};
 use crate::filter::{ColumnRefs, Filters};
 use crate::{Ctx, ModelManager, Result};
 use sea_query::{Condition, Expr, ExprTrait as _, Func, IntoIden as _, PostgresQueryBuilder, Query};
@@ -26,7 +27,7 @@ pub(crate) const KEPT_FOR: Duration = Duration::from_secs(300);
 /// What the listener hands on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LiveEvent {
-    /// A committed statement changed rows of `entity` (a table name); its changes are `batch`.
+    /// A committed transaction changed rows of `entity` (a table name); its changes are `batch`.
     Changed { entity: String, batch: i64 },
     /// Announcements may have been missed (the listener lost its connection): whoever relies on
     /// them must start over from the current rows.
@@ -258,9 +259,8 @@ fn statement<B: DbBmc>(batches: &[i64], users: &[i64], filters: &[&LiveFilter]) 
     // before: each image is made a row once per change, whatever the number of filters. OFFSET 0
     // keeps Postgres from folding these into the outer query, where they would be evaluated once
     // per change and reader.
-    let batches_in = batches;
-    let batches = array_literal(batches);
-    let position = Expr::cust_with_values("array_position(CAST($1 AS bigint[]), \"c\".\"batch\")", [batches.clone()]);
+    let order = bigint_array(batches);
+    let position = Expr::cust_with_values("array_position(CAST($1 AS bigint[]), \"c\".\"batch\")", [order]);
     let mut changes = Query::select();
     changes.expr(Expr::cust("\"c\".*")).expr_as(position, "live_pos").from_as("live_change", "c");
     if !filters.is_empty() {
@@ -273,13 +273,10 @@ fn statement<B: DbBmc>(batches: &[i64], users: &[i64], filters: &[&LiveFilter]) 
     // The range as well as the list: batches are new, beyond the statistics Postgres last
     // gathered on the table, so a range there is estimated at a few rows and read by the index;
     // with the list alone it may read the whole table, comparing each row with every batch.
-    let (first, last) = (batches_in.iter().min().copied().unwrap_or(0), batches_in.iter().max().copied().unwrap_or(0));
+    let (first, last) = (batches.iter().min().copied().unwrap_or(0), batches.iter().max().copied().unwrap_or(0));
     changes
         .and_where(Expr::col(("c", "batch")).between(first, last))
-        .and_where(Expr::cust_with_exprs(
-            "$1 = ANY(CAST($2 AS bigint[]))",
-            [Expr::col(("c", "batch")), Expr::val(batches)],
-        ))
+        .and_where(any_of(Expr::col(("c", "batch")), batches))
         .and_where(Expr::col(("c", "entity")).eq(B::TABLE))
         .order_by(sea_query::Alias::new("live_pos"), sea_query::Order::Asc)
         .order_by(("c", "seq"), sea_query::Order::Asc)
@@ -316,22 +313,11 @@ fn statement<B: DbBmc>(batches: &[i64], users: &[i64], filters: &[&LiveFilter]) 
         .from_subquery(changes, "c")
         .cross_join(sea_query::TableRef::FunctionCall(image, sea_query::Alias::new(B::TABLE).into_iden()))
         // Left: a change none of whose readers subscribed still comes, once, with no user.
-        .join_lateral(
-            sea_query::JoinType::LeftJoin,
-            readers,
-            "r",
-            Expr::cust_with_exprs("$1 = ANY(CAST($2 AS bigint[]))", [user, Expr::val(array_literal(users))]),
-        )
+        .join_lateral(sea_query::JoinType::LeftJoin, readers, "r", any_of(user, users))
         .order_by(("c", "live_pos"), sea_query::Order::Asc)
         .order_by(("c", "seq"), sea_query::Order::Asc)
         .order_by(("r", "user_id"), sea_query::Order::Asc);
     select
-}
-
-/// `values` as one array literal in text (sea-query binds no arrays), which the statement casts;
-/// it is made of integers only.
-fn array_literal(values: &[i64]) -> String {
-    format!("{{{}}}", values.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
 }
 
 /// `jsonb_populate_record(NULL::<table>, image)`: a row image as a row of `B`'s table, which

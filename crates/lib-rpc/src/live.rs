@@ -126,7 +126,7 @@ pub(crate) fn unsubscribe(subscriptions: &dyn Subscriptions, params: Option<&Raw
 }
 
 /// One change for some of one user's subscriptions (their keys): the `changed` notification's
-/// params but the subscription's number (which the socket knows), the row serialized once,
+/// params but the subscription's id (which the socket knows), the row serialized once,
 /// ready to be framed by [`changed_message`].
 #[derive(Debug)]
 pub struct Change {

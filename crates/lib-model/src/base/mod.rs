@@ -42,6 +42,7 @@ use sea_query::{Condition, Expr, ExprTrait as _, PostgresQueryBuilder, Query, Se
 use sea_query_sqlx::SqlxBinder;
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, FromRow};
+pub(crate) use statement::{any_of, bigint_array};
 use statement::{
     by_id, checked_fields, id_in, insert_select, refs, returning, scoped, select_columns, unchanged_since,
 };

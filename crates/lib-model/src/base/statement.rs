@@ -9,13 +9,21 @@ use sea_query::{Condition, Expr, ExprTrait as _, InsertStatement, Query, SelectS
 use time::OffsetDateTime;
 
 /// `id = ANY($1)`: one statement text whatever the number of ids, so it is prepared once per
-/// connection (`id IN ($1, ..., $n)` would be a new statement for every n). sea-query binds no
-/// arrays without its `postgres-array` feature, so the ids travel as one array literal in text,
-/// which Postgres casts; the literal is made of integers only.
+/// connection (`id IN ($1, ..., $n)` would be a new statement for every n).
 pub(super) fn id_in<B: DbBmc>(ids: &[i64]) -> Expr {
-    let literal = format!("{{{}}}", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+    any_of(Expr::col((B::TABLE, "id")), ids)
+}
+
+/// `expr = ANY($1)`, the values bound as one array (see [`bigint_array`]).
+pub(crate) fn any_of(expr: Expr, values: &[i64]) -> Expr {
     // One custom expression: sea-query would parenthesise `ANY(...)` as the right side of `=`.
-    Expr::cust_with_exprs("$1 = ANY(CAST($2 AS bigint[]))", [Expr::col((B::TABLE, "id")), Expr::val(literal)])
+    Expr::cust_with_exprs("$1 = ANY(CAST($2 AS bigint[]))", [expr, Expr::val(bigint_array(values))])
+}
+
+/// `values` as one array literal in text, which the statement casts to `bigint[]`: sea-query binds
+/// no arrays without its `postgres-array` feature. The literal is made of integers only.
+pub(crate) fn bigint_array(values: &[i64]) -> String {
+    format!("{{{}}}", values.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
 }
 
 /// `which`, and with `if_mtime`, `AND mtime = <if_mtime>`: the write's one statement carries
