@@ -2,8 +2,8 @@
 //!
 //! While some instance wants them ([`declare_interest`]), triggers write every change to a
 //! project or a task into `live_change` (the row before and after), a transaction's changes one
-//! batch, and announce the batch with `NOTIFY` (see the migrations `live_*`); the listener
-//! ([`crate::notifications`]) hands the announcements to [`ModelManager::live_feed`].
+//! batch (see the migrations `live_*`); each instance with subscribers reads the batches as they
+//! commit (`read.rs`) and hands them to [`ModelManager::live_feed`].
 //! [`deliveries`] then answers, for some batches and every subscriber of their entity, the rows
 //! each subscriber may see and whose filter matches the row before or after the change, in one
 //! statement per 64 distinct filters. Nothing here knows sockets or JSON-RPC.
@@ -18,28 +18,22 @@ use sqlx::{AssertSqlSafe, FromRow, Row};
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// The channel on which batches of changes are announced, as `<entity>:<batch>`.
-pub(crate) const CHANNEL: &str = "live_change";
+mod read;
 
-/// How long a change is kept for the instances to read after its announcement.
+pub use read::{READ_EVERY, start_reading, stop_reading};
+pub(crate) use read::{Reading, read_changes};
+
+/// How long a change is kept for the instances to read after it was written.
 pub(crate) const KEPT_FOR: Duration = Duration::from_secs(300);
 
-/// What the listener hands on.
+/// What the reader hands on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LiveEvent {
     /// A committed transaction changed rows of `entity` (a table name); its changes are `batch`.
     Changed { entity: String, batch: i64 },
-    /// Announcements may have been missed (the listener lost its connection): whoever relies on
-    /// them must start over from the current rows.
+    /// Changes may have been missed (a read failed, or fell too far behind): whoever
+    /// relies on them must start over from the current rows.
     Lost,
-}
-
-impl LiveEvent {
-    /// Reads an announcement's payload, `<entity>:<batch>`.
-    pub(crate) fn parse(payload: &str) -> Option<Self> {
-        let (entity, batch) = payload.split_once(':')?;
-        Some(LiveEvent::Changed { entity: entity.to_string(), batch: batch.parse().ok()? })
-    }
 }
 
 /// What a change did to its row.

@@ -1,12 +1,10 @@
-//! The instance's one `LISTEN` connection: revoked sessions for the session cache, and batches
-//! of changes for live updates ([`crate::live`]).
-//!
-//! While the connection is down, announcements may be missed: the session cache is off (every
-//! request reads the database) and the live feed says [`LiveEvent::Lost`], so that whoever
-//! follows it starts over from the current rows.
+//! What an instance follows in the database besides requests: its one `LISTEN` connection, for
+//! revoked sessions (while it is down, notifications may be missed, so the session cache is
+//! off and every request reads the database); the reading of live changes ([`crate::live`]);
+//! and the forgetting of old ones.
 
 use crate::ModelManager;
-use crate::live::{self, LiveEvent};
+use crate::live;
 use crate::session_cache::REVOKED_CHANNEL;
 use sqlx::postgres::PgListener;
 use std::collections::VecDeque;
@@ -16,26 +14,24 @@ use std::time::{Duration, Instant};
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 
 /// Listens for as long as the returned future runs (spawn it), reconnecting after a lost
-/// connection; meanwhile forgets the changes every instance has had time to read.
+/// connection; meanwhile reads live changes while they are wanted, and forgets the changes every
+/// instance has had time to read.
 pub async fn run_listener(mm: ModelManager) {
-    tokio::join!(listen(mm.clone()), forget_old_changes(mm));
+    tokio::join!(listen(mm.clone()), live::read_changes(mm.clone()), forget_old_changes(mm));
 }
 
 async fn listen(mm: ModelManager) {
     let cache = mm.sessions();
     loop {
         if let Ok(mut listener) = PgListener::connect_with(mm.listen_pool()).await
-            && listener.listen_all([REVOKED_CHANNEL, live::CHANNEL]).await.is_ok()
+            && listener.listen(REVOKED_CHANNEL).await.is_ok()
         {
             cache.set_enabled(true);
-            // Anything announced before this connection listened is gone.
-            mm.announce(LiveEvent::Lost);
             // `Ok(None)` means the connection was lost; notifications may have been missed.
             while let Ok(Some(notification)) = listener.try_recv().await {
-                on_notification(&mm, notification.channel(), notification.payload());
+                on_revoked(&mm, notification.payload());
             }
             cache.set_enabled(false);
-            mm.announce(LiveEvent::Lost);
             tracing::warn!("the LISTEN connection was lost; reading sessions from the database");
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -65,18 +61,13 @@ async fn forget_old_changes(mm: ModelManager) {
     }
 }
 
-fn on_notification(mm: &ModelManager, channel: &str, payload: &str) {
+fn on_revoked(mm: &ModelManager, payload: &str) {
     let cache = mm.sessions();
-    match (channel, payload) {
-        (REVOKED_CHANNEL, "*") => cache.revoke_all(),
-        (REVOKED_CHANNEL, session_id) => {
+    match payload {
+        "*" => cache.revoke_all(),
+        session_id => {
             if let Ok(session_id) = session_id.parse::<i64>() {
                 cache.revoke(session_id);
-            }
-        }
-        (_, payload) => {
-            if let Some(event) = LiveEvent::parse(payload) {
-                mm.announce(event);
             }
         }
     }

@@ -5,7 +5,7 @@ use crate::db::{Db, connect_options};
 use crate::fair_share::FairShare;
 use crate::filter::cursor::CursorKey;
 use crate::lease::Lease;
-use crate::live::LiveEvent;
+use crate::live::{self, LiveEvent};
 use crate::pwd::PwdService;
 use crate::pwd_budget::PwdBudget;
 use crate::session_cache::SessionCache;
@@ -47,8 +47,9 @@ struct Shared {
     direct_options: PgConnectOptions,
     /// The listener's pool: one connection, opened when the listener starts.
     listen_pool: PgPool,
-    /// The listener's announcements of changes, for live updates.
+    /// The batches of changes read (`live::read_changes`), for live updates.
     live_feed: broadcast::Sender<LiveEvent>,
+    live_reading: live::Reading,
 }
 
 /// How many announcements the live feed holds for a follower that has not read them yet; one
@@ -103,6 +104,7 @@ impl ModelManager {
             direct_options,
             listen_pool,
             live_feed: broadcast::channel(LIVE_FEED_CAPACITY).0,
+            live_reading: live::Reading::default(),
         };
         Ok(Self { shared: Arc::new(shared), txn: None })
     }
@@ -141,9 +143,14 @@ impl ModelManager {
         self.shared.sessions.is_enabled()
     }
 
-    /// The changes announced from now on (while [`crate::notifications::run_listener`] runs).
+    /// The changes read from now on (while [`crate::notifications::run_listener`] runs and
+    /// [`live::start_reading`] was called).
     pub fn live_feed(&self) -> broadcast::Receiver<LiveEvent> {
         self.shared.live_feed.subscribe()
+    }
+
+    pub(crate) fn live_reading(&self) -> &live::Reading {
+        &self.shared.live_reading
     }
 
     /// Hands `event` to the live feed's followers, if any.

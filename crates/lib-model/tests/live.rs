@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{project, task, user};
+use common::{listening, next_batch, project, task, user};
 use lib_model::base::DbBmc;
 use lib_model::live::{Delivered, Delivery, LiveEvent, LiveFilter, Op, Subscriber};
 use lib_model::member::{MemberBmc, Role};
@@ -12,37 +12,7 @@ use lib_model::task::{Task, TaskBmc, TaskForUpdate};
 use lib_model::test_support::TestDb;
 use lib_model::{Ctx, ModelManager};
 use serde_json::json;
-use std::time::Duration;
 use tokio::sync::broadcast::Receiver;
-
-/// A manager whose listener is connected, with changes captured (an instance's interest
-/// declared), and its feed.
-async fn listening(db: &TestDb) -> (ModelManager, Receiver<LiveEvent>) {
-    let mm = db.mm();
-    let feed = mm.live_feed();
-    tokio::spawn(lib_model::notifications::run_listener(mm.clone()));
-    lib_model::live::declare_interest(&mm, "test", true).await.unwrap();
-    for _ in 0..500 {
-        if mm.revocations_live() {
-            return (mm, feed);
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the listener did not connect");
-}
-
-/// The next batch announced for `entity`.
-async fn next_batch(feed: &mut Receiver<LiveEvent>, entity: &str) -> i64 {
-    let wait = async {
-        loop {
-            match feed.recv().await.expect("the feed is open") {
-                LiveEvent::Changed { entity: e, batch } if e == entity => return batch,
-                _ => continue,
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(5), wait).await.expect("a batch within 5 s")
-}
 
 fn filter(ctx: &Ctx, filters: serde_json::Value) -> LiveFilter {
     let raw = common::raw(&filters);

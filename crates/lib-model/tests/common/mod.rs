@@ -2,12 +2,15 @@
 
 #![allow(dead_code, unreachable_pub)] // each test file uses a different part
 
+use lib_model::live::LiveEvent;
 use lib_model::project::{ProjectBmc, ProjectForCreate};
 use lib_model::task::{Task, TaskBmc, TaskForCreate};
 use lib_model::test_support::TestDb;
 use lib_model::user::{NewPwd, UserBmc, Username};
 use lib_model::{Ctx, ModelManager};
 use serde_json::Value;
+use std::time::Duration;
+use tokio::sync::broadcast::Receiver;
 
 pub struct Fixture {
     pub db: TestDb,
@@ -92,4 +95,27 @@ pub fn expected(keep: impl Fn(&str, bool, Option<&str>) -> bool) -> Vec<String> 
 /// `value` as the raw JSON a request carries.
 pub fn raw(value: &Value) -> Box<serde_json::value::RawValue> {
     serde_json::value::to_raw_value(value).expect("a Value serializes")
+}
+
+/// A manager with changes captured (an instance's interest declared) and read, and its feed.
+pub async fn listening(db: &TestDb) -> (ModelManager, Receiver<LiveEvent>) {
+    let mm = db.mm();
+    let feed = mm.live_feed();
+    tokio::spawn(lib_model::notifications::run_listener(mm.clone()));
+    lib_model::live::declare_interest(&mm, "test", true).await.unwrap();
+    lib_model::live::start_reading(&mm).await.unwrap();
+    (mm, feed)
+}
+
+/// The next batch announced for `entity`.
+pub async fn next_batch(feed: &mut Receiver<LiveEvent>, entity: &str) -> i64 {
+    let wait = async {
+        loop {
+            match feed.recv().await.expect("the feed is open") {
+                LiveEvent::Changed { entity: e, batch } if e == entity => return batch,
+                _ => continue,
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), wait).await.expect("a batch within 5 s")
 }

@@ -109,34 +109,40 @@ impl Hub {
         Ok(socket)
     }
 
-    /// Makes sure changes are captured for this instance for a while yet: declares its interest
-    /// when it lapses within [`RENEW_WITHIN`] (waiting, the first time, for the writes in flight
-    /// that may not be announced).
-    async fn want_changes(&self) -> lib_model::Result<()> {
+    /// Makes sure changes are captured and read for this instance for a while yet: declares its
+    /// interest when it lapses within [`RENEW_WITHIN`] (waiting, the first time, for the writes
+    /// in flight that may not be captured, and for reading to begin). The caller adds its
+    /// subscription before letting go of the answer, so that [`Hub::keep_interest`] never
+    /// withdraws an interest between the two.
+    async fn want_changes(&self) -> lib_model::Result<tokio::sync::MutexGuard<'_, Option<Instant>>> {
         let mut interest = self.interest.lock().await;
         let now = Instant::now();
         if interest.is_some_and(|until| until > now + RENEW_WITHIN) {
-            return Ok(());
+            return Ok(interest);
         }
         let first = interest.is_none_or(|until| until <= now);
         live::declare_interest(&self.mm, &self.instance, first).await?;
+        if first {
+            live::start_reading(&self.mm).await?;
+        }
         *interest = Some(now + INTEREST_LASTS - INTEREST_MARGIN);
-        Ok(())
+        Ok(interest)
     }
 
-    /// While this instance has subscriptions, keeps its interest declared; withdraws it once it
-    /// has none. If the declaration lapsed meanwhile (the database did not answer), changes may
-    /// have gone uncaptured: the subscribers start over.
+    /// While this instance has subscriptions, keeps its interest declared; withdraws it (and
+    /// stops reading) once it has none. If the declaration lapsed meanwhile (the database did
+    /// not answer), changes may have gone uncaptured: the subscribers start over.
     async fn keep_interest(self: Arc<Self>) {
         let mut every = tokio::time::interval(RENEW_WITHIN / 2);
         loop {
             every.tick().await;
-            let subscribed = self.registry().subscriptions.values().any(|entries| !entries.is_empty());
             let mut interest = self.interest.lock().await;
+            let subscribed = self.registry().subscriptions.values().any(|entries| !entries.is_empty());
             let now = Instant::now();
             match (*interest, subscribed) {
                 (None, _) => {}
                 (Some(_), false) => {
+                    live::stop_reading(&self.mm);
                     if live::withdraw_interest(&self.mm, &self.instance).await.is_ok() {
                         *interest = None;
                     }
