@@ -35,7 +35,9 @@
 #   3. create_task throughput (bench/wrk/create_task.lua, the bench user's projects, AB_CONNECTIONS
 #               32, AB_SECONDS 8) with no socket (A) and with the same 1,000 sockets open and
 #               subscribed to the live projects, which these writes never touch (B): LIVE_AB_ROUNDS
-#               (3) rounds of each, alternating A, B; B / A per round, median and range.
+#               (3) rounds of each, alternating A, B; B / A per round, median and range. Each A
+#               starts once the server has withdrawn its interest in changes (up to 15 s after
+#               its last socket closed), so that A captures nothing.
 #
 #   SERVER_BIN=target/release/web-server bash bench/live/run.sh
 #
@@ -162,13 +164,20 @@ if [ "${LIVE_AB:-1}" = 1 ]; then
     }
 
     # hold_stop: closes them (the tool closes each within 5 s); HOLD_GOT: how many notifications
-    # they received.
+    # they received. Then waits (at most 90 s) until the server has withdrawn its interest in
+    # changes (it checks every 15 s), so that the next round without sockets captures nothing.
     hold_stop() {
         kill -TERM "$HOLD_PID"
         wait "$HOLD_PID" || true
         HOLD_PID=
         cat "$OUT/live-hold.txt" >>"$TOOL_LOG"
         HOLD_GOT=$(sed -n 's/^HOLD .* notifications=\([0-9]*\).*/\1/p' "$OUT/live-hold.txt")
+        for _ in $(seq 1 900); do
+            [ "$(psql -qAtc 'SELECT count(*) FROM live_interest WHERE until > now()')" = 0 ] && return 0
+            sleep 0.1
+        done
+        echo "live: the server still wants changes 90 s after its last socket closed" >&2
+        exit 1
     }
 
     echo "live: create_task warm-up" >&2

@@ -101,8 +101,8 @@ pub struct Delivery<E> {
 pub enum Delivered<E> {
     /// The changes, each with the subscriptions it goes to, in the order they were made.
     Changes(Vec<Delivery<E>>),
-    /// More than [`MAX_BATCH_ROWS`] rows changed in the batches: their subscribers should list
-    /// again.
+    /// More than [`MAX_BATCH_ROWS`] rows that some subscriber may see changed in the batches:
+    /// their subscribers should list again.
     TooLarge,
 }
 
@@ -181,7 +181,7 @@ where
 type ChangeOrder = (i32, i64);
 
 /// One delivery statement, for `members` (each with its filter's index among `filters`); `None`
-/// when the batches hold more than [`MAX_BATCH_ROWS`] changes.
+/// when the batches hold more than [`MAX_BATCH_ROWS`] changes some of `members` may see.
 async fn statement_deliveries<B>(
     mm: &ModelManager,
     batches: &[i64],
@@ -207,8 +207,8 @@ where
     let mut lease = mm.lease(&Ctx::for_user(0)).await?;
     let rows: Vec<PgRow> = lease.run(|conn| query.fetch_all(conn)).await?;
 
-    // Every change comes once at least (with no user when none of its readers subscribed), so
-    // the bound is on the changes themselves, seen or not.
+    // Every change some subscriber may see comes once per such subscriber at least, so the
+    // bound is on those changes, whatever their filters.
     let mut changes_seen = 0;
     let mut last_seq = None;
     let mut deliveries = Vec::new();
@@ -222,7 +222,7 @@ where
                 return Ok(None);
             }
         }
-        let Some(user) = row.try_get::<Option<i64>, _>("live_user")? else { continue };
+        let user: i64 = row.try_get("live_user")?;
         let Some(subscriptions) = by_user.get(&user) else { continue };
         let mut keys = Vec::new();
         for (key, filter) in subscriptions {
@@ -244,26 +244,29 @@ where
     }
     Ok(Some(deliveries))
 }
-/// The delivery statement: each change of the batches (at most one past [`MAX_BATCH_ROWS`]),
-/// once per user who may see it, with the row as that user reads it and, per distinct filter,
-/// whether the row matches before or after.
+
+/// The delivery statement: each change of the batches that some of `users` may see (at most one
+/// past [`MAX_BATCH_ROWS`]), once per such user, with the row as that user reads it and, per
+/// distinct filter, whether the row matches before or after.
 fn statement<B: DbBmc>(batches: &[i64], users: &[i64], filters: &[&LiveFilter]) -> sea_query::SelectStatement {
-    // The changes, in the order their batches were announced (the order they were committed),
-    // each filter evaluated on the row after the change, then (`filtered_before`) on the row
-    // before: each image is made a row once per change, whatever the number of filters. OFFSET 0
-    // keeps Postgres from folding these into the outer query, where they would be evaluated once
-    // per change and reader.
+    // The changes some subscriber may see, in the order their batches were read (the order
+    // they were committed): a change none of whose readers subscribed costs one lookup of its
+    // readers, and goes no further. OFFSET 0 keeps Postgres from folding each layer into the
+    // next, where its work would be done once per change and reader.
     let order = bigint_array(batches);
     let position = Expr::cust_with_values("array_position(CAST($1 AS bigint[]), \"c\".\"batch\")", [order]);
+    let mut subscribed_reader = Query::select();
+    subscribed_reader
+        .expr(Expr::val(1))
+        .from_subquery(readers::<B>(), "r")
+        .and_where(any_of(Expr::col(("r", "user_id")), users));
+    let image = row_image::<B>(Expr::cust("coalesce(\"c\".\"new\", \"c\".\"old\")"));
     let mut changes = Query::select();
-    changes.expr(Expr::cust("\"c\".*")).expr_as(position, "live_pos").from_as("live_change", "c");
-    if !filters.is_empty() {
-        changes.join(sea_query::JoinType::LeftJoin, image_row::<B>("new"), Condition::all());
-    }
-    for (index, filter) in filters.iter().enumerate() {
-        let after = Condition::all().add(Expr::col(("c", "new")).is_not_null()).add(filter.condition.clone());
-        changes.expr_as(Expr::from(after), format!("live_after{index}"));
-    }
+    changes
+        .expr(Expr::cust("\"c\".*"))
+        .expr_as(position, "live_pos")
+        .from_as("live_change", "c")
+        .cross_join(sea_query::TableRef::FunctionCall(image, sea_query::Alias::new(B::TABLE).into_iden()));
     // The range as well as the list: batches are new, beyond the statistics Postgres last
     // gathered on the table, so a range there is estimated at a few rows and read by the index;
     // with the list alone it may read the whole table, comparing each row with every batch.
@@ -272,20 +275,15 @@ fn statement<B: DbBmc>(batches: &[i64], users: &[i64], filters: &[&LiveFilter]) 
         .and_where(Expr::col(("c", "batch")).between(first, last))
         .and_where(any_of(Expr::col(("c", "batch")), batches))
         .and_where(Expr::col(("c", "entity")).eq(B::TABLE))
+        .and_where(Expr::exists(subscribed_reader))
         .order_by(sea_query::Alias::new("live_pos"), sea_query::Order::Asc)
         .order_by(("c", "seq"), sea_query::Order::Asc)
         .limit(MAX_BATCH_ROWS as u64 + 1)
         .offset(0);
-    let changes = if filters.is_empty() { changes } else { filtered_before::<B>(changes, filters) };
-
-    // Who may see each change: the row's readers (one lookup per row), or the readers a deleted
-    // project kept; of them, the subscribers.
-    let mut kept_readers = Query::select();
-    kept_readers
-        .expr_as(Expr::cust("unnest(\"c\".\"readers\")"), "user_id")
-        .and_where(Expr::col(("c", "readers")).is_not_null());
-    let mut readers = B::readers();
-    readers.and_where(Expr::col(("c", "readers")).is_null()).union(sea_query::UnionType::All, kept_readers);
+    // Each filter evaluated on the row after the change, then (`filtered_before`) on the row
+    // before: each image is made a row once per change, whatever the number of filters.
+    let changes =
+        if filters.is_empty() { changes } else { filtered_before::<B>(filtered_after::<B>(changes, filters), filters) };
 
     let user = Expr::col(("r", "user_id"));
     let refs = ColumnRefs::with_computed(B::TABLE, user.clone(), B::computed);
@@ -306,12 +304,23 @@ fn statement<B: DbBmc>(batches: &[i64], users: &[i64], filters: &[&LiveFilter]) 
     select
         .from_subquery(changes, "c")
         .cross_join(sea_query::TableRef::FunctionCall(image, sea_query::Alias::new(B::TABLE).into_iden()))
-        // Left: a change none of whose readers subscribed still comes, once, with no user.
-        .join_lateral(sea_query::JoinType::LeftJoin, readers, "r", any_of(user, users))
+        .join_lateral(sea_query::JoinType::InnerJoin, readers::<B>(), "r", any_of(user, users))
         .order_by(("c", "live_pos"), sea_query::Order::Asc)
         .order_by(("c", "seq"), sea_query::Order::Asc)
         .order_by(("r", "user_id"), sea_query::Order::Asc);
     select
+}
+
+/// Who may see the change `c` (its row named as `B`'s table): the row's readers, or the
+/// readers a deleted project kept.
+fn readers<B: DbBmc>() -> sea_query::SelectStatement {
+    let mut kept_readers = Query::select();
+    kept_readers
+        .expr_as(Expr::cust("unnest(\"c\".\"readers\")"), "user_id")
+        .and_where(Expr::col(("c", "readers")).is_not_null());
+    let mut readers = B::readers();
+    readers.and_where(Expr::col(("c", "readers")).is_null()).union(sea_query::UnionType::All, kept_readers);
+    readers
 }
 
 /// `jsonb_populate_record(NULL::<table>, image)`: a row image as a row of `B`'s table, which
@@ -329,6 +338,25 @@ fn image_row<B: DbBmc>(image: &'static str) -> sea_query::TableRef {
         row_image::<B>(Expr::col(("c", image))),
         sea_query::Alias::new(B::TABLE).into_iden(),
     )
+}
+
+/// `changes` with `live_after<i>`: whether filter `i` matches the row after the change.
+fn filtered_after<B: DbBmc>(
+    changes: sea_query::SelectStatement,
+    filters: &[&LiveFilter],
+) -> sea_query::SelectStatement {
+    let mut select = Query::select();
+    select.expr(Expr::cust("\"c\".*")).from_subquery(changes, "c").join(
+        sea_query::JoinType::LeftJoin,
+        image_row::<B>("new"),
+        Condition::all(),
+    );
+    for (index, filter) in filters.iter().enumerate() {
+        let after = Condition::all().add(Expr::col(("c", "new")).is_not_null()).add(filter.condition.clone());
+        select.expr_as(Expr::from(after), format!("live_after{index}"));
+    }
+    select.offset(0);
+    select
 }
 
 /// `changes` with `live_f<i>`: whether filter `i` matches the row after the change (computed
