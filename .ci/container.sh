@@ -40,7 +40,7 @@ trap 'podman rm -f "$NAME" >/dev/null 2>&1 || true' EXIT
 podman run -d --name "$NAME" --read-only --network host --no-healthcheck \
     -e DATABASE_URL="postgres://postgres:welcome@127.0.0.1:5432/$DB" \
     -e PWD_KEY="$(target/release/web-server gen-key)" \
-    -e LISTEN_ADDR="127.0.0.1:$PORT" -e COOKIE_SECURE=false -e SHUTDOWN_GRACE_SEC=5 \
+    -e LISTEN_ADDR="127.0.0.1:$PORT" -e ADMIN_LISTEN_ADDR= -e COOKIE_SECURE=false -e SHUTDOWN_GRACE_SEC=5 \
     "$IMAGE" >/dev/null
 
 BASE_URL=http://127.0.0.1:$PORT

@@ -22,7 +22,7 @@ stop_cluster
 if [ -d target/dev-postgres ]; then rm -rf target/dev-postgres.before-ci; mv target/dev-postgres target/dev-postgres.before-ci; fi
 
 for port in 18080 18081; do
-    LISTEN_ADDR=127.0.0.1:$port cargo run -q --locked -p web-server >"target/private-postgres-$port.log" 2>&1 &
+    LISTEN_ADDR=127.0.0.1:$port ADMIN_LISTEN_ADDR= cargo run -q --locked -p web-server >"target/private-postgres-$port.log" 2>&1 &
     PIDS+=($!)
 done
 for port in 18080 18081; do

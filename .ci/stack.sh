@@ -64,7 +64,7 @@ done
 pg_isready -q -h 127.0.0.1 -p "$BOUNCER_PORT" || fail "PgBouncer not listening within 10 s"
 
 for i in 0 1; do
-    LISTEN_ADDR=${INSTANCES[$i]} DATABASE_URL="postgres://postgres:welcome@127.0.0.1:$BOUNCER_PORT/$DB" \
+    LISTEN_ADDR=${INSTANCES[$i]} ADMIN_LISTEN_ADDR= DATABASE_URL="postgres://postgres:welcome@127.0.0.1:$BOUNCER_PORT/$DB" \
         DATABASE_LISTEN_URL="$DIRECT_URL" DATABASE_POOL_MODE=transaction DB_MAX_CONNECTIONS=8 \
         "$BIN" >"$DIR/instance-$i.log" 2>&1 &
     PIDS+=($!)

@@ -24,7 +24,9 @@ bench_start_server() {
 bench_launch_server() {
     local bin=$1 url=$2 port=$3 log=$4
     shift 4
-    env APP_ENV=development DATABASE_URL="$url" LISTEN_ADDR="127.0.0.1:$port" RUST_LOG=warn "$@" "$bin" >"$log" 2>&1 &
+    # No admin listener unless the caller asks for one: runs side by side must not share its port.
+    env APP_ENV=development DATABASE_URL="$url" LISTEN_ADDR="127.0.0.1:$port" ADMIN_LISTEN_ADDR= RUST_LOG=warn "$@" "$bin" \
+        >"$log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
         curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && return 0

@@ -29,7 +29,7 @@ if [ -z "${SERVER_BIN:-}" ]; then
 fi
 
 APP_ENV=development DATABASE_URL=$DATABASE_URL RUST_LOG=warn "$SERVER_BIN" reset-dev-db
-APP_ENV=development DATABASE_URL=$DATABASE_URL LISTEN_ADDR=127.0.0.1:$PORT RUST_LOG=warn \
+APP_ENV=development DATABASE_URL=$DATABASE_URL LISTEN_ADDR=127.0.0.1:$PORT ADMIN_LISTEN_ADDR= RUST_LOG=warn \
     "$SERVER_BIN" >"$OUT/robustness-server.log" 2>&1 &
 SERVER_PID=$!
 trap 'kill $SERVER_PID 2>/dev/null || true' EXIT

@@ -44,10 +44,16 @@ if [ ! -x "$SERVER_BIN" ]; then
   exit 2
 fi
 
-PORT=$(node -e '
-  const s = require("net").createServer();
-  s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')
+free_port() {
+  node -e '
+    const s = require("net").createServer();
+    s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+PORT=$(free_port)
 BASE_URL="http://127.0.0.1:$PORT"
+# The admin listener (metrics, the diagnostics dashboard), for dashboard.test.mjs.
+ADMIN_PORT=$(free_port)
+export E2E_ADMIN_URL="http://127.0.0.1:$ADMIN_PORT"
 
 mkdir -p "$ROOT/target"
 # A fresh database every run, so earlier runs' rows and login counters cannot matter.
@@ -58,6 +64,7 @@ echo "e2e: starting $SERVER_BIN on $BASE_URL (log: $SERVER_LOG)" >&2
 APP_ENV=development \
 SIGNUPS_PER_ADDR=500 \
 LISTEN_ADDR="127.0.0.1:$PORT" \
+ADMIN_LISTEN_ADDR="127.0.0.1:$ADMIN_PORT" \
 DATABASE_URL="$DATABASE_URL" \
 WEB_FOLDER=web-folder \
   "$SERVER_BIN" >"$SERVER_LOG" 2>&1 &

@@ -143,6 +143,13 @@ pub struct Config {
     /// unavailable: the bound on how long an outage can stall a client.
     pub db_acquire_timeout: Duration,
     pub listen_addr: SocketAddr,
+    /// The admin listener (metrics, the diagnostics dashboard); `None` when turned off.
+    pub admin_listen_addr: Option<SocketAddr>,
+    /// Where spans are exported (OTLP over HTTP): `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as given,
+    /// else `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/traces`; `None`: no exporter at all.
+    pub otel_traces_url: Option<String>,
+    /// `OTEL_SERVICE_NAME`, default `web-server`.
+    pub otel_service_name: String,
     pub pwd_key: PwdKey,
     /// How many password hashes may run at once; more wait, so logins cannot starve other work.
     pub pwd_hash_concurrency: usize,
@@ -293,6 +300,12 @@ impl Config {
             db_max_connections,
             db_acquire_timeout: Duration::from_millis(vars.number("DB_ACQUIRE_TIMEOUT_MS", 3000)?),
             listen_addr: vars.parsed("LISTEN_ADDR", "127.0.0.1:8080")?,
+            admin_listen_addr: admin_listen_addr(&lookup)?,
+            otel_traces_url: vars.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| {
+                let base = vars.get("OTEL_EXPORTER_OTLP_ENDPOINT")?;
+                Some(format!("{}/v1/traces", base.trim_end_matches('/')))
+            }),
+            otel_service_name: vars.get("OTEL_SERVICE_NAME").unwrap_or_else(|| "web-server".to_string()),
             pwd_key,
             pwd_hash_concurrency: vars.number("PWD_HASH_CONCURRENCY", 2)?,
             session_idle,
@@ -361,6 +374,20 @@ fn parse_networks(list: &str) -> Result<Vec<IpNet>, String> {
                 .map_err(|_| format!("'{item}' is neither an IP address nor a CIDR range"))
         })
         .collect()
+}
+
+/// `ADMIN_LISTEN_ADDR`: unset is the default, loopback port 9090; set but empty turns the admin
+/// listener off (the one variable where empty is not the same as unset).
+fn admin_listen_addr(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<SocketAddr>, ConfigError> {
+    match lookup("ADMIN_LISTEN_ADDR") {
+        None => Ok(Some(SocketAddr::from(([127, 0, 0, 1], 9090)))),
+        Some(text) if text.trim().is_empty() => Ok(None),
+        Some(text) => {
+            let addr =
+                text.trim().parse().map_err(|_| err("ADMIN_LISTEN_ADDR", format!("'{text}' is not a valid value")))?;
+            Ok(Some(addr))
+        }
+    }
 }
 
 fn err(var: &'static str, reason: impl Into<String>) -> ConfigError {

@@ -17,9 +17,11 @@ pub mod clock;
 pub mod config;
 pub mod ctx;
 pub mod log_text;
+pub mod throttled;
 
 pub use client_block::ClientBlock;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{AppEnv, Config, ConfigError, LogFormat, PwdKey};
 pub use ctx::Ctx;
 pub use log_text::LogText;
+pub use throttled::{Limit, Throttled};

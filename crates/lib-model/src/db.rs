@@ -28,7 +28,8 @@ use std::fmt;
 use std::future::Future;
 use std::str::FromStr as _;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// The pool of the model's statements.
 pub(crate) struct Db {
@@ -36,6 +37,29 @@ pub(crate) struct Db {
     /// Opens an explicit transaction, with the statement limits where the connection lacks them.
     begin: Arc<str>,
     mode: PoolMode,
+    max_connections: u32,
+    waits: Waits,
+}
+
+/// The waits for a connection of the calls' leases (sqlx counts none).
+#[derive(Default)]
+struct Waits {
+    waiting: AtomicU64,
+    acquired: AtomicU64,
+    waited_micros: AtomicU64,
+}
+
+/// The pool as it is now, and the waits for its connections so far.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolFigures {
+    pub max: u32,
+    pub open: u32,
+    pub idle: u32,
+    /// Leases waiting for a connection now.
+    pub waiting: u64,
+    /// Connections handed to leases since start, and the time they waited for them in all.
+    pub acquired: u64,
+    pub waited: Duration,
 }
 
 impl Db {
@@ -59,11 +83,30 @@ impl Db {
             .test_before_acquire(false)
             .idle_timeout(Duration::from_secs(600))
             .connect_lazy_with(options);
-        Ok(Self { pool, begin, mode: config.database_pool_mode })
+        let max_connections = config.db_max_connections;
+        Ok(Self { pool, begin, mode: config.database_pool_mode, max_connections, waits: Waits::default() })
     }
 
     pub(crate) async fn acquire(&self) -> Result<PoolConnection<Postgres>> {
-        Ok(self.pool.acquire().await?)
+        let started = Instant::now();
+        self.waits.waiting.fetch_add(1, Ordering::Relaxed);
+        let acquired = self.pool.acquire().await;
+        self.waits.waiting.fetch_sub(1, Ordering::Relaxed);
+        let waited = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.waits.waited_micros.fetch_add(waited, Ordering::Relaxed);
+        self.waits.acquired.fetch_add(1, Ordering::Relaxed);
+        Ok(acquired?)
+    }
+
+    pub(crate) fn figures(&self) -> PoolFigures {
+        PoolFigures {
+            max: self.max_connections,
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            waiting: self.waits.waiting.load(Ordering::Relaxed),
+            acquired: self.waits.acquired.load(Ordering::Relaxed),
+            waited: Duration::from_micros(self.waits.waited_micros.load(Ordering::Relaxed)),
+        }
     }
 
     /// The statement that starts an explicit transaction on a connection of this pool.

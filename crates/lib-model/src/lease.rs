@@ -18,6 +18,7 @@
 
 use crate::db::StatementConn;
 use crate::fair_share::Slot;
+use crate::statement_span::statement_span;
 use crate::transaction::TxnConn;
 use crate::{Error, Result};
 use sqlx::Postgres;
@@ -25,6 +26,7 @@ use sqlx::pool::PoolConnection;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::{Instrument as _, Span};
 
 /// How often Postgres checks, while it runs a statement, whether its client has gone.
 pub(crate) const CLIENT_CHECK_INTERVAL: Duration = Duration::from_millis(200);
@@ -59,7 +61,9 @@ impl Lease {
     /// of it, not each a transaction of its own.
     pub(crate) async fn begin(&mut self, begin: &Arc<str>) -> Result<()> {
         self.own_transaction = None;
-        let begun = self.run(|conn| sqlx::raw_sql(sqlx::AssertSqlSafe(begin.clone())).execute(conn)).await;
+        let begun = self
+            .run(statement_span("BEGIN"), |conn| sqlx::raw_sql(sqlx::AssertSqlSafe(begin.clone())).execute(conn))
+            .await;
         if begun.is_err() {
             // It may have stopped inside the transaction (a failed `SET LOCAL`): not reusable.
             self.discard();
@@ -75,15 +79,20 @@ impl Lease {
         }
     }
 
-    /// Runs one statement (`|conn| query.fetch_one(conn)`), marking it in flight until it ends.
-    pub(crate) async fn run<'c, T, F>(&'c mut self, statement: impl FnOnce(StatementConn<'c>) -> F) -> Result<T>
+    /// Runs one statement (`|conn| query.fetch_one(conn)`) in its span (`statement_span(&sql)`,
+    /// for traces), marking it in flight until it ends.
+    pub(crate) async fn run<'c, T, F>(
+        &'c mut self,
+        span: Span,
+        statement: impl FnOnce(StatementConn<'c>) -> F,
+    ) -> Result<T>
     where
         F: Future<Output = sqlx::Result<T>> + 'c,
     {
         let Lease { conn, in_flight, txn, own_transaction, .. } = self;
         let conn = conn.as_mut().expect("a lease holds its connection until it is dropped");
         *in_flight = true;
-        let answer = statement(StatementConn::new(conn, own_transaction.as_ref())).await;
+        let answer = statement(StatementConn::new(conn, own_transaction.as_ref())).instrument(span).await;
         // Not reached when the caller's future is dropped at the `.await` above.
         *in_flight = false;
         if answer.is_err()

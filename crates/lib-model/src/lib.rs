@@ -51,6 +51,7 @@ pub mod schema;
 pub mod serde_fields;
 pub mod session;
 mod session_cache;
+mod statement_span;
 mod store;
 pub mod task;
 #[cfg(feature = "test-support")]
@@ -60,6 +61,7 @@ mod transaction;
 pub mod user;
 pub mod username;
 
+pub use db::PoolFigures;
 pub use error::{Error, Invalid, Result};
 pub use lib_core::Ctx;
 pub use store::{AppliedMigration, MIGRATOR, ModelManager};

@@ -10,6 +10,7 @@
 
 use crate::base::{DbBmc, any_of, bigint_array, filter_condition};
 use crate::filter::{ColumnRefs, Filters};
+use crate::statement_span::statement_span;
 use crate::{Ctx, ModelManager, Result};
 use sea_query::{Condition, Expr, ExprTrait as _, Func, IntoIden as _, PostgresQueryBuilder, Query};
 use sea_query_sqlx::SqlxBinder;
@@ -203,9 +204,10 @@ where
 
     let statement = statement::<B>(batches, &users, filters);
     let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
+    let span = statement_span(&sql);
     let query = sqlx::query_with(AssertSqlSafe(sql), values).persistent(false);
     let mut lease = mm.lease(&Ctx::for_user(0)).await?;
-    let rows: Vec<PgRow> = lease.run(|conn| query.fetch_all(conn)).await?;
+    let rows: Vec<PgRow> = lease.run(span, |conn| query.fetch_all(conn)).await?;
 
     // Every change some subscriber may see comes once per such subscriber at least, so the
     // bound is on those changes, whatever their filters.

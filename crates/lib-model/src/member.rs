@@ -9,6 +9,7 @@
 
 use crate::base::{Audit, ColumnGroup};
 use crate::lease::Lease;
+use crate::statement_span::statement_span;
 use crate::username::Username;
 use crate::{Error, ModelManager, Result};
 use lib_core::Ctx;
@@ -98,13 +99,14 @@ impl MemberBmc {
                    RETURNING *)
                SELECT {MEMBER_COLUMNS} FROM m JOIN "user" u ON u.id = m.user_id"#
         );
+        let span = statement_span(&sql);
         let query = sqlx::query_as::<Postgres, Member>(sqlx::AssertSqlSafe(sql))
             .bind(project_id)
             .bind(ctx.user_id())
             .bind(&username)
             .bind(role.as_str());
         let mut lease = mm.lease(ctx).await?;
-        if let Some(member) = lease.run(|conn| query.fetch_optional(conn)).await? {
+        if let Some(member) = lease.run(span, |conn| query.fetch_optional(conn)).await? {
             return Ok(member);
         }
         let standing = standing(&mut lease, ctx, project_id, None).await?;
@@ -123,8 +125,9 @@ impl MemberBmc {
                  AND EXISTS (SELECT 1 FROM project_member c WHERE c.project_id = $1 AND c.user_id = $2)
                ORDER BY m.role = 'owner' DESC, lower(u.username), u.username"#
         );
+        let span = statement_span(&sql);
         let query = sqlx::query_as::<Postgres, Member>(sqlx::AssertSqlSafe(sql)).bind(project_id).bind(ctx.user_id());
-        let members = mm.lease(ctx).await?.run(|conn| query.fetch_all(conn)).await?;
+        let members = mm.lease(ctx).await?.run(span, |conn| query.fetch_all(conn)).await?;
         // A project the caller can see has at least its owner.
         if members.is_empty() { Err(project_not_found(project_id)) } else { Ok(members) }
     }
@@ -155,13 +158,14 @@ impl MemberBmc {
                    SELECT {MEMBER_COLUMNS} FROM m JOIN "user" u ON u.id = m.user_id"#
             ),
         };
+        let span = statement_span(&sql);
         let query = sqlx::query_as::<Postgres, Member>(sqlx::AssertSqlSafe(sql))
             .bind(project_id)
             .bind(ctx.user_id())
             .bind(user_id)
             .bind(role.as_str());
         let mut lease = mm.lease(ctx).await?;
-        if let Some(member) = lease.run(|conn| query.fetch_optional(conn)).await? {
+        if let Some(member) = lease.run(span, |conn| query.fetch_optional(conn)).await? {
             return Ok(member);
         }
         let standing = standing(&mut lease, ctx, project_id, Some(user_id)).await?;
@@ -185,12 +189,13 @@ impl MemberBmc {
                    RETURNING *)
                SELECT {MEMBER_COLUMNS} FROM m JOIN "user" u ON u.id = m.user_id"#
         );
+        let span = statement_span(&sql);
         let query = sqlx::query_as::<Postgres, Member>(sqlx::AssertSqlSafe(sql))
             .bind(project_id)
             .bind(ctx.user_id())
             .bind(user_id);
         let mut lease = mm.lease(ctx).await?;
-        if let Some(member) = lease.run(|conn| query.fetch_optional(conn)).await? {
+        if let Some(member) = lease.run(span, |conn| query.fetch_optional(conn)).await? {
             return Ok(member);
         }
         let standing = standing(&mut lease, ctx, project_id, None).await?;
@@ -211,14 +216,10 @@ impl MemberBmc {
 /// The caller's role in the project and the target's (`None`: not a member), read after a
 /// member statement touched nothing.
 async fn standing(lease: &mut Lease, ctx: &Ctx, project_id: i64, target: Option<i64>) -> Result<Standing> {
-    let query = sqlx::query_as::<Postgres, Standing>(
-        "SELECT (SELECT role FROM project_member WHERE project_id = $1 AND user_id = $2) AS caller,
-                (SELECT role FROM project_member WHERE project_id = $1 AND user_id = $3) AS target",
-    )
-    .bind(project_id)
-    .bind(ctx.user_id())
-    .bind(target);
-    lease.run(|conn| query.fetch_one(conn)).await
+    let sql = "SELECT (SELECT role FROM project_member WHERE project_id = $1 AND user_id = $2) AS caller,
+                      (SELECT role FROM project_member WHERE project_id = $1 AND user_id = $3) AS target";
+    let query = sqlx::query_as::<Postgres, Standing>(sql).bind(project_id).bind(ctx.user_id()).bind(target);
+    lease.run(statement_span(sql), |conn| query.fetch_one(conn)).await
 }
 
 fn project_not_found(id: i64) -> Error {

@@ -7,6 +7,7 @@ use lib_core::Config;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Semaphore, SemaphorePermit};
+use tracing::Instrument as _;
 
 pub(crate) struct PwdService {
     hasher: Arc<CountedHasher>,
@@ -68,9 +69,15 @@ impl PwdService {
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce(&CountedHasher) -> T + Send + 'static) -> Result<T> {
-        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
-        let hasher = self.hasher.clone();
-        Ok(tokio::task::spawn_blocking(move || work(&hasher)).await?)
+        // For traces: the wait for a permit and the hash itself.
+        let span = tracing::debug_span!("password hash", otel.name = "password hash");
+        async {
+            let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+            let hasher = self.hasher.clone();
+            Ok(tokio::task::spawn_blocking(move || work(&hasher)).await?)
+        }
+        .instrument(span)
+        .await
     }
 }
 

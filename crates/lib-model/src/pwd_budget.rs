@@ -9,7 +9,7 @@
 //! windows only lets the owners of those keys, who already waited longest, start anew.
 
 use crate::{Error, ModelManager, Result};
-use lib_core::{ClientBlock, Clock};
+use lib_core::{ClientBlock, Clock, Limit};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -31,7 +31,10 @@ pub(crate) fn spend(mm: &ModelManager, user: Option<UserKey<'_>>, addr: Option<I
     if let Some(user) = user {
         charge = charge.user(user, policy.pwd_work_per_user);
     }
-    mm.pwd_budget().spend(&charge, units).map_err(|retry_after| Error::TooManyAttempts { retry_after })
+    mm.pwd_budget().spend(&charge, units).map_err(|retry_after| {
+        mm.throttled().count(Limit::PwdWork);
+        Error::TooManyAttempts { retry_after }
+    })
 }
 
 /// One charge: the keys it counts against, each with its limit.

@@ -51,6 +51,11 @@ impl SessionCache {
         if inner.enabled { inner.by_hash.get(hash).copied() } else { None }
     }
 
+    /// How many sessions it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().by_hash.len()
+    }
+
     /// Whether the cache is in use (its listener is connected).
     pub(crate) fn is_enabled(&self) -> bool {
         self.lock().enabled

@@ -11,7 +11,7 @@ use crate::pwd_budget::PwdBudget;
 use crate::session_cache::SessionCache;
 use crate::transaction::TxnConn;
 use crate::{Error, Result};
-use lib_core::{Clock, Config, Ctx, SystemClock};
+use lib_core::{Clock, Config, Ctx, Limit, SystemClock, Throttled};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, PgPool};
 use std::sync::Arc;
@@ -50,6 +50,7 @@ struct Shared {
     /// The batches of changes read (`live::read_changes`), for live updates.
     live_feed: broadcast::Sender<LiveEvent>,
     live_reading: live::Reading,
+    throttled: Arc<Throttled>,
 }
 
 /// How many announcements the live feed holds for a follower that has not read them yet; one
@@ -105,6 +106,7 @@ impl ModelManager {
             listen_pool,
             live_feed: broadcast::channel(LIVE_FEED_CAPACITY).0,
             live_reading: live::Reading::default(),
+            throttled: Arc::default(),
         };
         Ok(Self { shared: Arc::new(shared), txn: None })
     }
@@ -149,6 +151,21 @@ impl ModelManager {
         self.shared.live_feed.subscribe()
     }
 
+    /// The refusals of the server's limits, counted by whichever layer enforces each.
+    pub fn throttled(&self) -> &Arc<Throttled> {
+        &self.shared.throttled
+    }
+
+    /// The pool's connections and the waits for them, for metrics.
+    pub fn pool_figures(&self) -> crate::PoolFigures {
+        self.shared.db.figures()
+    }
+
+    /// Sessions in this instance's cache, for metrics.
+    pub fn cached_sessions(&self) -> usize {
+        self.shared.sessions.len()
+    }
+
     pub(crate) fn live_reading(&self) -> &live::Reading {
         &self.shared.live_reading
     }
@@ -176,7 +193,9 @@ impl ModelManager {
         if let Some(txn) = &self.txn {
             return txn.lease();
         }
-        let slot = self.shared.fair_share.take(ctx.user_id()).await?;
+        let slot = self.shared.fair_share.take(ctx.user_id()).await.inspect_err(|_| {
+            self.throttled().count(Limit::UserInflight);
+        })?;
         let conn = self.db().acquire().await?;
         Ok(Lease::new(conn, Some(slot), self.db().own_transaction()))
     }

@@ -5,6 +5,7 @@
 //! where they share a statement with the device record.
 
 use crate::{Error, ModelManager, Result};
+use lib_core::Limit;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -28,15 +29,15 @@ pub(crate) async fn reserve_attempt(mm: &ModelManager, keys: Vec<String>) -> Res
             Throttle { key, limit, window: policy.login_window }
         })
         .collect();
-    reserve(mm, &throttles).await
+    reserve(mm, Limit::LoginAttempts, &throttles).await
 }
 
-/// Counts one attempt for each of `throttles` before the work it guards runs, starting a new
+/// Counts one attempt for each of `throttles` (together, `limit`) before the work it guards runs, starting a new
 /// window where the old one has passed; answers the keys, for `forgive`. When any key is
 /// already at its limit within its window, nothing at all is written and the answer is
 /// [`Error::TooManyAttempts`]: a throttled client costs the database no writes, and a blocked
 /// address trying ever-new usernames adds no rows.
-pub(crate) async fn reserve(mm: &ModelManager, throttles: &[Throttle]) -> Result<Vec<String>> {
+pub(crate) async fn reserve(mm: &ModelManager, limit: Limit, throttles: &[Throttle]) -> Result<Vec<String>> {
     let now = mm.policy().clock.now();
     let keys: Vec<String> = throttles.iter().map(|t| t.key.clone()).collect();
     let limits: Vec<i32> = throttles.iter().map(|t| i32::try_from(t.limit).unwrap_or(i32::MAX)).collect();
@@ -75,7 +76,10 @@ pub(crate) async fn reserve(mm: &ModelManager, throttles: &[Throttle]) -> Result
         .map(|(_, _, window_end, _)| *window_end - now)
         .max();
     match retry_after {
-        Some(wait) => Err(Error::TooManyAttempts { retry_after: Duration::try_from(wait).unwrap_or_default() }),
+        Some(wait) => {
+            mm.throttled().count(limit);
+            Err(Error::TooManyAttempts { retry_after: Duration::try_from(wait).unwrap_or_default() })
+        }
         None => Ok(keys),
     }
 }

@@ -10,6 +10,7 @@
 
 use crate::fair_share::Slot;
 use crate::lease::{Lease, release_once_stopped};
+use crate::statement_span::statement_span;
 use crate::{Error, ModelManager, Result};
 use lib_core::Ctx;
 use sqlx::Postgres;
@@ -105,7 +106,7 @@ impl Transaction {
         };
         // Ends the transaction: not a statement to wrap in a transaction of its own.
         let mut lease = Lease::new(conn, self.slot.take(), None);
-        let ended = lease.run(|conn| sqlx::raw_sql(statement).execute(conn)).await;
+        let ended = lease.run(statement_span(statement), |conn| sqlx::raw_sql(statement).execute(conn)).await;
         if ended.is_err() {
             // Where the connection stands is not known: it does not go back to the pool.
             lease.discard();

@@ -4,11 +4,12 @@
 use crate::login::forgive;
 use crate::pwd_budget::{self, UserKey};
 use crate::session::{self, NewSession};
+use crate::statement_span::statement_span;
 use crate::throttle::{Throttle, reserve, reserve_attempt};
 use crate::username;
 use crate::{Error, ModelManager, Result};
 use lib_auth::PwdError;
-use lib_core::{ClientBlock, Ctx};
+use lib_core::{ClientBlock, Ctx, Limit};
 use serde::Serialize;
 use sqlx::FromRow;
 use std::net::IpAddr;
@@ -67,7 +68,12 @@ impl UserBmc {
         if let Some(client) = client {
             let policy = mm.policy();
             let key = format!("signup:{}", ClientBlock::of(client));
-            reserve(mm, &[Throttle { key, limit: policy.signups_per_addr, window: policy.signup_window }]).await?;
+            reserve(
+                mm,
+                Limit::Signups,
+                &[Throttle { key, limit: policy.signups_per_addr, window: policy.signup_window }],
+            )
+            .await?;
         }
         // Held through the name check and the insert around the hash: a few milliseconds more,
         // and a signup flood never holds more than its share of anything on the way.
@@ -103,8 +109,13 @@ impl UserBmc {
 
     /// The caller's account; a caller whose user is gone has no session left.
     pub async fn get_info(ctx: &Ctx, mm: &ModelManager) -> Result<UserInfo> {
-        let query = sqlx::query_as(r#"SELECT id, username FROM "user" WHERE id = $1"#).bind(ctx.user_id());
-        mm.lease(ctx).await?.run(|conn| query.fetch_optional(conn)).await?.ok_or(Error::SessionEnded)
+        let sql = r#"SELECT id, username FROM "user" WHERE id = $1"#;
+        let query = sqlx::query_as(sql).bind(ctx.user_id());
+        mm.lease(ctx)
+            .await?
+            .run(statement_span(sql), |conn| query.fetch_optional(conn))
+            .await?
+            .ok_or(Error::SessionEnded)
     }
 
     /// Replaces the caller's password after checking the old one, ends every session of the

@@ -7,11 +7,13 @@
 
 use crate::Error;
 use crate::answer::ResultWriter;
-use crate::dispatch::Calls;
+use crate::dispatch::{Calls, call_span};
 use crate::protocol::{Request, parse_request, single_id};
+use crate::router::CallRecord;
 use crate::unwind::caught;
 use serde_json::value::RawValue;
 use std::collections::VecDeque;
+use std::time::Instant;
 use tracing::Instrument as _;
 
 impl Calls<'_> {
@@ -49,13 +51,17 @@ impl Calls<'_> {
         let get_many = &self.router.get_many[method];
         let ids: Vec<i64> = reads.iter().filter_map(|r| single_id(r.params)).collect();
         out.outcome.methods.extend(reads.iter().map(|r| r.method.clone()));
-        // `method` is a registered name (it has a `get_many`), not arbitrary client text.
-        let span = tracing::info_span!("rpc", method, batched = reads.len());
+        // `method` is a registered name (it has a `get_many`), not arbitrary client text. One span
+        // per call, though one statement answers them all: each lasts as long.
+        let label = self.router.method_label(method);
+        let spans: Vec<tracing::Span> = reads.iter().map(|read| call_span(label, read.id.is_none())).collect();
+        let started = Instant::now();
         let fetched =
-            caught(|| (get_many.fetch)(self.ctx, self.mm.clone(), ids.clone())).instrument(span.clone()).await;
-        span.in_scope(|| match fetched {
-            Ok(rows) => {
-                for (read, id) in reads.iter().zip(ids) {
+            caught(|| (get_many.fetch)(self.ctx, self.mm.clone(), ids.clone())).instrument(spans[0].clone()).await;
+        let outcomes: Vec<&'static str> = match fetched {
+            Ok(rows) => (reads.iter().zip(ids).zip(&spans))
+                .map(|((read, id), span)| {
+                    let _in_call = span.enter();
                     let found = rows.contains(id);
                     let missing = || Error::Model(lib_model::Error::EntityNotFound { entity: get_many.entity, id });
                     match read.id {
@@ -64,14 +70,21 @@ impl Calls<'_> {
                         None if !found => out.unanswered(&missing()),
                         None => {}
                     }
-                }
-            }
+                    if found { "ok" } else { missing().kind() }
+                })
+                .collect(),
             Err(error) => {
                 let (kind, object) = error.to_error_object(out.req_id);
-                for read in &reads {
-                    out.error_object(read.id, kind, &object);
+                for (read, span) in reads.iter().zip(&spans) {
+                    span.in_scope(|| out.error_object(read.id, kind, &object));
                 }
+                vec![kind; reads.len()]
             }
-        });
+        };
+        drop(spans);
+        // One statement answered them all: each call took its time.
+        let duration = started.elapsed();
+        let records = outcomes.into_iter().map(|outcome| CallRecord { method: label, outcome, duration });
+        out.outcome.calls.extend(records);
     }
 }

@@ -8,11 +8,12 @@ use crate::live::{self, SUBSCRIBE, Subscriptions, UNSUBSCRIBE};
 use crate::openrpc::DISCOVER;
 use crate::protocol::{Incoming, Rejected, Request, parse_body, parse_request};
 use crate::responses::Responses;
-use crate::router::{RpcOutcome, RpcRouter};
+use crate::router::{CallRecord, OTHER_METHOD, RpcOutcome, RpcRouter};
 use crate::transaction::TRANSACTION;
 use crate::unwind::caught;
 use lib_core::{Ctx, LogText};
 use lib_model::ModelManager;
+use std::time::Instant;
 use tracing::Instrument as _;
 
 /// What the calls of one body share: the methods, the caller, the model, and the responses
@@ -64,7 +65,7 @@ impl RpcRouter {
         limits: &RpcLimits,
         live: Option<&dyn Subscriptions>,
     ) -> RpcOutcome {
-        let out = Responses::new(limits, req_id, ctx.user_id());
+        let out = Responses::new(limits, req_id, ctx.user_id(), mm.throttled());
         let mut calls = Calls { router: self, ctx, mm, out, batch_limit: limits.batch_limit, live };
         match parse_body(body, limits.batch_limit) {
             Err(error) => calls.out.error(None, error),
@@ -90,9 +91,39 @@ impl RpcRouter {
     }
 }
 
+/// The span of one call: `method` (the registry's name for it) is what traces call it; the
+/// name the client sent is the `method` field of the log. Its error code is recorded when it
+/// fails ([`Responses`]).
+pub(crate) fn call_span(method: &'static str, notification: bool) -> tracing::Span {
+    tracing::info_span!(
+        "rpc",
+        method,
+        notification,
+        call_index = tracing::field::Empty,
+        otel.name = method,
+        rpc.system = "jsonrpc",
+        rpc.method = method,
+        rpc.jsonrpc.error_code = tracing::field::Empty,
+    )
+}
+
 impl Calls<'_> {
     /// One request, answered unless it is a notification (which runs all the same).
     pub(crate) async fn call(&mut self, request: std::result::Result<Request<'_>, Rejected<'_>>) {
+        let started = Instant::now();
+        let errors_before = self.out.outcome.error_kinds.len();
+        let method = match &request {
+            Ok(request) => self.router.method_label(&request.method),
+            Err(_) => OTHER_METHOD,
+        };
+        self.answer(request, method).await;
+        let outcome = &mut self.out.outcome;
+        let result = outcome.error_kinds.get(errors_before).copied().unwrap_or("ok");
+        outcome.calls.push(CallRecord { method, outcome: result, duration: started.elapsed() });
+    }
+
+    /// Runs and answers one request; `method` is its name as the registry knows it.
+    async fn answer(&mut self, request: std::result::Result<Request<'_>, Rejected<'_>>, method: &'static str) {
         let out = &mut self.out;
         let request = match request {
             Ok(request) => request,
@@ -101,10 +132,11 @@ impl Calls<'_> {
         };
         out.outcome.methods.push(request.method.clone());
         if request.method == TRANSACTION {
-            let span = tracing::info_span!("rpc", method = TRANSACTION, notification = request.id.is_none());
+            let span = call_span(TRANSACTION, request.id.is_none());
             return self.transaction(request.id, request.params).instrument(span).await;
         }
-        let span = tracing::info_span!("rpc", method = %LogText(&request.method), notification = request.id.is_none());
+        let span = call_span(method, request.id.is_none());
+        span.record("method", tracing::field::display(LogText(&request.method)));
         let result = if request.method == DISCOVER {
             self.router.discover_call(request.params)
         } else if let (SUBSCRIBE, Some(live)) = (request.method.as_str(), self.live) {

@@ -3,6 +3,7 @@
 //! the HTTP endpoints use too.
 
 use crate::client::{ClientError, Code, Endpoint, ErrorObject};
+use lib_core::Limit;
 use lib_model::Invalid;
 use std::time::Duration;
 
@@ -68,6 +69,15 @@ impl Error {
     /// The `data.kind` a client sees, for the request's log line.
     pub fn kind(&self) -> &'static str {
         self.client_error().kind
+    }
+
+    /// The limit of this layer that refused the call, if one did.
+    pub(crate) fn refused_by(&self) -> Option<Limit> {
+        match self {
+            Error::AnswersInFlight { .. } => Some(Limit::AnswersInFlight),
+            Error::TooManySubscriptions { .. } => Some(Limit::WsSubscriptions),
+            _ => None,
+        }
     }
 
     /// What a client sees. Exhaustive on purpose: a new variant does not compile until someone

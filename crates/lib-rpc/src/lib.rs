@@ -45,4 +45,4 @@ mod unwind;
 pub use answer::{Answer, RpcLimits};
 pub use client::{ClientError, Code, Endpoint, ErrorObject, Fault, QUERY_TIMEOUT_DETAIL};
 pub use error::{Error, Result};
-pub use router::{RpcOutcome, RpcRouter};
+pub use router::{CallRecord, OTHER_METHOD, RpcOutcome, RpcRouter};

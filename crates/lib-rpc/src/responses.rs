@@ -4,6 +4,7 @@
 use crate::answer::{AnswerBuf, ResultWriter, RpcLimits};
 use crate::router::RpcOutcome;
 use crate::{Error, ErrorObject};
+use lib_core::Throttled;
 use serde_json::value::RawValue;
 use std::ops::Range;
 
@@ -11,16 +12,19 @@ pub(crate) struct Responses<'r> {
     answer: AnswerBuf,
     pub(crate) outcome: RpcOutcome,
     pub(crate) req_id: &'r str,
+    /// Where this layer's own limits count their refusals.
+    throttled: &'r Throttled,
     batch: bool,
     written: usize,
 }
 
 impl<'r> Responses<'r> {
-    pub(crate) fn new(limits: &RpcLimits, req_id: &'r str, user_id: i64) -> Self {
+    pub(crate) fn new(limits: &RpcLimits, req_id: &'r str, user_id: i64, throttled: &'r Throttled) -> Self {
         Self {
             answer: AnswerBuf::new(limits, user_id),
             outcome: RpcOutcome::default(),
             req_id,
+            throttled,
             batch: false,
             written: 0,
         }
@@ -103,7 +107,9 @@ impl<'r> Responses<'r> {
     }
 
     fn write_error(&mut self, id: Option<&RawValue>, error: &Error) {
+        self.count_refusal(error);
         let (kind, object) = error.to_error_object(self.req_id);
+        record_code(&object);
         self.outcome.error_kinds.push(kind);
         self.answer.error(id, &object);
     }
@@ -111,6 +117,7 @@ impl<'r> Responses<'r> {
     /// An error made once for several calls (a failed `get_many`), logged once, counted and
     /// answered for each (`id` `None`: a notification, counted only).
     pub(crate) fn error_object(&mut self, id: Option<&RawValue>, kind: &'static str, object: &ErrorObject) {
+        record_code(object);
         self.outcome.error_kinds.push(kind);
         if id.is_some() {
             self.next();
@@ -120,8 +127,17 @@ impl<'r> Responses<'r> {
 
     /// A notification's error: logged if it is a fault, counted for the log line.
     pub(crate) fn unanswered(&mut self, error: &Error) {
-        let (kind, _) = error.to_error_object(self.req_id);
+        self.count_refusal(error);
+        let (kind, object) = error.to_error_object(self.req_id);
+        record_code(&object);
         self.outcome.error_kinds.push(kind);
+    }
+
+    /// Counts a refusal by one of this layer's limits (the model counts its own).
+    fn count_refusal(&self, error: &Error) {
+        if let Some(limit) = error.refused_by() {
+            self.throttled.count(limit);
+        }
     }
 
     pub(crate) fn finish(mut self) -> RpcOutcome {
@@ -140,4 +156,9 @@ impl<'r> Responses<'r> {
 pub(crate) struct PartsMark {
     len: usize,
     written: usize,
+}
+
+/// The error's code on the call's span (the current one where calls are answered), for traces.
+fn record_code(object: &ErrorObject) {
+    tracing::Span::current().record("rpc.jsonrpc.error_code", object.code);
 }

@@ -74,7 +74,7 @@ pub struct RpcRouter {
 }
 
 /// What one body produced: the response body (`None`: nothing to answer, HTTP 204) and, for the
-/// request's log line, the methods called and the error kinds answered.
+/// request's log line and metrics, the methods called, the error kinds answered and each call.
 #[derive(Debug, Default)]
 pub struct RpcOutcome {
     /// Counted against the answer bytes in flight until it is dropped: hand it to the transport
@@ -82,8 +82,35 @@ pub struct RpcOutcome {
     pub body: Option<Answer>,
     pub methods: Vec<String>,
     pub error_kinds: Vec<&'static str>,
+    pub calls: Vec<CallRecord>,
     /// A call replaced the caller's session (`change_pwd`): the web layer sends its cookie.
     pub new_session: Option<NewSession>,
+}
+
+/// One call of a body, for metrics: every field is from a bounded set, never client text.
+#[derive(Debug, Clone, Copy)]
+pub struct CallRecord {
+    /// A registered method's name, or [`OTHER_METHOD`] for a name no method has.
+    pub method: &'static str,
+    /// `ok`, or the kind of the error answered.
+    pub outcome: &'static str,
+    pub duration: std::time::Duration,
+}
+
+/// The method of a call whose name is not registered (or that was not a valid request).
+pub const OTHER_METHOD: &str = "_OTHER";
+
+impl RpcRouter {
+    /// `method` as one of the router's own names: the registered one, or [`OTHER_METHOD`].
+    pub(crate) fn method_label(&self, method: &str) -> &'static str {
+        use crate::live::{SUBSCRIBE, UNSUBSCRIBE};
+        use crate::openrpc::DISCOVER;
+        use crate::transaction::TRANSACTION;
+        if let Some((name, _)) = self.methods.get_key_value(method) {
+            return name;
+        }
+        [TRANSACTION, DISCOVER, SUBSCRIBE, UNSUBSCRIBE].into_iter().find(|name| *name == method).unwrap_or(OTHER_METHOD)
+    }
 }
 
 /// Every method answers `{"data": ...}`.

@@ -84,8 +84,9 @@ impl Calls<'_> {
             };
             let ran = match run {
                 Some(params) => {
-                    let create_many = &router.create_many[calls[index].method.as_ref()];
-                    self.run_many(create_many, mm.clone(), &params, index)
+                    let (method, create_many) =
+                        router.create_many.get_key_value(calls[index].method.as_ref()).expect("a run of creates");
+                    self.run_many(method, create_many, mm.clone(), &params, index)
                         .await
                         .map_err(|error| Failure::of_run(error, index))
                 }
@@ -146,14 +147,17 @@ impl Calls<'_> {
     /// Creates a run of rows in one statement and writes each call's result into the answer.
     async fn run_many(
         &mut self,
+        method: &'static str,
         create_many: &CreateMany,
         mm: lib_model::ModelManager,
         params: &[Option<Box<RawValue>>],
         first: usize,
     ) -> Result<Vec<Range<usize>>> {
         let params: Vec<Option<&RawValue>> = params.iter().map(Option::as_deref).collect();
-        let span = tracing::info_span!("rpc", method = "create_many", call_index = first, calls = params.len());
-        let results = caught(|| create_many(self.ctx, mm, &params)).instrument(span).await?;
+        // One span per call, though one statement creates them all: each lasts as long.
+        let spans: Vec<tracing::Span> = (first..first + params.len()).map(|index| call_span(method, index)).collect();
+        let results = caught(|| create_many(self.ctx, mm, &params)).instrument(spans[0].clone()).await?;
+        drop(spans);
         let mut parts = Vec::with_capacity(results.len());
         for (offset, write) in results.into_iter().enumerate() {
             let separator: &[u8] = if first + offset == 0 { b"" } else { b"," };
@@ -179,8 +183,7 @@ impl Calls<'_> {
         let Some((name, method)) = method else {
             return Err(Error::MethodNotFound(call.method.to_string()));
         };
-        let span = tracing::info_span!("rpc", method = name, call_index = index);
-        let (write, _) = caught(|| method(self.ctx, mm.clone(), params)).instrument(span).await?;
+        let (write, _) = caught(|| method(self.ctx, mm.clone(), params)).instrument(call_span(name, index)).await?;
         let separator: &[u8] = if index == 0 { b"" } else { b"," };
         self.out.try_part(separator, CLOSING, write)
     }
@@ -234,4 +237,11 @@ impl Failure {
             Failure::InRun => Error::Panic("a run of creates failed outside a merged attempt".into()),
         }
     }
+}
+
+/// The span of the transaction's call `index`, named as the method for traces.
+fn call_span(method: &'static str, index: usize) -> tracing::Span {
+    let span = crate::dispatch::call_span(method, false);
+    span.record("call_index", index);
+    span
 }

@@ -24,10 +24,12 @@ pub mod healthcheck;
 mod listener;
 mod live;
 pub mod logging;
+mod metrics;
 mod middleware;
 mod negotiate;
 mod routes;
 mod state;
+pub mod telemetry;
 
 pub use error::Error;
 
@@ -56,15 +58,36 @@ pub enum StartError {
     Serve(#[source] std::io::Error),
 }
 
+/// Where the server listens: the public listener, and the admin listener (metrics and the
+/// diagnostics dashboard) unless it is turned off.
+pub struct Listeners {
+    pub public: TcpListener,
+    pub admin: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds `LISTEN_ADDR` and, unless it is empty, `ADMIN_LISTEN_ADDR`.
+    pub async fn bind(config: &Config) -> Result<Self, StartError> {
+        let bind =
+            |addr: SocketAddr| async move { TcpListener::bind(addr).await.map_err(|e| StartError::Bind(addr, e)) };
+        let public = bind(config.listen_addr).await?;
+        let admin = match config.admin_listen_addr {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        Ok(Self { public, admin })
+    }
+}
+
 /// Prepares the database, then serves until `shutdown` completes.
 pub async fn run(
     config: Config,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let config = with_dev_database(config).await?;
     let mm = prepare(&config, Arc::new(SystemClock)).await?;
-    serve(config, mm, listener, shutdown).await
+    serve(config, mm, listeners, shutdown).await
 }
 
 /// In development with no `DATABASE_URL`: the default address when a server answers there, else
@@ -109,22 +132,25 @@ pub async fn migrate(config: Config) -> Result<Vec<lib_model::AppliedMigration>,
     Ok(applied?)
 }
 
-/// Serves HTTP on `listener` until `shutdown` completes, then stops accepting, lets in-flight
+/// Serves HTTP on the listeners until `shutdown` completes, then stops accepting, lets in-flight
 /// requests finish for up to `shutdown_grace`, closes the connections still open, and closes the
 /// pool. Connections are admitted and timed by the server's own accept loop ([`listener`]).
 pub async fn serve(
     config: Config,
     mm: ModelManager,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    let Listeners { public: listener, admin } = listeners;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
-    let options = listener::Options::from_config(&config);
+    let options = listener::Options::from_config(&config, mm.throttled().clone());
     let purge = tokio::spawn(purge_expired_sessions(mm.clone()));
     let revocations = tokio::spawn(lib_model::notifications::run_listener(mm.clone()));
     let state = state::AppState::new(config, mm.clone());
     let hub = state.live.clone();
     let deliveries = tokio::spawn(hub.clone().run(mm.clone()));
+    let sampling = tokio::spawn(metrics::sample_every_second(state.metrics.clone(), mm.clone()));
+    let admin = admin.map(|admin| tokio::spawn(serve_admin(admin, routes::admin::app(state.clone()))));
     let app = routes::app(state);
     // Upgraded sockets are no longer the accept loop's: the hub closes them when the stop begins.
     let shutdown = async move {
@@ -137,11 +163,26 @@ pub async fn serve(
     purge.abort();
     revocations.abort();
     deliveries.abort();
+    sampling.abort();
+    if let Some(admin) = admin {
+        admin.abort();
+    }
     if tokio::time::timeout(Duration::from_secs(5), mm.close()).await.is_err() {
         tracing::warn!("the database pool did not close in time");
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The admin listener: plain axum, loopback traffic of operators and scrapers, stopped with the
+/// server.
+async fn serve_admin(listener: TcpListener, app: axum::Router) {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "admin listener (metrics, dashboard)");
+    }
+    if let Err(error) = axum::serve(listener, app).await {
+        tracing::warn!(%error, "the admin listener stopped");
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -7,7 +7,7 @@ use crate::client_addr::{FromTrustedProxy, TrustedProxies};
 use crate::connection::{self, Shared, Stage, Timeouts};
 use crate::connections::{Admission, Refusal};
 use axum::Router;
-use lib_core::Config;
+use lib_core::{Config, Limit, Throttled};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -29,16 +29,19 @@ pub(crate) struct Options {
     pub(crate) timeouts: Timeouts,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) shutdown_grace: Duration,
+    /// Where refused connections are counted, for metrics.
+    pub(crate) throttled: Arc<Throttled>,
 }
 
 impl Options {
     /// Also raises the process' file limit (see [`Admission::from_config`]).
-    pub(crate) fn from_config(config: &Config) -> Self {
+    pub(crate) fn from_config(config: &Config, throttled: Arc<Throttled>) -> Self {
         Self {
             admission: Admission::from_config(config),
             timeouts: Timeouts { header_read: config.header_read_timeout, keepalive_idle: config.keepalive_idle },
             trusted_proxies: TrustedProxies::new(&config.trusted_proxies),
             shutdown_grace: config.shutdown_grace,
+            throttled,
         }
     }
 }
@@ -46,7 +49,7 @@ impl Options {
 /// Serves `app` on `listener` until `shutdown` completes, then closes the listener, lets requests
 /// in flight finish for up to the grace period, and closes whatever is still open.
 pub(crate) async fn serve(listener: TcpListener, app: Router, options: Options, shutdown: impl Future<Output = ()>) {
-    let Options { admission, timeouts, trusted_proxies, shutdown_grace } = options;
+    let Options { admission, timeouts, trusted_proxies, shutdown_grace, throttled } = options;
     // Turns every route into its final service once, not per connection or request.
     let shared = Arc::new(Shared::new(app.with_state(()), timeouts));
     let (stage, _) = watch::channel(Stage::Serving);
@@ -70,7 +73,13 @@ pub(crate) async fn serve(listener: TcpListener, app: Router, options: Options, 
                             connection::serve(stream, peer, from_proxy, permit, shared.clone(), stage.subscribe());
                         tokio::spawn(serving);
                     }
-                    Err(refusal) => refusals.refuse(stream, peer, refusal, &admission),
+                    Err(refusal) => {
+                        throttled.count(match refusal {
+                            Refusal::PerAddr => Limit::ConnectionsPerAddr,
+                            Refusal::Total => Limit::ConnectionsTotal,
+                        });
+                        refusals.refuse(stream, peer, refusal, &admission);
+                    }
                 }
             }
             // The client gave up while queued: nothing is wrong with the listener.

@@ -1,33 +1,45 @@
 //! Log output: `RUST_LOG` filters, `LOG_FORMAT` picks human-readable or JSON lines; panics are
-//! logged as events too, so they land in the request's span with its `req_id`.
+//! logged as events too, so they land in the request's span with its `req_id`. Beside the log,
+//! the spans go to an OTLP collector when one is configured ([`crate::telemetry`]).
 
 use lib_core::{Config, LogFormat, LogText};
 use std::sync::Once;
 use tracing::Subscriber;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer};
 
-/// Installs the global subscriber and the panic hook; a second call (tests) leaves the first in
-/// place.
+/// Installs the global subscriber (the log, and the trace exporter when `config` names an
+/// endpoint) and the panic hook; a second call (tests) leaves the first in place.
 pub fn init(config: &Config) {
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = subscriber(&config.log_format, filter, std::io::stdout).try_init();
+    let log = log_layer(&config.log_format, std::io::stdout).with_filter(filter);
+    let subscriber = tracing_subscriber::registry().with(log);
+    let _ = subscriber.with(crate::telemetry::layer(config)).try_init();
     install_panic_hook();
 }
 
-/// The subscriber of both formats, writing to `writer`: one definition, so tests can check the
-/// exact bytes production writes.
+/// The log of both formats alone, writing to `writer`: the same layer as [`init`]'s, so tests
+/// can check the exact bytes production writes.
+#[cfg(test)]
 pub(crate) fn subscriber<W>(format: &LogFormat, filter: EnvFilter, writer: W) -> Box<dyn Subscriber + Send + Sync>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(writer);
+    Box::new(tracing_subscriber::registry().with(log_layer(format, writer).with_filter(filter)))
+}
+
+fn log_layer<S, W>(format: &LogFormat, writer: W) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let layer = tracing_subscriber::fmt::layer().with_target(false).with_writer(writer);
     match format {
-        LogFormat::Json => {
-            Box::new(builder.json().flatten_event(true).with_current_span(true).with_span_list(false).finish())
-        }
-        LogFormat::Pretty => Box::new(builder.compact().finish()),
+        LogFormat::Json => layer.json().flatten_event(true).with_current_span(true).with_span_list(false).boxed(),
+        LogFormat::Pretty => layer.compact().boxed(),
     }
 }
 

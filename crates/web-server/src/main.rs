@@ -122,13 +122,13 @@ fn main() -> ExitCode {
                 }
             }),
             _ => {
-                let listener = tokio::net::TcpListener::bind(config.listen_addr)
-                    .await
-                    .map_err(|e| web_server::StartError::Bind(config.listen_addr, e))?;
-                web_server::run(config, listener, web_server::shutdown_signal()).await
+                let listeners = web_server::Listeners::bind(&config).await?;
+                web_server::run(config, listeners, web_server::shutdown_signal()).await
             }
         }
     });
+    // Outside the runtime: the exporter's client has one of its own.
+    web_server::telemetry::shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -1,6 +1,7 @@
 //! [`AppState`]: what every handler shares.
 
 use crate::live::Hub;
+use crate::metrics::Metrics;
 use crate::routes::openrpc::Document;
 use lib_core::Config;
 use lib_model::ModelManager;
@@ -18,6 +19,8 @@ pub(crate) struct AppState {
     pub(crate) openrpc: Document,
     /// The live subscriptions of this instance's sockets.
     pub(crate) live: Arc<Hub>,
+    /// What this server measures of itself (the admin listener shows it).
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -26,6 +29,7 @@ impl AppState {
         let rpc = lib_rpc::methods::router();
         let openrpc = Document::of(&rpc);
         let live = Arc::new(Hub::new(&config, mm.clone()));
-        Self { mm, config: Arc::new(config), rpc: Arc::new(rpc), rpc_limits, openrpc, live }
+        let metrics = Arc::new(Metrics::new(&mm));
+        Self { mm, config: Arc::new(config), rpc: Arc::new(rpc), rpc_limits, openrpc, live, metrics }
     }
 }

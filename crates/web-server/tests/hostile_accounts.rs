@@ -52,7 +52,8 @@ async fn second_instance(app: &TestApp) -> Api {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     // It stops with the test's runtime.
-    tokio::spawn(web_server::serve(app.config.clone(), mm, listener, std::future::pending()));
+    let listeners = web_server::Listeners { public: listener, admin: None };
+    tokio::spawn(web_server::serve(app.config.clone(), mm, listeners, std::future::pending()));
     Api { http: reqwest::Client::builder().cookie_store(true).build().unwrap(), base }
 }
 

@@ -256,6 +256,8 @@ async fn two_binaries_alone_in_an_empty_folder_start_together_migrate_and_serve_
                 .env("DATABASE_URL", db.url())
                 .env("PWD_KEY", &key)
                 .env("LISTEN_ADDR", addr.to_string())
+                // Two instances on one host: neither takes the default admin port.
+                .env("ADMIN_LISTEN_ADDR", "")
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::null())
                 .spawn()

@@ -131,3 +131,32 @@ fn the_pool_mode_is_session_unless_set_to_transaction() {
     ]);
     assert_eq!(with_direct.unwrap().database_pool_mode, PoolMode::Transaction);
 }
+
+#[test]
+fn the_admin_listener_is_on_loopback_by_default_and_empty_turns_it_off() {
+    let dev = [("APP_ENV", "development")];
+    assert_eq!(parse(&dev).unwrap().admin_listen_addr, Some(SocketAddr::from(([127, 0, 0, 1], 9090))));
+    let off = parse(&[dev[0], ("ADMIN_LISTEN_ADDR", "")]).unwrap();
+    assert_eq!(off.admin_listen_addr, None);
+    let moved = parse(&[dev[0], ("ADMIN_LISTEN_ADDR", "127.0.0.1:9911")]).unwrap();
+    assert_eq!(moved.admin_listen_addr, Some(SocketAddr::from(([127, 0, 0, 1], 9911))));
+    assert_eq!(parse(&[dev[0], ("ADMIN_LISTEN_ADDR", "nowhere")]).unwrap_err().var, "ADMIN_LISTEN_ADDR");
+}
+
+#[test]
+fn traces_go_to_the_traces_endpoint_as_given_or_to_the_endpoint_s_v1_traces() {
+    let dev = ("APP_ENV", "development");
+    assert_eq!(parse(&[dev]).unwrap().otel_traces_url, None, "no endpoint, no exporter");
+    let base = parse(&[dev, ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]).unwrap();
+    assert_eq!(base.otel_traces_url.as_deref(), Some("http://collector:4318/v1/traces"));
+    assert_eq!(base.otel_service_name, "web-server");
+    let exact = parse(&[
+        dev,
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://other:4318/custom"),
+        ("OTEL_SERVICE_NAME", "api-eu"),
+    ])
+    .unwrap();
+    assert_eq!(exact.otel_traces_url.as_deref(), Some("http://other:4318/custom"));
+    assert_eq!(exact.otel_service_name, "api-eu");
+}

@@ -2,6 +2,7 @@
 //! on the connection, and the fetch helpers run it and read its rows.
 
 use crate::lease::Lease;
+use crate::statement_span::statement_span;
 use crate::{ModelManager, Result};
 use lib_core::Ctx;
 use sea_query::PostgresQueryBuilder;
@@ -15,8 +16,9 @@ where
 {
     let mut lease = mm.lease(ctx).await?;
     let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
+    let span = statement_span(&sql);
     let query = sqlx::query_scalar_with(AssertSqlSafe(sql), values);
-    lease.run(|conn| query.fetch_optional(conn)).await
+    lease.run(span, |conn| query.fetch_optional(conn)).await
 }
 
 pub(super) async fn fetch_optional<E>(ctx: &Ctx, mm: &ModelManager, statement: &impl SqlxBinder) -> Result<Option<E>>
@@ -25,8 +27,9 @@ where
 {
     let mut lease = mm.lease(ctx).await?;
     let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
+    let span = statement_span(&sql);
     let query = sqlx::query_as_with(AssertSqlSafe(sql), values);
-    lease.run(|conn| query.fetch_optional(conn)).await
+    lease.run(span, |conn| query.fetch_optional(conn)).await
 }
 
 /// Whether a statement's plan is kept on the connection.
@@ -57,6 +60,7 @@ where
     E: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
     let (sql, values) = statement.build_sqlx(PostgresQueryBuilder);
+    let span = statement_span(&sql);
     let query = sqlx::query_as_with(AssertSqlSafe(sql), values).persistent(prepare.persistent());
-    lease.run(|conn| query.fetch_all(conn)).await
+    lease.run(span, |conn| query.fetch_all(conn)).await
 }

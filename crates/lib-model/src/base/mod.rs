@@ -33,6 +33,7 @@ pub use parent::Parent;
 pub use write::{FieldValue, WriteFields};
 
 use crate::filter::{Column, Filters, ListOptions, cursor, keyset};
+use crate::statement_span::statement_span;
 use crate::{Error, ModelManager, Result};
 use fetch::{Prepare, fetch_all, fetch_optional};
 use lib_core::Ctx;
@@ -279,8 +280,9 @@ pub async fn count<B: DbBmc>(ctx: &Ctx, mm: &ModelManager, filters: Filters) -> 
     let prepare = Prepare::fixed_if(!filters.restricts());
     let mut lease = mm.lease(ctx).await?;
     let (sql, values) = count_statement::<B>(ctx, filters).build_sqlx(PostgresQueryBuilder);
+    let span = statement_span(&sql);
     let query = sqlx::query_scalar_with(AssertSqlSafe(sql), values).persistent(prepare.persistent());
-    lease.run(|conn| query.fetch_one(conn)).await
+    lease.run(span, |conn| query.fetch_one(conn)).await
 }
 
 /// The `SELECT` of a list's first page (or a page at an offset): what `list` runs, less the

@@ -34,14 +34,20 @@ const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 /// `x-request-id` and the response log line; inside the security headers, so it gets those too.
 pub(crate) fn around(router: Router, request_timeout: Duration, hsts: bool) -> Router {
     let strict_transport_security = hsts.then(|| HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
-    router
+    let router = router
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, request_timeout))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(SetResponseHeaderLayer::if_not_present(STRICT_TRANSPORT_SECURITY_HEADER, strict_transport_security))
+        .layer(SetResponseHeaderLayer::if_not_present(STRICT_TRANSPORT_SECURITY_HEADER, strict_transport_security));
+    security_headers(router).layer(axum::middleware::from_fn(observe::observe))
+}
+
+/// The headers every page and answer carries (the admin listener's too): a content security
+/// policy that allows only this server's own files, no type sniffing, no referrer.
+pub(crate) fn security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
         .layer(security_header("content-security-policy", CONTENT_SECURITY_POLICY))
         .layer(security_header("x-content-type-options", "nosniff"))
         .layer(security_header("referrer-policy", "no-referrer"))
-        .layer(axum::middleware::from_fn(observe::observe))
 }
 
 /// The panic hook ([`crate::logging`]) has already logged the message inside the request's

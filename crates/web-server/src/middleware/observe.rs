@@ -1,8 +1,10 @@
-//! Request ids, the client's address, the request span, error bodies, and the one log line per
-//! request.
+//! Request ids, the client's address, the request span, error bodies, the one log line per
+//! request, and its metrics.
 
 use crate::error::{Error, ErrorAnswer};
 use crate::extract::ClientAddr;
+use crate::metrics::Metrics;
+use crate::telemetry;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
@@ -11,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use lib_core::LogText;
 use lib_rpc::envelope;
+use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument as _;
 use tracing::field::Empty;
@@ -34,6 +37,7 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
         .filter(|id| is_valid_request_id(id))
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
     let path = request.uri().path().to_string();
+    let metrics = request.extensions().get::<Arc<Metrics>>().cloned();
     let client = ClientAddr::resolve(request.extensions(), request.headers());
     let span = tracing::info_span!(
         "request",
@@ -46,7 +50,13 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
         user_id = Empty,
         rpc = Empty,
         error_kind = Empty,
+        trace_id = Empty,
+        // Set only while traces are exported: the span's name and kind there.
+        otel.name = Empty,
+        otel.kind = Empty,
     );
+    let route = crate::routes::route_of(&path);
+    span.record("trace_id", telemetry::start_request(&span, request.method().as_str(), route, request.headers()));
     request.extensions_mut().insert(ReqId(req_id.clone()));
     if let Some(client) = client {
         request.extensions_mut().insert(client);
@@ -61,15 +71,22 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
     {
         response.extensions_mut().insert(error.answer());
     }
+    let mut error_kind = None;
     if let Some(answer) = response.extensions_mut().remove::<ErrorAnswer>() {
         span.record("error_kind", answer.error.kind);
+        error_kind = Some(answer.error.kind);
         render_error(&mut response, &answer, &req_id, path == "/api/rpc");
     }
     if let Ok(value) = HeaderValue::from_str(&req_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
     let status = response.status().as_u16();
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let duration = started.elapsed();
+    if let Some(metrics) = metrics {
+        metrics.record_request(route, status, error_kind, duration);
+    }
+    telemetry::end_request(&span, status);
+    let duration_ms = duration.as_secs_f64() * 1000.0;
     span.in_scope(|| {
         if status >= 500 {
             tracing::warn!(status, duration_ms, "response");

@@ -1,5 +1,6 @@
 //! The routes; the layers around them are [`crate::middleware::around`].
 
+pub(crate) mod admin;
 mod auth;
 mod health;
 pub(crate) mod openrpc;
@@ -10,14 +11,36 @@ use crate::error::Error;
 use crate::middleware::observe::REQUEST_ID;
 use crate::middleware::{self, guard, static_files};
 use crate::state::AppState;
-use axum::Router;
 use axum::extract::Request;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, Method};
 use axum::routing::{any, get, post};
+use axum::{Extension, Router};
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::Predicate;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// The paths [`app`] routes, as metrics and traces name requests (a test checks that each is
+/// routed); any other path is `/api/{unknown}` under `/api/`, else `static`.
+const ROUTES: [&str; 8] = [
+    "/api/signup",
+    "/api/login",
+    "/api/logoff",
+    "/api/rpc",
+    "/api/openrpc.json",
+    "/api/ws",
+    "/health/live",
+    "/health/ready",
+];
+
+/// The route of `path`, from a closed set: never the raw path.
+pub(crate) fn route_of(path: &str) -> &'static str {
+    match ROUTES.iter().find(|route| **route == path) {
+        Some(route) => route,
+        None if path.starts_with("/api/") => "/api/{unknown}",
+        None => crate::metrics::STATIC_ROUTE,
+    }
+}
 
 pub(crate) fn app(state: AppState) -> Router {
     let mut api = Router::new()
@@ -34,6 +57,7 @@ pub(crate) fn app(state: AppState) -> Router {
     }
 
     let files = static_files::Files::new(state.config.web_folder.as_deref());
+    let metrics = state.metrics.clone();
     let request_timeout = state.config.request_timeout;
     let hsts = state.config.cookie_secure;
     let routes = Router::new()
@@ -42,7 +66,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .fallback(move |request: Request| static_files::serve(files.clone(), request))
         .with_state(state);
-    middleware::around(routes, request_timeout, hsts)
+    middleware::around(routes, request_timeout, hsts).layer(Extension(metrics))
 }
 
 /// RPC answers from [`COMPRESS_ANSWERS_FROM`] to [`COMPRESS_ANSWERS_UP_TO`] bytes, gzip or

@@ -27,6 +27,7 @@ pub(super) async fn rpc(
         Err(error) => return error.into_response(),
     };
     let outcome = state.rpc.handle(ctx, &state.mm, &body, &req_id, &state.rpc_limits).await;
+    state.metrics.record_calls(&outcome.calls);
     // Nothing of the request is needed any more: its memory goes before the answer is sent.
     drop(body);
     let span = tracing::Span::current();

@@ -26,7 +26,7 @@ use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
-use lib_core::{Ctx, LogText};
+use lib_core::{Ctx, Limit, LogText};
 use lib_model::session::SessionBmc;
 use lib_rpc::Answer;
 use std::future::Future;
@@ -71,7 +71,10 @@ pub(super) async fn ws(
     };
     let socket = match state.live.open(session.ctx.user_id()) {
         Ok(socket) => socket,
-        Err(limit) => return Error::TooManySockets { limit }.into_response(),
+        Err(limit) => {
+            state.mm.throttled().count(Limit::WsSockets);
+            return Error::TooManySockets { limit }.into_response();
+        }
     };
     let limit = state.config.body_limit_bytes;
     upgrade
@@ -192,6 +195,7 @@ async fn answer(
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         "ws message"
     );
+    state.metrics.record_calls(&outcome.calls);
     Ok(outcome.body)
 }
 

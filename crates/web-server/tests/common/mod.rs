@@ -20,6 +20,8 @@ pub const PWD: &str = "a good password";
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The admin listener (metrics, the dashboard).
+    pub admin: SocketAddr,
     /// A second instance of the server on the same database, when the test asked for one.
     pub peer: Option<SocketAddr>,
     pub clock: Arc<ManualClock>,
@@ -48,13 +50,25 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let clock = Arc::new(ManualClock::new());
     let mm = web_server::prepare(&config, clock.clone() as Arc<dyn Clock>).await.expect("prepare");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    let addr = listener.local_addr().unwrap();
+    let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let (addr, admin_addr) = (listener.local_addr().unwrap(), admin.local_addr().unwrap());
     let (shutdown, stop) = oneshot::channel::<()>();
-    let server = tokio::spawn(web_server::serve(config.clone(), mm.clone(), listener, async {
+    let listeners = web_server::Listeners { public: listener, admin: Some(admin) };
+    let server = tokio::spawn(web_server::serve(config.clone(), mm.clone(), listeners, async {
         let _ = stop.await;
     }));
     revocations_live(&mm).await;
-    TestApp { addr, peer: None, clock, config, mm, shutdown: Some(shutdown), server: Some(server), _db: db }
+    TestApp {
+        addr,
+        admin: admin_addr,
+        peer: None,
+        clock,
+        config,
+        mm,
+        shutdown: Some(shutdown),
+        server: Some(server),
+        _db: db,
+    }
 }
 
 /// Two instances of the server on one database, as behind a load balancer.
@@ -69,7 +83,8 @@ pub async fn spawn_two_instances_with(adjust: impl FnOnce(&mut Config)) -> TestA
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     app.peer = Some(listener.local_addr().unwrap());
     // It stops with the test's runtime.
-    tokio::spawn(web_server::serve(app.config.clone(), peer_mm.clone(), listener, std::future::pending()));
+    let listeners = web_server::Listeners { public: listener, admin: None };
+    tokio::spawn(web_server::serve(app.config.clone(), peer_mm.clone(), listeners, std::future::pending()));
     revocations_live(&peer_mm).await;
     app
 }
