@@ -8,6 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Sink(BaseHTTPRequestHandler):
+    # Keeps connections open between exports, as a collector does.
+    protocol_version = "HTTP/1.1"
     received = 0
 
     def do_POST(self):
@@ -23,8 +25,11 @@ class Sink(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink)
-    try:
-        server.serve_forever()
-    finally:
+    import signal
+
+    def stop(*_):
         print(f"otlp-sink: {Sink.received} bytes received", file=sys.stderr)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()

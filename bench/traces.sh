@@ -12,5 +12,6 @@ python3 bench/otlp-sink.py "$SINK_PORT" &
 SINK_PID=$!
 trap 'kill $SINK_PID 2>/dev/null || true' EXIT
 # Every request sampled: the SDK's default, spelled out.
-AB_NEW_ENV="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$SINK_PORT OTEL_TRACES_SAMPLER=always_on" \
+# The exporter's own messages (failing, working again) are logged; requests' lines are not.
+AB_NEW_ENV="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$SINK_PORT OTEL_TRACES_SAMPLER=always_on RUST_LOG=warn,web_server::telemetry=info" \
     bash bench/ab.sh "$BIN" "$BIN"

@@ -342,22 +342,28 @@ fn image_row<B: DbBmc>(image: &'static str) -> sea_query::TableRef {
     )
 }
 
+/// Every column of `changes` (named `c`), beside its row image `image` named as `B`'s table: a
+/// layer of the delivery statement, kept apart from the next by `OFFSET 0`.
+fn with_image<B: DbBmc>(changes: sea_query::SelectStatement, image: &'static str) -> sea_query::SelectStatement {
+    let mut select = Query::select();
+    select
+        .expr(Expr::cust("\"c\".*"))
+        .from_subquery(changes, "c")
+        .join(sea_query::JoinType::LeftJoin, image_row::<B>(image), Condition::all())
+        .offset(0);
+    select
+}
+
 /// `changes` with `live_after<i>`: whether filter `i` matches the row after the change.
 fn filtered_after<B: DbBmc>(
     changes: sea_query::SelectStatement,
     filters: &[&LiveFilter],
 ) -> sea_query::SelectStatement {
-    let mut select = Query::select();
-    select.expr(Expr::cust("\"c\".*")).from_subquery(changes, "c").join(
-        sea_query::JoinType::LeftJoin,
-        image_row::<B>("new"),
-        Condition::all(),
-    );
+    let mut select = with_image::<B>(changes, "new");
     for (index, filter) in filters.iter().enumerate() {
         let after = Condition::all().add(Expr::col(("c", "new")).is_not_null()).add(filter.condition.clone());
         select.expr_as(Expr::from(after), format!("live_after{index}"));
     }
-    select.offset(0);
     select
 }
 
@@ -367,18 +373,12 @@ fn filtered_before<B: DbBmc>(
     changes: sea_query::SelectStatement,
     filters: &[&LiveFilter],
 ) -> sea_query::SelectStatement {
-    let mut select = Query::select();
-    select.expr(Expr::cust("\"c\".*")).from_subquery(changes, "c").join(
-        sea_query::JoinType::LeftJoin,
-        image_row::<B>("old"),
-        Condition::all(),
-    );
+    let mut select = with_image::<B>(changes, "old");
     for (index, filter) in filters.iter().enumerate() {
         let after = Expr::col(("c", sea_query::Alias::new(format!("live_after{index}"))));
         let before = Condition::all().add(Expr::col(("c", "old")).is_not_null()).add(filter.condition.clone());
         select.expr_as(Expr::from(Condition::any().add(after).add(before)), format!("live_f{index}"));
     }
-    select.offset(0);
     select
 }
 

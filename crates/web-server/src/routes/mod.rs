@@ -5,6 +5,8 @@ mod auth;
 mod health;
 pub(crate) mod openrpc;
 mod rpc;
+#[cfg(test)]
+mod tests;
 mod ws;
 
 use crate::error::Error;
