@@ -5,30 +5,53 @@
 use lib_core::{Config, LogFormat, LogText};
 use std::sync::Once;
 use tracing::Subscriber;
+use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::layer::{Layered, SubscriberExt as _};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::{EnvFilter, Layer};
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 /// Installs the global subscriber (the log, and the trace exporter when `config` names an
 /// endpoint) and the panic hook; a second call (tests) leaves the first in place.
 pub fn init(config: &Config) {
-    let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let log = log_layer(&config.log_format, std::io::stdout).with_filter(filter);
-    let subscriber = tracing_subscriber::registry().with(log);
-    let _ = subscriber.with(crate::telemetry::layer(config)).try_init();
+    let traces = crate::telemetry::layer(config);
+    let _ = subscriber(&config.log_format, &config.log_filter, std::io::stdout, traces).try_init();
     install_panic_hook();
 }
 
-/// The log of both formats alone, writing to `writer`: the same layer as [`init`]'s, so tests
-/// can check the exact bytes production writes.
-#[cfg(test)]
-pub(crate) fn subscriber<W>(format: &LogFormat, filter: EnvFilter, writer: W) -> Box<dyn Subscriber + Send + Sync>
+/// The subscriber with the log alone, before any traces layer.
+pub(crate) type Logged = Layered<Filtered<Box<dyn Layer<Registry> + Send + Sync>, EnvFilter, Registry>, Registry>;
+
+/// The log of both formats, writing to `writer` and filtered by `filter` (`RUST_LOG`), and the
+/// traces layer when there is one: what [`init`] installs, so tests check what production
+/// writes.
+///
+/// With traces, one filter for both decides what exists at all: the log's, with the traced
+/// spans added ([`crate::telemetry::TRACED`]); the log keeps its own filter besides. The traces
+/// layer has none of its own: a filter there beside the log's hides the request's span from the
+/// log's lines (tracing-opentelemetry issue 257).
+pub(crate) fn subscriber<W, T>(
+    format: &LogFormat,
+    filter: &str,
+    writer: W,
+    traces: Option<T>,
+) -> Box<dyn Subscriber + Send + Sync>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    T: Layer<Logged> + Send + Sync + 'static,
 {
-    Box::new(tracing_subscriber::registry().with(log_layer(format, writer).with_filter(filter)))
+    let log_filter = || EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let logged: Logged = tracing_subscriber::registry().with(log_layer(format, writer).with_filter(log_filter()));
+    match traces {
+        None => Box::new(logged),
+        Some(traces) => {
+            let wanted = crate::telemetry::TRACED
+                .iter()
+                .fold(log_filter(), |filter, directive| filter.add_directive(directive.parse().expect("a directive")));
+            Box::new(logged.with(traces).with(wanted))
+        }
+    }
 }
 
 fn log_layer<S, W>(format: &LogFormat, writer: W) -> Box<dyn Layer<S> + Send + Sync>

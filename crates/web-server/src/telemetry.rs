@@ -29,9 +29,16 @@ use tracing_subscriber::registry::LookupSpan;
 /// The process' exporter, when there is one: flushed and shut down from `main`.
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 
-/// The crates whose spans are exported (never the HTTP client's, so that exporting is not
-/// itself traced).
-const TRACED: [&str; 3] = ["web_server", "lib_rpc", "lib_model"];
+/// What is traced, as filter directives: the request, call, statement and hash spans (and the
+/// events within them, as span events), whatever `RUST_LOG` lets into the log. Never the HTTP
+/// client's spans, so that exporting is not itself traced (unless `RUST_LOG` asks for them).
+pub(crate) const TRACED: [&str; 5] = [
+    "web_server::middleware::observe=info",
+    "web_server::telemetry=info",
+    "lib_rpc=info",
+    "lib_model::statement=debug",
+    "lib_model::pwd=debug",
+];
 
 /// How long one export may take before it counts as failed.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -66,15 +73,12 @@ where
         // A second server in the same process (tests): the first one's exporter serves both.
         return None;
     }
-    let spans_of_the_workspace = tracing_subscriber::filter::filter_fn(|metadata| {
-        metadata.is_span() && TRACED.iter().any(|krate| metadata.target().starts_with(krate))
-    });
+    // No filter of its own (see `logging::subscriber`).
     let layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_tracked_inactivity(false)
         .with_threads(false)
-        .with_location(false)
-        .with_filter(spans_of_the_workspace);
+        .with_location(false);
     Some(layer)
 }
 
@@ -94,8 +98,11 @@ pub fn shutdown() {
 
 /// Names the request's span `<METHOD> <route>` (the route from a closed set, never the raw
 /// path) and continues in it the trace of an incoming `traceparent`, when traces are exported;
-/// answers the trace id for the log line either way.
-pub(crate) fn start_request(span: &tracing::Span, method: &str, route: &str, headers: &HeaderMap) -> String {
+/// answers the trace id for the log line when it is known now: the incoming one's, or, with no
+/// exporter, one made for the request. Otherwise the exported trace's id is known once the span
+/// has started ([`end_request`]).
+pub(crate) fn start_request(span: &tracing::Span, method: &str, route: &str, headers: &HeaderMap) -> Option<String> {
+    let incoming = incoming_trace_id(headers);
     if PROVIDER.get().is_some() {
         // A method the client made up is not a name to give spans.
         let known = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -105,20 +112,27 @@ pub(crate) fn start_request(span: &tracing::Span, method: &str, route: &str, hea
         span.record("otel.kind", "server");
         span.set_attribute("http.request.method", method);
         span.set_attribute("http.route", route.to_string());
-        let parent = TraceContextPropagator::new().extract(&Headers(headers));
-        let _ = span.set_parent(parent);
-        let trace_id = span.context().span().span_context().trace_id();
-        if trace_id != opentelemetry::trace::TraceId::INVALID {
-            return trace_id.to_string();
+        // Not the span's context: reading it before the span is entered starts it in a way that
+        // hides it from the log's layer (its lines lose the request's fields).
+        if incoming.is_some() {
+            let _ = span.set_parent(TraceContextPropagator::new().extract(&Headers(headers)));
         }
+        return incoming;
     }
-    incoming_trace_id(headers).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+    Some(incoming.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()))
 }
 
-/// The request's answer on its span, when traces are exported.
-pub(crate) fn end_request(span: &tracing::Span, status: u16) {
+/// The request's answer on its span, and the trace's id if [`start_request`] did not know it,
+/// when traces are exported.
+pub(crate) fn end_request(span: &tracing::Span, status: u16, trace_id_known: bool) {
     if PROVIDER.get().is_none() {
         return;
+    }
+    if !trace_id_known {
+        let trace_id = span.context().span().span_context().trace_id();
+        if trace_id != opentelemetry::trace::TraceId::INVALID {
+            span.record("trace_id", trace_id.to_string());
+        }
     }
     span.set_attribute("http.response.status_code", i64::from(status));
     if status >= 500 {

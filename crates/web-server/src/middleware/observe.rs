@@ -56,7 +56,10 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
         otel.kind = Empty,
     );
     let route = crate::routes::route_of(&path);
-    span.record("trace_id", telemetry::start_request(&span, request.method().as_str(), route, request.headers()));
+    let trace_id = telemetry::start_request(&span, request.method().as_str(), route, request.headers());
+    if let Some(trace_id) = &trace_id {
+        span.record("trace_id", trace_id.as_str());
+    }
     request.extensions_mut().insert(ReqId(req_id.clone()));
     if let Some(client) = client {
         request.extensions_mut().insert(client);
@@ -85,7 +88,7 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
     if let Some(metrics) = metrics {
         metrics.record_request(route, status, error_kind, duration);
     }
-    telemetry::end_request(&span, status);
+    telemetry::end_request(&span, status, trace_id.is_some());
     let duration_ms = duration.as_secs_f64() * 1000.0;
     span.in_scope(|| {
         if status >= 500 {

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::Identity;
 
 /// Serves the stack around `routes` on port 0, on the test's (current-thread) runtime, so a
 /// subscriber set for the test's thread sees the server's events too.
@@ -72,7 +72,7 @@ impl std::io::Write for Captured {
 impl Captured {
     fn set_for_this_thread(&self, format: &LogFormat) -> tracing::subscriber::DefaultGuard {
         let writer = self.clone();
-        let subscriber = logging::subscriber(format, EnvFilter::new("info"), move || writer.clone());
+        let subscriber = logging::subscriber(format, "info", move || writer.clone(), None::<Identity>);
         tracing::subscriber::set_default(subscriber)
     }
 
