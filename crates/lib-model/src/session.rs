@@ -3,6 +3,7 @@
 //! a trigger on the table announces every deleted row, so that every instance forgets it.
 
 use crate::session_cache::SessionRecord;
+use crate::statement_span::statement_span;
 use crate::store::Policy;
 use crate::{ModelManager, Result};
 use lib_auth::{SessionToken, TokenHash};
@@ -10,6 +11,7 @@ use lib_core::Ctx;
 use sqlx::PgExecutor;
 use std::time::Duration;
 use time::OffsetDateTime;
+use tracing::Instrument as _;
 
 /// A new session: the token for the cookie and how long the cookie should live.
 #[derive(Debug)]
@@ -83,10 +85,12 @@ impl SessionBmc {
         }
         let extended = (now + policy.session_idle).min(record.expires_at);
         if extended - record.idle_expires_at > touch_interval(policy.session_idle) {
-            let touched = sqlx::query("UPDATE session SET idle_expires_at = $1 WHERE id = $2")
+            let touch = "UPDATE session SET idle_expires_at = $1 WHERE id = $2";
+            let touched = sqlx::query(touch)
                 .bind(extended)
                 .bind(record.id)
                 .execute(mm.db())
+                .instrument(statement_span(touch))
                 .await?
                 .rows_affected();
             // No row: the session was deleted since it was cached or read (its user deleted, an
@@ -157,12 +161,9 @@ pub(crate) async fn insert<'c>(
 }
 
 async fn fetch(mm: &ModelManager, hash: &TokenHash) -> Result<Option<SessionRecord>> {
-    let row: Option<(i64, i64, Vec<u8>, OffsetDateTime, OffsetDateTime)> = sqlx::query_as(
-        "SELECT id, user_id, token_hash, expires_at, idle_expires_at FROM session WHERE token_hash = $1",
-    )
-    .bind(hash.as_bytes())
-    .fetch_optional(mm.db())
-    .await?;
+    let sql = "SELECT id, user_id, token_hash, expires_at, idle_expires_at FROM session WHERE token_hash = $1";
+    let row: Option<(i64, i64, Vec<u8>, OffsetDateTime, OffsetDateTime)> =
+        sqlx::query_as(sql).bind(hash.as_bytes()).fetch_optional(mm.db()).instrument(statement_span(sql)).await?;
     Ok(row.filter(|(.., stored, _, _)| hash.matches(stored)).map(|(id, user_id, _, expires_at, idle_expires_at)| {
         SessionRecord { id, user_id, expires_at, idle_expires_at }
     }))
