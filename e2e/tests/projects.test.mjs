@@ -59,9 +59,15 @@ describe('projects', { timeout: 120_000 }, () => {
       assert.equal(await item(alpha).getByTestId('task-count').textContent(), '3 tasks');
       assert.equal(await item(beta).getByTestId('task-count').textContent(), '1 task');
     });
-    const countBatches = rpcBodies.filter((b) => Array.isArray(b) && b.every((r) => r.method === 'count_tasks'));
-    assert.equal(countBatches.length, 1, 'one batch of count_tasks');
-    assert.deepEqual(countBatches[0].map((r) => r.params.filters.project_id).sort(), [alpha, beta].sort());
+    // Each listing counts every project's tasks in one batch. The tasks created just before the
+    // reload may still reach the page as live changes and list it again: one batch each time.
+    const counts = (b) => (Array.isArray(b) ? b : [b]).filter((r) => r.method === 'count_tasks');
+    const countBodies = rpcBodies.filter((b) => counts(b).length > 0);
+    assert.ok(countBodies.length >= 1, 'the tasks were counted');
+    for (const body of countBodies) {
+      assert.ok(Array.isArray(body), 'counted in a batch, not call by call');
+      assert.deepEqual(counts(body).map((r) => r.params.filters.project_id).sort(), [alpha, beta].sort());
+    }
     await screenshot(page, 'projects');
   });
 
