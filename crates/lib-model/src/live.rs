@@ -21,8 +21,8 @@ use std::time::Duration;
 
 mod read;
 
-pub use read::{READ_EVERY, start_reading, stop_reading};
 pub(crate) use read::{Reading, read_changes};
+pub use read::{start_reading, stop_reading};
 
 /// How long a change is kept for the instances to read after it was written.
 pub(crate) const KEPT_FOR: Duration = Duration::from_secs(300);

@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// How often changes are read while wanted: what it adds to a change's delivery, at most.
-pub const READ_EVERY: Duration = Duration::from_millis(25);
+const READ_EVERY: Duration = Duration::from_millis(25);
 
 /// The most batches one read hands on; past it (a long stall, a flood of small transactions),
 /// the feed says [`LiveEvent::Lost`] and reading goes on from the newest change.
