@@ -18,7 +18,7 @@
 
 use crate::db::StatementConn;
 use crate::fair_share::Slot;
-use crate::statement_span::statement_span;
+use crate::statement_span::{Timed as _, statement_span};
 use crate::transaction::TxnConn;
 use crate::{Error, Result};
 use sqlx::Postgres;
@@ -26,7 +26,7 @@ use sqlx::pool::PoolConnection;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::{Instrument as _, Span};
+use tracing::Span;
 
 /// How often Postgres checks, while it runs a statement, whether its client has gone.
 pub(crate) const CLIENT_CHECK_INTERVAL: Duration = Duration::from_millis(200);
@@ -87,12 +87,12 @@ impl Lease {
         statement: impl FnOnce(StatementConn<'c>) -> F,
     ) -> Result<T>
     where
-        F: Future<Output = sqlx::Result<T>> + 'c,
+        F: Future<Output = sqlx::Result<T>> + Send + 'c,
     {
         let Lease { conn, in_flight, txn, own_transaction, .. } = self;
         let conn = conn.as_mut().expect("a lease holds its connection until it is dropped");
         *in_flight = true;
-        let answer = statement(StatementConn::new(conn, own_transaction.as_ref())).instrument(span).await;
+        let answer = statement(StatementConn::new(conn, own_transaction.as_ref())).timed(span).await;
         // Not reached when the caller's future is dropped at the `.await` above.
         *in_flight = false;
         if answer.is_err()

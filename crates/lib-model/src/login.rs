@@ -6,6 +6,7 @@
 use crate::device::{DEVICE_LIFETIME, DeviceCookie, DeviceToken, DeviceUse, MAX_DEVICES_PER_USER};
 use crate::pwd_budget::{self, UserKey};
 use crate::session::{NewSession, SessionBmc};
+use crate::statement_span::{Timed as _, statement_span};
 use crate::throttle::reserve_attempt;
 use crate::user::UserBmc;
 use crate::username;
@@ -148,19 +149,19 @@ async fn find(
     // Both conditions use the unique index on lower(username), so at most two rows match; the
     // token hash is unique, so each has at most one device.
     let live_since = mm.policy().clock.now() - DEVICE_LIFETIME;
-    Ok(sqlx::query_as(
-        r#"SELECT u.id, u.pwd, d.id AS device_id FROM "user" u
+    let sql = r#"SELECT u.id, u.pwd, d.id AS device_id FROM "user" u
            LEFT JOIN device d ON d.user_id = u.id AND d.token_hash = $3 AND d.last_used > $4
            WHERE lower(u.username) = lower($1) OR lower(u.username) = lower($2)
            ORDER BY (u.username = $2) IS TRUE DESC
-           LIMIT 1"#,
-    )
-    .bind(raw)
-    .bind(normalized)
-    .bind(device_hash.as_ref().map(TokenHash::as_bytes))
-    .bind(live_since)
-    .fetch_optional(mm.db())
-    .await?)
+           LIMIT 1"#;
+    Ok(sqlx::query_as(sql)
+        .bind(raw)
+        .bind(normalized)
+        .bind(device_hash.as_ref().map(TokenHash::as_bytes))
+        .bind(live_since)
+        .fetch_optional(mm.db())
+        .timed(statement_span(sql))
+        .await?)
 }
 
 /// A successful attempt clears the account's count and takes itself back from the address's.
@@ -181,8 +182,7 @@ async fn settle(mm: &ModelManager, keys: &[String], device: Option<(i64, &Device
     let user_id = device.map(|(user_id, _)| user_id);
     let known = device.and_then(|(_, device)| device.known_id());
     let new_hash = device.and_then(|(_, device)| device.new_hash());
-    sqlx::query(
-        "WITH locked AS (SELECT key FROM login_throttle WHERE key = ANY($1) ORDER BY key FOR UPDATE),
+    let sql = "WITH locked AS (SELECT key FROM login_throttle WHERE key = ANY($1) ORDER BY key FOR UPDATE),
          cleared AS (DELETE FROM login_throttle WHERE key IN (SELECT key FROM locked) AND key NOT LIKE 'addr:%'),
          touched AS (UPDATE device SET last_used = $5 WHERE id = $3 AND user_id = $2),
          issued AS (
@@ -198,17 +198,18 @@ async fn settle(mm: &ModelManager, keys: &[String], device: Option<(i64, &Device
          ),
          trimmed AS (DELETE FROM device WHERE id IN (SELECT id FROM crowded))
          UPDATE login_throttle SET failures = failures - 1
-         WHERE key IN (SELECT key FROM locked) AND key LIKE 'addr:%' AND failures > 0",
-    )
-    .bind(keys)
-    .bind(user_id)
-    .bind(known)
-    .bind(new_hash.as_ref().map(TokenHash::as_bytes))
-    .bind(mm.policy().clock.now())
-    // The statement sees the devices as they were before the new one: keep one place for it.
-    .bind(MAX_DEVICES_PER_USER - 1)
-    .execute(mm.db())
-    .await?;
+         WHERE key IN (SELECT key FROM locked) AND key LIKE 'addr:%' AND failures > 0";
+    sqlx::query(sql)
+        .bind(keys)
+        .bind(user_id)
+        .bind(known)
+        .bind(new_hash.as_ref().map(TokenHash::as_bytes))
+        .bind(mm.policy().clock.now())
+        // The statement sees the devices as they were before the new one: keep one place for it.
+        .bind(MAX_DEVICES_PER_USER - 1)
+        .execute(mm.db())
+        .timed(statement_span(sql))
+        .await?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! a trigger on the table announces every deleted row, so that every instance forgets it.
 
 use crate::session_cache::SessionRecord;
-use crate::statement_span::statement_span;
+use crate::statement_span::{Timed as _, statement_span};
 use crate::store::Policy;
 use crate::{ModelManager, Result};
 use lib_auth::{SessionToken, TokenHash};
@@ -11,7 +11,6 @@ use lib_core::Ctx;
 use sqlx::PgExecutor;
 use std::time::Duration;
 use time::OffsetDateTime;
-use tracing::Instrument as _;
 
 /// A new session: the token for the cookie and how long the cookie should live.
 #[derive(Debug)]
@@ -90,7 +89,7 @@ impl SessionBmc {
                 .bind(extended)
                 .bind(record.id)
                 .execute(mm.db())
-                .instrument(statement_span(touch))
+                .timed(statement_span(touch))
                 .await?
                 .rows_affected();
             // No row: the session was deleted since it was cached or read (its user deleted, an
@@ -144,26 +143,26 @@ pub(crate) async fn insert<'c>(
 ) -> Result<Option<NewSession>> {
     let now = policy.clock.now();
     let token = SessionToken::generate();
-    let inserted = sqlx::query(
-        r#"INSERT INTO session (token_hash, user_id, ctime, expires_at, idle_expires_at)
-           SELECT $1, id, $3, $4, $5 FROM "user" WHERE id = $2 AND ($6::text IS NULL OR pwd = $6) FOR SHARE"#,
-    )
-    .bind(token.hash().as_bytes())
-    .bind(user_id)
-    .bind(now)
-    .bind(now + policy.session_max)
-    .bind(now + policy.session_idle)
-    .bind(verified_hash)
-    .execute(db)
-    .await?
-    .rows_affected();
+    let sql = r#"INSERT INTO session (token_hash, user_id, ctime, expires_at, idle_expires_at)
+           SELECT $1, id, $3, $4, $5 FROM "user" WHERE id = $2 AND ($6::text IS NULL OR pwd = $6) FOR SHARE"#;
+    let inserted = sqlx::query(sql)
+        .bind(token.hash().as_bytes())
+        .bind(user_id)
+        .bind(now)
+        .bind(now + policy.session_max)
+        .bind(now + policy.session_idle)
+        .bind(verified_hash)
+        .execute(db)
+        .timed(statement_span(sql))
+        .await?
+        .rows_affected();
     Ok((inserted == 1).then_some(NewSession { token, max_age: policy.session_max }))
 }
 
 async fn fetch(mm: &ModelManager, hash: &TokenHash) -> Result<Option<SessionRecord>> {
     let sql = "SELECT id, user_id, token_hash, expires_at, idle_expires_at FROM session WHERE token_hash = $1";
     let row: Option<(i64, i64, Vec<u8>, OffsetDateTime, OffsetDateTime)> =
-        sqlx::query_as(sql).bind(hash.as_bytes()).fetch_optional(mm.db()).instrument(statement_span(sql)).await?;
+        sqlx::query_as(sql).bind(hash.as_bytes()).fetch_optional(mm.db()).timed(statement_span(sql)).await?;
     Ok(row.filter(|(.., stored, _, _)| hash.matches(stored)).map(|(id, user_id, _, expires_at, idle_expires_at)| {
         SessionRecord { id, user_id, expires_at, idle_expires_at }
     }))
@@ -172,8 +171,10 @@ async fn fetch(mm: &ModelManager, hash: &TokenHash) -> Result<Option<SessionReco
 /// Deletes session `id` if it is past a deadline by the database's own record.
 async fn delete_expired(mm: &ModelManager, id: i64, now: OffsetDateTime) -> Result<()> {
     let condition = "id = $1 AND (expires_at <= $2 OR idle_expires_at <= $2)";
+    let sql = deleting(condition);
+    let span = statement_span(&sql);
     let revoked: Vec<i64> =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(deleting(condition))).bind(id).bind(now).fetch_all(mm.db()).await?;
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(id).bind(now).fetch_all(mm.db()).timed(span).await?;
     revoked.into_iter().for_each(|id| mm.sessions().revoke(id));
     Ok(())
 }
@@ -183,8 +184,10 @@ async fn delete_where<'q, T>(mm: &ModelManager, condition: &'static str, value: 
 where
     T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
 {
+    let sql = deleting(condition);
+    let span = statement_span(&sql);
     let revoked: Vec<i64> =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(deleting(condition))).bind(value).fetch_all(mm.db()).await?;
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(value).fetch_all(mm.db()).timed(span).await?;
     revoked.into_iter().for_each(|id| mm.sessions().revoke(id));
     Ok(())
 }

@@ -5,6 +5,24 @@
 
 use tracing::{Level, Span};
 
+/// A statement's future, timed by its span.
+pub(crate) trait Timed: Future + Send + Sized {
+    /// Runs the statement with `span` open but not entered: the span starts when it is made
+    /// (inside the caller's span, its parent) and ends when the statement does. Entering it on
+    /// every poll, as `Instrument` does, cost each traced request a few per cent of its speed
+    /// (docs/performance.md); what that bought was only that sqlx's own events (a slow
+    /// statement's warning) name the statement's span, where they now name the call's.
+    fn timed(self, span: Span) -> impl Future<Output = Self::Output> + Send {
+        async move {
+            let output = self.await;
+            drop(span);
+            output
+        }
+    }
+}
+
+impl<F: Future + Send> Timed for F {}
+
 /// The schema's tables: a statement's table is named only when it is one of these.
 const TABLES: [&str; 9] = [
     "user",

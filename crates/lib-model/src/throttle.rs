@@ -4,6 +4,7 @@
 //! limit and window. Forgiving a successful attempt and purging stale rows are in `login.rs`,
 //! where they share a statement with the device record.
 
+use crate::statement_span::{Timed as _, statement_span};
 use crate::{Error, ModelManager, Result};
 use lib_core::Limit;
 use std::time::Duration;
@@ -45,8 +46,7 @@ pub(crate) async fn reserve(mm: &ModelManager, limit: Limit, throttles: &[Thrott
     // One statement: the keys' state is read first and the upsert runs only when no key is
     // blocked. Concurrent attempts that all read "not blocked" still serialise on the upsert,
     // and the counts it answers decide (a count past the limit is refused below).
-    let counted: Vec<(i32, i32, OffsetDateTime, bool)> = sqlx::query_as(
-        "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS w(key, lim, window_end)),
+    let sql = "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS w(key, lim, window_end)),
          blocked AS (
            SELECT w.lim, t.failures, t.window_end FROM wanted w JOIN login_throttle t USING (key)
            WHERE t.window_end > $4 AND t.failures >= w.lim
@@ -61,14 +61,15 @@ pub(crate) async fn reserve(mm: &ModelManager, limit: Limit, throttles: &[Thrott
          )
          SELECT w.lim, c.failures, c.window_end, false FROM counted c JOIN wanted w USING (key)
          UNION ALL
-         SELECT lim, failures, window_end, true FROM blocked",
-    )
-    .bind(&keys)
-    .bind(&limits)
-    .bind(&window_ends)
-    .bind(now)
-    .fetch_all(mm.db())
-    .await?;
+         SELECT lim, failures, window_end, true FROM blocked";
+    let counted: Vec<(i32, i32, OffsetDateTime, bool)> = sqlx::query_as(sql)
+        .bind(&keys)
+        .bind(&limits)
+        .bind(&window_ends)
+        .bind(now)
+        .fetch_all(mm.db())
+        .timed(statement_span(sql))
+        .await?;
 
     let retry_after = counted
         .iter()

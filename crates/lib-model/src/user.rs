@@ -4,7 +4,7 @@
 use crate::login::forgive;
 use crate::pwd_budget::{self, UserKey};
 use crate::session::{self, NewSession};
-use crate::statement_span::statement_span;
+use crate::statement_span::{Timed as _, statement_span};
 use crate::throttle::{Throttle, reserve, reserve_attempt};
 use crate::username;
 use crate::{Error, ModelManager, Result};
@@ -48,6 +48,9 @@ pub struct UserInfo {
 
 pub struct UserBmc;
 
+/// Replaces a password hash only if it is still the one that was verified.
+const SET_PWD_HASH: &str = r#"UPDATE "user" SET pwd = $1, mtime = now() WHERE id = $2 AND pwd = $3"#;
+
 impl UserBmc {
     /// Creates an account with no client address to charge (seeding, tests); see [`Self::signup`].
     pub async fn create(mm: &ModelManager, username: &Username, pwd: &NewPwd) -> Result<i64> {
@@ -85,25 +88,25 @@ impl UserBmc {
     pub(crate) async fn insert(mm: &ModelManager, username: &Username, clear_pwd: String) -> Result<i64> {
         // A taken name is refused before the hash is spent on it; the unique indexes still
         // decide a race between two signups.
-        let taken: bool = sqlx::query_scalar(
-            r#"SELECT EXISTS (SELECT 1 FROM "user" WHERE lower(username) = lower($1) OR username_skeleton = $2)"#,
-        )
-        .bind(username.as_str())
-        .bind(username.skeleton())
-        .fetch_one(mm.db())
-        .await?;
+        let sql = r#"SELECT EXISTS (SELECT 1 FROM "user" WHERE lower(username) = lower($1) OR username_skeleton = $2)"#;
+        let taken: bool = sqlx::query_scalar(sql)
+            .bind(username.as_str())
+            .bind(username.skeleton())
+            .fetch_one(mm.db())
+            .timed(statement_span(sql))
+            .await?;
         if taken {
             return Err(Error::UsernameTaken);
         }
         let hash = mm.pwd().hash(clear_pwd).await?;
-        let id = sqlx::query_scalar(
-            r#"INSERT INTO "user" (username, username_skeleton, pwd) VALUES ($1, $2, $3) RETURNING id"#,
-        )
-        .bind(username.as_str())
-        .bind(username.skeleton())
-        .bind(hash)
-        .fetch_one(mm.db())
-        .await?;
+        let sql = r#"INSERT INTO "user" (username, username_skeleton, pwd) VALUES ($1, $2, $3) RETURNING id"#;
+        let id = sqlx::query_scalar(sql)
+            .bind(username.as_str())
+            .bind(username.skeleton())
+            .bind(hash)
+            .fetch_one(mm.db())
+            .timed(statement_span(sql))
+            .await?;
         Ok(id)
     }
 
@@ -132,9 +135,11 @@ impl UserBmc {
         let user_id = ctx.user_id();
         pwd_budget::spend(mm, Some(UserKey::Id(user_id)), ctx.client_addr(), 2)?;
         let attempt = reserve_attempt(mm, vec![format!("pwd:{user_id}")]).await?;
-        let stored: String = sqlx::query_scalar(r#"SELECT pwd FROM "user" WHERE id = $1"#)
+        let sql = r#"SELECT pwd FROM "user" WHERE id = $1"#;
+        let stored: String = sqlx::query_scalar(sql)
             .bind(user_id)
             .fetch_optional(mm.db())
+            .timed(statement_span(sql))
             .await?
             .ok_or(Error::SessionEnded)?;
         match mm.pwd().verify(old_pwd.to_string(), Some(stored.clone())).await? {
@@ -144,22 +149,21 @@ impl UserBmc {
         }
         let hash = mm.pwd().hash(new_pwd.0.clone()).await?;
 
-        let mut tx = mm.db().begin().await?;
+        let mut tx = mm.db().begin().timed(statement_span("BEGIN")).await?;
         // The row lock taken here also orders this change with a login starting a session
         // (`session::insert` reads the user FOR SHARE): that login either waits and then sees
         // the new hash, or commits first and has its session deleted below.
-        let changed = sqlx::query(r#"UPDATE "user" SET pwd = $1, mtime = now() WHERE id = $2 AND pwd = $3"#)
+        let changed = sqlx::query(SET_PWD_HASH)
             .bind(&hash)
             .bind(user_id)
             .bind(&stored)
             .execute(&mut *tx)
+            .timed(statement_span(SET_PWD_HASH))
             .await?
             .rows_affected();
         let ended: Vec<i64> = if changed == 1 {
-            sqlx::query_scalar("DELETE FROM session WHERE user_id = $1 RETURNING id")
-                .bind(user_id)
-                .fetch_all(&mut *tx)
-                .await?
+            let sql = "DELETE FROM session WHERE user_id = $1 RETURNING id";
+            sqlx::query_scalar(sql).bind(user_id).fetch_all(&mut *tx).timed(statement_span(sql)).await?
         } else {
             Vec::new()
         };
@@ -175,7 +179,7 @@ impl UserBmc {
             });
         }
         let new_session = session::insert(&mut *tx, mm.policy(), user_id, None).await?.ok_or(Error::SessionEnded)?;
-        tx.commit().await?;
+        tx.commit().timed(statement_span("COMMIT")).await?;
         // The trigger tells every instance at commit; this one forgets them at once.
         ended.into_iter().for_each(|id| mm.sessions().revoke(id));
         Ok(new_session)
@@ -184,11 +188,12 @@ impl UserBmc {
     /// Replaces `user_id`'s password hash with `new` only if it is still `expected` (the hash
     /// that was just verified); answers whether it did. A password changed in between stays.
     pub async fn set_pwd_hash(mm: &ModelManager, user_id: i64, expected: &str, new: &str) -> Result<bool> {
-        let changed = sqlx::query(r#"UPDATE "user" SET pwd = $1, mtime = now() WHERE id = $2 AND pwd = $3"#)
+        let changed = sqlx::query(SET_PWD_HASH)
             .bind(new)
             .bind(user_id)
             .bind(expected)
             .execute(mm.db())
+            .timed(statement_span(SET_PWD_HASH))
             .await?
             .rows_affected();
         Ok(changed == 1)
@@ -196,10 +201,8 @@ impl UserBmc {
 }
 
 async fn session_exists(mm: &ModelManager, session_id: i64) -> Result<bool> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM session WHERE id = $1)")
-        .bind(session_id)
-        .fetch_one(mm.db())
-        .await?)
+    let sql = "SELECT EXISTS (SELECT 1 FROM session WHERE id = $1)";
+    Ok(sqlx::query_scalar(sql).bind(session_id).fetch_one(mm.db()).timed(statement_span(sql)).await?)
 }
 
 /// Fills in the confusable skeleton of every user that has none (every account made before

@@ -29,16 +29,12 @@ use tracing_subscriber::registry::LookupSpan;
 /// The process' exporter, when there is one: flushed and shut down from `main`.
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 
-/// What is traced, as filter directives: the request, call, statement and hash spans (and the
-/// events within them, as span events), whatever `RUST_LOG` lets into the log. Never the HTTP
-/// client's spans, so that exporting is not itself traced (unless `RUST_LOG` asks for them).
-pub(crate) const TRACED: [&str; 5] = [
-    "web_server::middleware::observe=info",
-    "web_server::telemetry=info",
-    "lib_rpc=info",
-    "lib_model::statement=debug",
-    "lib_model::pwd=debug",
-];
+/// What is traced, as filter directives: the request, call, statement and hash spans, whatever
+/// `RUST_LOG` says; the log's events within them (those `RUST_LOG` lets into the log) go along
+/// as span events. Never the HTTP client's spans, so that exporting is not itself traced
+/// (unless `RUST_LOG` asks for them).
+pub(crate) const TRACED: [&str; 4] =
+    ["web_server::request=info", "lib_rpc=info", "lib_model::statement=debug", "lib_model::pwd=debug"];
 
 /// How long one export may take before it counts as failed.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -73,9 +69,14 @@ where
         // A second server in the same process (tests): the first one's exporter serves both.
         return None;
     }
-    // No filter of its own (see `logging::subscriber`).
+    // No filter of its own (see `logging::subscriber`). Only what the spans need: no OpenTelemetry
+    // context made current on every entry of a span (each poll of an instrumented future; no
+    // OpenTelemetry-native code here reads it), no target, thread, source location or busy
+    // and idle times on each span.
     let layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)
+        .with_context_activation(false)
+        .with_target(false)
         .with_tracked_inactivity(false)
         .with_threads(false)
         .with_location(false);
@@ -96,22 +97,28 @@ pub fn shutdown() {
     }
 }
 
-/// Names the request's span `<METHOD> <route>` (the route from a closed set, never the raw
-/// path) and continues in it the trace of an incoming `traceparent`, when traces are exported;
-/// answers the trace id for the log line when it is known now: the incoming one's, or, with no
-/// exporter, one made for the request. Otherwise the exported trace's id is known once the span
-/// has started ([`end_request`]).
-pub(crate) fn start_request(span: &tracing::Span, method: &str, route: &str, headers: &HeaderMap) -> Option<String> {
+/// What the request's span is in a trace, when traces are exported: `<METHOD> <route>` (the
+/// route from a closed set, never the raw path; a method the client made up is `_OTHER`).
+pub(crate) struct TracedRequest {
+    pub(crate) name: String,
+    pub(crate) method: &'static str,
+}
+
+/// The request's span's name and method for traces; `None` when none are exported.
+pub(crate) fn traced_request(method: &str, route: &str) -> Option<TracedRequest> {
+    PROVIDER.get()?;
+    const KNOWN: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    let method = KNOWN.into_iter().find(|known| *known == method).unwrap_or("_OTHER");
+    Some(TracedRequest { name: format!("{method} {route}"), method })
+}
+
+/// Continues in the request's span the trace of an incoming `traceparent`, when traces are
+/// exported; answers the trace id for the log line when it is known now: the incoming one's,
+/// or, with no exporter, one made for the request. Otherwise the exported trace's id is known
+/// once the span has started ([`end_request`]).
+pub(crate) fn start_request(span: &tracing::Span, headers: &HeaderMap) -> Option<String> {
     let incoming = incoming_trace_id(headers);
     if PROVIDER.get().is_some() {
-        // A method the client made up is not a name to give spans.
-        let known = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
-        let method = known.into_iter().find(|known| *known == method).unwrap_or("_OTHER");
-        // Named before anything reads the span's context, which starts it under its name.
-        span.record("otel.name", format!("{method} {route}"));
-        span.record("otel.kind", "server");
-        span.set_attribute("http.request.method", method);
-        span.set_attribute("http.route", route.to_string());
         // Not the span's context: reading it before the span is entered starts it in a way that
         // hides it from the log's layer (its lines lose the request's fields).
         if incoming.is_some() {

@@ -2,8 +2,11 @@
 //! given. A receiver in this test decodes what arrives with the official OTLP types and checks
 //! the tree of one request: request → RPC call → database statement, all in the trace of the
 //! incoming `traceparent`, with each call's method and error code; a password hash has its span.
+//! The binary itself, exporting, keeps the request's fields (`req_id`, `trace_id`) on its log
+//! lines, and the `trace_id` there is the exported trace's.
 //!
-//! One test in this binary: the exporter belongs to the process, set up by the first server.
+//! One test in this binary runs a server in process: the exporter belongs to the process, set up
+//! by the first server. The other runs the server's binary.
 
 mod common;
 
@@ -16,7 +19,9 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use reqwest::StatusCode;
 use serde_json::json;
-use std::sync::{Arc, Mutex};
+use std::io::BufRead as _;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 type Received = Arc<Mutex<Vec<Span>>>;
@@ -99,6 +104,8 @@ async fn a_request_continues_the_incoming_trace_with_a_span_per_call_and_stateme
     let parent: Vec<u8> = (0..8).map(|i| u8::from_str_radix(&parent_id[2 * i..2 * i + 2], 16).unwrap()).collect();
     let request = spans.iter().find(|s| s.parent_span_id == parent).expect("the request's span, child of the caller's");
     assert_eq!(request.name, "POST /api/rpc");
+    assert_eq!(text(attribute(request, "http.request.method")).as_deref(), Some("POST"));
+    assert_eq!(text(attribute(request, "http.route")).as_deref(), Some("/api/rpc"));
     assert_eq!(attribute(request, "http.response.status_code"), Some(AnyValue::IntValue(200)));
 
     let calls: Vec<&Span> = spans.iter().filter(|s| is_call(s)).collect();
@@ -136,4 +143,104 @@ async fn a_request_continues_the_incoming_trace_with_a_span_per_call_and_stateme
     let login_trace = vec![0xaa; 16];
     let login_spans = spans_of(&received, &login_trace, |spans| spans.iter().any(|s| s.name == "password hash")).await;
     assert!(login_spans.iter().any(|s| s.name == "POST /api/login"));
+}
+
+/// The server binary, killed when the test ends however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The JSON log line `message` written inside the request `req_id`, from `lines` (at most 20 s).
+fn log_line(lines: &mpsc::Receiver<String>, req_id: &str, message: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        let Ok(line) = lines.recv_timeout(left) else { break };
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        if event["message"] == message && event["span"]["req_id"] == req_id {
+            return event;
+        }
+    }
+    panic!("no log line '{message}' for request {req_id}");
+}
+
+// Two workers: the receiver answers the binary while the test waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_exporting_keeps_the_requests_fields_and_its_trace_id_on_the_log_line() {
+    let (endpoint, received) = receiver().await;
+    let db = lib_model::test_support::TestDb::empty().await;
+    let key = Command::new(env!("CARGO_BIN_EXE_web-server")).arg("gen-key").output().unwrap();
+    let key = String::from_utf8(key.stdout).unwrap().trim().to_string();
+    // A port nothing listens on: bound, then let go.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_web-server"))
+        .env_clear()
+        .env("DATABASE_URL", db.url())
+        .env("PWD_KEY", &key)
+        .env("LISTEN_ADDR", addr.to_string())
+        .env("ADMIN_LISTEN_ADDR", "")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &endpoint)
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _server = Server(child);
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !client.get(format!("{base}/health/ready")).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {
+        assert!(tokio::time::Instant::now() < deadline, "the binary did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Without a session: answered 401, still a request with its span and log line.
+    let rpc = json!({"jsonrpc": "2.0", "id": 1, "method": "list_projects"});
+    let trace_id = "5bf92f3577b34da6a3ce929d0e0e4736";
+    let continued = client
+        .post(format!("{base}/api/rpc"))
+        .header("x-request-id", "continued-request")
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&rpc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(continued.status(), StatusCode::UNAUTHORIZED);
+    let fresh = client.post(format!("{base}/api/rpc")).header("x-request-id", "fresh-request").json(&rpc).send();
+    assert_eq!(fresh.await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    let line = log_line(&lines, "continued-request", "response");
+    assert_eq!(line["span"]["trace_id"], trace_id, "{line}");
+    assert_eq!(line["span"]["path"], "/api/rpc", "{line}");
+    let line = log_line(&lines, "fresh-request", "response");
+    let fresh_trace = line["span"]["trace_id"].as_str().unwrap_or_else(|| panic!("a trace id: {line}")).to_string();
+    assert!(fresh_trace.len() == 32 && fresh_trace != trace_id, "{line}");
+
+    // The log's trace id is the one the request's span was exported in.
+    let fresh_trace: Vec<u8> =
+        (0..16).map(|i| u8::from_str_radix(&fresh_trace[2 * i..2 * i + 2], 16).unwrap()).collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let exported = received.lock().unwrap().iter().any(|s| s.trace_id == fresh_trace && s.name == "POST /api/rpc");
+        if exported {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the request's span was not exported in the logged trace");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

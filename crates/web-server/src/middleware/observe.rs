@@ -15,8 +15,8 @@ use lib_core::LogText;
 use lib_rpc::envelope;
 use std::sync::Arc;
 use std::time::Instant;
-use tracing::Instrument as _;
 use tracing::field::Empty;
+use tracing::{Instrument as _, Level};
 
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -39,7 +39,12 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     let metrics = request.extensions().get::<Arc<Metrics>>().cloned();
     let client = ClientAddr::resolve(request.extensions(), request.headers());
+    let route = crate::routes::route_of(&path);
+    let traced = telemetry::traced_request(request.method().as_str(), route);
     let span = tracing::info_span!(
+        // A target of its own: traces take the span ([`telemetry::TRACED`]), not the log's
+        // events in this module.
+        target: "web_server::request",
         "request",
         req_id = %req_id,
         // Client text, escaped so that it cannot forge or hide log lines (both formats).
@@ -51,12 +56,13 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
         rpc = Empty,
         error_kind = Empty,
         trace_id = Empty,
-        // Set only while traces are exported: the span's name and kind there.
-        otel.name = Empty,
-        otel.kind = Empty,
+        // Only while traces are exported (none is written otherwise): the span there.
+        otel.name = traced.as_ref().map(|traced| traced.name.as_str()),
+        otel.kind = traced.as_ref().map(|_| "server"),
+        http.request.method = traced.as_ref().map(|traced| traced.method),
+        http.route = traced.as_ref().map(|_| route),
     );
-    let route = crate::routes::route_of(&path);
-    let trace_id = telemetry::start_request(&span, request.method().as_str(), route, request.headers());
+    let trace_id = telemetry::start_request(&span, request.headers());
     if let Some(trace_id) = &trace_id {
         span.record("trace_id", trace_id.as_str());
     }
@@ -90,13 +96,12 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
     }
     telemetry::end_request(&span, status, trace_id.is_some());
     let duration_ms = duration.as_secs_f64() * 1000.0;
-    span.in_scope(|| {
-        if status >= 500 {
-            tracing::warn!(status, duration_ms, "response");
-        } else {
-            tracing::info!(status, duration_ms, "response");
-        }
-    });
+    // Not even entered when the log does not take the line (exporting makes the span).
+    if status >= 500 {
+        span.in_scope(|| tracing::warn!(status, duration_ms, "response"));
+    } else if tracing::enabled!(Level::INFO) {
+        span.in_scope(|| tracing::info!(status, duration_ms, "response"));
+    }
     response
 }
 
