@@ -136,7 +136,9 @@ impl Calls<'_> {
             return self.transaction(request.id, request.params).instrument(span).await;
         }
         let span = call_span(method, request.id.is_none());
-        span.record("method", tracing::field::display(LogText(&request.method)));
+        if method != request.method {
+            span.record("method", tracing::field::display(LogText(&request.method)));
+        }
         let result = if request.method == DISCOVER {
             self.router.discover_call(request.params)
         } else if let (SUBSCRIBE, Some(live)) = (request.method.as_str(), self.live) {
