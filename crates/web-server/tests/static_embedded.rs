@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::binary::{self, Binary};
 use common::{TestApp, spawn_app_with};
 use reqwest::StatusCode;
 use reqwest::header::{
@@ -12,7 +13,7 @@ use reqwest::header::{
 };
 use serde_json::json;
 use std::io::Read as _;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 
 async fn embedded_app() -> TestApp {
     spawn_app_with(|config| config.web_folder = None).await
@@ -227,55 +228,23 @@ async fn an_rpc_answer_past_64_kib_is_sent_uncompressed() {
     }
 }
 
-/// The server binary, killed when the test ends however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 // Two workers: the binaries' answers are awaited while the test runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_binaries_alone_in_an_empty_folder_start_together_migrate_and_serve_the_frontend_and_the_api() {
     let db = lib_model::test_support::TestDb::empty().await;
-    let key = Command::new(env!("CARGO_BIN_EXE_web-server")).arg("gen-key").output().unwrap();
-    let key = String::from_utf8(key.stdout).unwrap().trim().to_string();
+    let key = binary::pwd_key();
     let empty = std::env::temp_dir().join(format!("web-server-alone-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir(&empty).unwrap();
-    // Ports nothing listens on: bound, then let go.
-    let addrs = [(); 2].map(|()| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap());
+    let addrs = [(); 2].map(|()| binary::free_addr());
     // Started at the same moment, on one empty database: both must migrate and become ready.
     let _servers = addrs.map(|addr| {
-        Server(
-            Command::new(env!("CARGO_BIN_EXE_web-server"))
-                .current_dir(&empty)
-                .env_clear()
-                .env("DATABASE_URL", db.url())
-                .env("PWD_KEY", &key)
-                .env("LISTEN_ADDR", addr.to_string())
-                // Two instances on one host: neither takes the default admin port.
-                .env("ADMIN_LISTEN_ADDR", "")
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap(),
-        )
+        let mut command = binary::command(db.url(), &key, addr);
+        Binary(command.current_dir(&empty).stdout(Stdio::null()).spawn().unwrap())
     });
     let client = raw_client();
     for addr in addrs {
         let base = format!("http://{addr}");
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            let ready = client.get(format!("{base}/health/ready")).send().await;
-            if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "the binary on {addr} did not become ready");
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        binary::wait_ready(&client, addr).await;
         let page = client.get(format!("{base}/")).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK);
         assert_eq!(page.bytes().await.unwrap().as_ref(), source("index.html"));

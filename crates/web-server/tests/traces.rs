@@ -12,6 +12,7 @@ mod common;
 
 use axum::body::Bytes;
 use axum::routing::post;
+use common::binary::{self, Binary};
 use common::{PWD, spawn_app_with};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
@@ -20,7 +21,7 @@ use prost::Message as _;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::io::BufRead as _;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
@@ -145,16 +146,6 @@ async fn a_request_continues_the_incoming_trace_with_a_span_per_call_and_stateme
     assert!(login_spans.iter().any(|s| s.name == "POST /api/login"));
 }
 
-/// The server binary, killed when the test ends however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The JSON log line `message` written inside the request `req_id`, from `lines` (at most 20 s).
 fn log_line(lines: &mpsc::Receiver<String>, req_id: &str, message: &str) -> serde_json::Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -173,16 +164,8 @@ fn log_line(lines: &mpsc::Receiver<String>, req_id: &str, message: &str) -> serd
 async fn the_binary_exporting_keeps_the_requests_fields_and_its_trace_id_on_the_log_line() {
     let (endpoint, received) = receiver().await;
     let db = lib_model::test_support::TestDb::empty().await;
-    let key = Command::new(env!("CARGO_BIN_EXE_web-server")).arg("gen-key").output().unwrap();
-    let key = String::from_utf8(key.stdout).unwrap().trim().to_string();
-    // A port nothing listens on: bound, then let go.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_web-server"))
-        .env_clear()
-        .env("DATABASE_URL", db.url())
-        .env("PWD_KEY", &key)
-        .env("LISTEN_ADDR", addr.to_string())
-        .env("ADMIN_LISTEN_ADDR", "")
+    let addr = binary::free_addr();
+    let mut child = binary::command(db.url(), &binary::pwd_key(), addr)
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &endpoint)
@@ -191,7 +174,7 @@ async fn the_binary_exporting_keeps_the_requests_fields_and_its_trace_id_on_the_
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let _server = Server(child);
+    let _server = Binary(child);
     let (send, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -200,14 +183,9 @@ async fn the_binary_exporting_keeps_the_requests_fields_and_its_trace_id_on_the_
             }
         }
     });
-
     let base = format!("http://{addr}");
     let client = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !client.get(format!("{base}/health/ready")).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {
-        assert!(tokio::time::Instant::now() < deadline, "the binary did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    binary::wait_ready(&client, addr).await;
 
     // Without a session: answered 401, still a request with its span and log line.
     let rpc = json!({"jsonrpc": "2.0", "id": 1, "method": "list_projects"});

@@ -160,3 +160,50 @@ async fn read_after(mm: &ModelManager, mark: &Mark) -> Result<(Mark, Vec<LiveEve
     let events = entities.into_iter().zip(batches).map(|(entity, batch)| LiveEvent::Changed { entity, batch });
     Ok((next, events.collect()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::TestDb;
+
+    /// `count` committed transactions, each writing one task (so each one batch), in one round
+    /// trip: a procedure block may commit between its statements.
+    async fn commit_transactions(mm: &ModelManager, count: i64) {
+        let writes = format!(
+            "DO $$ DECLARE u BIGINT; p BIGINT; BEGIN
+               INSERT INTO \"user\" (username, pwd) VALUES ('bound' || clock_timestamp(), 'x') RETURNING id INTO u;
+               INSERT INTO project (owner_id, name, cid, ctime, mid, mtime) VALUES (u, 'Bound', u, now(), u, now())
+                 RETURNING id INTO p;
+               COMMIT;
+               FOR i IN 1..{count} LOOP
+                 INSERT INTO task (project_id, title, cid, ctime, mid, mtime) VALUES (p, 'row', u, now(), u, now());
+                 COMMIT;
+               END LOOP;
+             END $$"
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(writes)).execute(mm.db()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn one_read_hands_on_at_most_its_bound_of_batches_and_past_it_says_lost() {
+        let db = TestDb::new().await;
+        let mm = db.mm();
+        // Captured, as while an instance has subscribers.
+        sqlx::query("INSERT INTO live_interest (instance, until) VALUES ('test', now() + interval '1 hour')")
+            .execute(mm.db())
+            .await
+            .unwrap();
+        let mark = first_mark(&mm).await.unwrap();
+        // The project's own change is one batch more.
+        commit_transactions(&mm, MOST_BATCHES_PER_READ - 1).await;
+        let (_, events) = read_after(&mm, &mark).await.unwrap();
+        assert_eq!(events.len() as i64, MOST_BATCHES_PER_READ, "at the bound: every batch");
+        assert!(events.iter().all(|event| matches!(event, LiveEvent::Changed { .. })));
+
+        commit_transactions(&mm, 1).await;
+        let (next, events) = read_after(&mm, &mark).await.unwrap();
+        assert_eq!(events, [LiveEvent::Lost], "one past the bound: lost");
+        let (_, after) = read_after(&mm, &next).await.unwrap();
+        assert!(after.is_empty(), "reading goes on from the newest change");
+    }
+}

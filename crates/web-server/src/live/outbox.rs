@@ -173,3 +173,43 @@ impl Drop for Registration {
         self.hub.close_socket(self.user_id, self.socket, subscriptions.into_values());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lib_model::test_support::TestDb;
+
+    /// A message of `bytes` bytes.
+    fn message(bytes: usize) -> String {
+        "x".repeat(bytes)
+    }
+
+    #[tokio::test]
+    async fn a_queue_takes_notifications_up_to_its_bytes_and_closes_its_socket_past_them() {
+        let db = TestDb::new().await;
+        let hub = Arc::new(Hub::new(&db.config(), db.mm()));
+        let (mut socket, outbox) = open(&hub, 1, 0, 100);
+        let quarter = QUEUE_BYTES / 4;
+        (0..4).for_each(|_| outbox.push(message(quarter)));
+        assert_eq!(*socket.close.borrow(), None, "exactly at the bound: taken");
+
+        // A notification sent makes room for as many bytes.
+        assert_eq!(socket.queue.next().await.map(|m| m.len()), Some(quarter));
+        outbox.push(message(quarter));
+        assert_eq!(*socket.close.borrow(), None, "back at the bound: taken");
+
+        outbox.push(message(1));
+        assert_eq!(*socket.close.borrow(), Some(CloseCode::TryAgainLater), "one byte past it: closed");
+    }
+
+    #[tokio::test]
+    async fn a_queue_takes_notifications_up_to_its_count_and_closes_its_socket_past_it() {
+        let db = TestDb::new().await;
+        let hub = Arc::new(Hub::new(&db.config(), db.mm()));
+        let (socket, outbox) = open(&hub, 1, 0, 3);
+        (0..3).for_each(|_| outbox.push(message(1)));
+        assert_eq!(*socket.close.borrow(), None, "exactly at the bound: taken");
+        outbox.push(message(1));
+        assert_eq!(*socket.close.borrow(), Some(CloseCode::TryAgainLater), "one past it: closed");
+    }
+}

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)] // each test file uses a different part
 
+pub mod binary;
 pub mod proxy;
 pub mod socket;
 pub mod transactions;
