@@ -41,8 +41,13 @@ const BEFORE_TABLE: [&str; 4] = ["FROM", "INTO", "UPDATE", "JOIN"];
 
 /// The span of the statement `sql`, or a disabled one when no trace would take it (then the
 /// text is not even looked at). [`crate::lease::Lease::run`] takes one for every statement.
+///
+/// Only inside a request's span: a statement the server runs on its own (live updates'
+/// deliveries, the purge) would start a trace of one span each time.
 pub(crate) fn statement_span(sql: &str) -> Span {
-    if !tracing::enabled!(kind: tracing::metadata::Kind::SPAN, target: "lib_model::statement", Level::DEBUG) {
+    if !tracing::enabled!(kind: tracing::metadata::Kind::SPAN, target: "lib_model::statement", Level::DEBUG)
+        || Span::current().is_none()
+    {
         return Span::none();
     }
     let (operation, table) = describe(sql);
@@ -83,7 +88,17 @@ fn describe(sql: &str) -> (&'static str, Option<&'static str>) {
 
 #[cfg(test)]
 mod tests {
-    use super::describe;
+    use super::{describe, statement_span};
+
+    #[test]
+    fn a_statement_has_a_span_inside_a_request_and_none_outside_any() {
+        tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+            assert!(statement_span(r#"SELECT * FROM "task""#).is_none(), "no trace of its own");
+            let request = tracing::info_span!("request");
+            let _inside = request.enter();
+            assert!(!statement_span(r#"SELECT * FROM "task""#).is_none(), "a child of the request");
+        });
+    }
 
     #[test]
     fn a_statement_is_named_by_its_operation_and_first_known_table_never_its_values() {
