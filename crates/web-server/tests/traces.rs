@@ -108,6 +108,10 @@ async fn a_request_continues_the_incoming_trace_with_a_span_per_call_and_stateme
     assert_eq!(text(attribute(request, "http.request.method")).as_deref(), Some("POST"));
     assert_eq!(text(attribute(request, "http.route")).as_deref(), Some("/api/rpc"));
     assert_eq!(attribute(request, "http.response.status_code"), Some(AnyValue::IntValue(200)));
+    assert!(text(attribute(request, "req_id")).is_some_and(|id| !id.is_empty()), "the log's request id");
+    for log_only in ["method", "path", "rpc", "trace_id"] {
+        assert_eq!(attribute(request, log_only), None, "the log's `{log_only}` is not exported");
+    }
 
     let calls: Vec<&Span> = spans.iter().filter(|s| is_call(s)).collect();
     let mut names: Vec<&str> = calls.iter().map(|s| s.name.as_str()).collect();
