@@ -88,8 +88,8 @@ fn describe(sql: &str) -> (&'static str, Option<&'static str>) {
 
 /// A statement's words: its runs of ASCII letters, digits and underscores. Every traced
 /// statement's text is walked, a select list's columns and all, so bytes are classified by a
-/// table: splitting the text with a predicate cost a traced `get_task` a twentieth of the
-/// instructions tracing adds to it (callgrind).
+/// table: splitting it into `char`s by a predicate cost a traced `get_task` about 5,000 of the
+/// 89,000 instructions tracing adds to it (callgrind).
 struct Words<'a> {
     rest: &'a [u8],
 }

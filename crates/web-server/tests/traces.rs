@@ -119,6 +119,7 @@ async fn a_request_continues_the_incoming_trace_with_a_span_per_call_and_stateme
     assert_eq!(names, ["get_project", "get_task", "list_tasks"], "a span per call of the batch");
     for call in &calls {
         assert_eq!(call.parent_span_id, request.span_id, "{} is the request's child", call.name);
+        assert_eq!(attribute(call, "method"), None, "the log's `method` of {} is not exported", call.name);
     }
     let failed = calls.iter().find(|s| s.name == "get_task").unwrap();
     assert_eq!(attribute(failed, "rpc.jsonrpc.error_code"), Some(AnyValue::IntValue(-32004)));
