@@ -166,6 +166,11 @@ export async function deliver() {
     write_p50_ms: ms(percentile(wl, 50)), write_p99_ms: ms(percentile(wl, 99)),
     expected, received: got, lost: expected - got,
     writes_short: writes.filter((w) => w.ok && w.received < w.expected).length,
+    // The first few short writes, to find where they fell: sent this many ms into the run.
+    short_writes: writes.filter((w) => w.ok && w.received < w.expected).slice(0, 10).map((w) => ({
+      seq: w.seq, op: w.op, project: w.project, task: w.taskId, received: w.received, expected: w.expected,
+      sent_ms: ms(w.tSent - tStart),
+    })),
     ...stats, notifications_before_writes: beforeWrites,
     latency_from_answer_ms: { p50: ms(percentile(fromAnswer, 50)), p99: ms(percentile(fromAnswer, 99)), max: ms(fromAnswer[fromAnswer.length - 1]), negative_share: ms(fromAnswer.filter((v) => v < 0).length / (fromAnswer.length || 1)) },
     latency_from_mtime_ms: { p50: ms(percentile(fromMtime, 50)), p99: ms(percentile(fromMtime, 99)), max: ms(fromMtime[fromMtime.length - 1]) },

@@ -399,29 +399,48 @@ pub const INTEREST_LASTS: Duration = Duration::from_secs(60);
 /// How long [`declare_interest`] waits at most for the writes in flight to end.
 const IN_FLIGHT_WAIT: Duration = Duration::from_secs(10);
 
-/// Declares that `instance` wants changes announced for [`INTEREST_LASTS`] from now (changes are
-/// captured only while some instance does: see the migration `live_interest`).
+/// Declares that `instance` wants changes captured for [`INTEREST_LASTS`] from now, for
+/// `readers`: changes to tasks only some member of whose project is among them, of any instance
+/// (see the migrations `live_interest` and `live_readers`). `readers` replaces the instance's
+/// earlier list.
 ///
-/// `first`: this instance's interest had lapsed (or never was), so writes in flight may have
-/// looked before the declaration and will not be announced; waits for them to end (at most
-/// [`IN_FLIGHT_WAIT`]), so that whatever commits after this returns is announced. Only the first
-/// subscription after a quiet spell pays this, some milliseconds.
-pub async fn declare_interest(mm: &ModelManager, instance: &str, first: bool) -> Result<()> {
+/// `wait`: some of `readers` are new (or the instance's interest had lapsed), so writes in
+/// flight may have looked before the declaration and will not be captured for them; waits for
+/// those writes to end (at most [`IN_FLIGHT_WAIT`]), so that whatever commits after this returns
+/// is captured. Only a user's first subscription on the instance pays this, some milliseconds.
+pub async fn declare_interest(mm: &ModelManager, instance: &str, readers: &[i64], wait: bool) -> Result<()> {
     sqlx::query(
-        "INSERT INTO live_interest (instance, until) VALUES ($1, now() + make_interval(secs => $2))
-         ON CONFLICT (instance) DO UPDATE SET until = excluded.until",
+        "WITH interest AS (
+             INSERT INTO live_interest (instance, until) VALUES ($1, now() + make_interval(secs => $2))
+             ON CONFLICT (instance) DO UPDATE SET until = excluded.until
+             RETURNING instance
+         ), gone AS (
+             DELETE FROM live_reader WHERE instance = $1 AND user_id <> ALL ($3)
+         )
+         INSERT INTO live_reader (user_id, instance)
+         SELECT reader, interest.instance FROM interest, unnest($3::bigint[]) AS reader
+         ON CONFLICT DO NOTHING",
     )
     .bind(instance)
     .bind(INTEREST_LASTS.as_secs_f64())
+    .bind(readers)
     .execute(mm.db())
     .await?;
-    if !first {
+    if !wait {
         return Ok(());
     }
-    // The transactions in flight now, some of which may have looked before the row committed.
-    let in_flight: Vec<String> = sqlx::query_scalar("SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x")
-        .fetch_all(mm.db())
-        .await?;
+    // The transactions in flight now, some of which may have looked before the row committed:
+    // those the snapshot lists, and those with ids from its `xmax` (past the newest that had
+    // ended, which it does not list) to the one this statement takes.
+    let in_flight: Vec<String> = sqlx::query_scalar(
+        "SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+         UNION ALL
+         SELECT x::text FROM generate_series(
+             pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+             pg_current_xact_id()::text::bigint - 1) AS x",
+    )
+    .fetch_all(mm.db())
+    .await?;
     let deadline = tokio::time::Instant::now() + IN_FLIGHT_WAIT;
     while !in_flight.is_empty() && tokio::time::Instant::now() < deadline {
         let running: i64 = sqlx::query_scalar(
@@ -438,7 +457,7 @@ pub async fn declare_interest(mm: &ModelManager, instance: &str, first: bool) ->
     Ok(())
 }
 
-/// Withdraws `instance`'s interest (its last subscription went, or it stops).
+/// Withdraws `instance`'s interest and its readers (its last subscription went, or it stops).
 pub async fn withdraw_interest(mm: &ModelManager, instance: &str) -> Result<()> {
     sqlx::query("DELETE FROM live_interest WHERE instance = $1").bind(instance).execute(mm.db()).await?;
     Ok(())

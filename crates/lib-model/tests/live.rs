@@ -3,11 +3,12 @@
 
 mod common;
 
-use common::{listening, next_batch, project, task, user};
+use common::{listening, next_batch, project, reader, task, user};
 use lib_model::base::DbBmc;
 use lib_model::live::{Delivered, Delivery, LiveEvent, LiveFilter, Op, Subscriber};
 use lib_model::member::{MemberBmc, Role};
 use lib_model::project::{Project, ProjectBmc, ProjectForUpdate};
+use lib_model::sqlx::Connection as _;
 use lib_model::task::{Task, TaskBmc, TaskForUpdate};
 use lib_model::test_support::TestDb;
 use lib_model::{Ctx, ModelManager};
@@ -51,7 +52,7 @@ async fn tasks_for(mm: &ModelManager, batch: i64, subscribers: &[Subscriber<'_>]
 async fn a_filter_matches_the_row_before_or_after_an_update() {
     let db = TestDb::new().await;
     let (mm, mut feed) = listening(&db).await;
-    let alice = user(&mm, "alice").await;
+    let alice = reader(&db, &mm, "alice").await;
     let project_id = project(&alice, &mm, "Alpha").await;
     let open = filter(&alice, json!({"done": false}));
     let subscribers = [
@@ -85,8 +86,8 @@ async fn a_filter_matches_the_row_before_or_after_an_update() {
 async fn access_is_checked_at_delivery_and_follows_membership() {
     let db = TestDb::new().await;
     let (mm, mut feed) = listening(&db).await;
-    let alice = user(&mm, "alice").await;
-    let bob = user(&mm, "bob").await;
+    let alice = reader(&db, &mm, "alice").await;
+    let bob = reader(&db, &mm, "bob").await;
     let project_id = project(&alice, &mm, "Alpha").await;
     let _ = next_batch(&mut feed, "project").await;
     let bobs = [Subscriber { key: 7, user_id: bob.user_id(), filter: None }];
@@ -112,9 +113,9 @@ async fn access_is_checked_at_delivery_and_follows_membership() {
 async fn a_deleted_project_goes_to_those_who_were_its_members() {
     let db = TestDb::new().await;
     let (mm, mut feed) = listening(&db).await;
-    let alice = user(&mm, "alice").await;
-    let bob = user(&mm, "bob").await;
-    let carol = user(&mm, "carol").await;
+    let alice = reader(&db, &mm, "alice").await;
+    let bob = reader(&db, &mm, "bob").await;
+    let carol = reader(&db, &mm, "carol").await;
     let project_id = project(&alice, &mm, "Alpha").await;
     let subscribers = [
         Subscriber { key: 1, user_id: bob.user_id(), filter: None },
@@ -150,7 +151,7 @@ async fn a_deleted_project_goes_to_those_who_were_its_members() {
 async fn a_rolled_back_change_is_never_announced() {
     let db = TestDb::new().await;
     let (mm, mut feed) = listening(&db).await;
-    let alice = user(&mm, "alice").await;
+    let alice = reader(&db, &mm, "alice").await;
     let project_id = project(&alice, &mm, "Alpha").await;
     let everyone = [Subscriber { key: 1, user_id: alice.user_id(), filter: None }];
 
@@ -171,7 +172,7 @@ async fn a_batch_is_delivered_row_by_row_up_to_its_bound() {
     use lib_model::sqlx::{self, Connection as _};
     let db = TestDb::new().await;
     let (mm, mut feed) = listening(&db).await;
-    let alice = user(&mm, "alice").await;
+    let alice = reader(&db, &mm, "alice").await;
     let project_id = project(&alice, &mm, "Bulk").await;
     let everyone = [Subscriber { key: 1, user_id: alice.user_id(), filter: None }];
     let mut conn = sqlx::PgConnection::connect(db.url()).await.unwrap();
@@ -198,8 +199,8 @@ async fn only_rows_a_subscriber_may_see_count_toward_the_bound() {
     use lib_model::sqlx::{self, Connection as _};
     let db = TestDb::new().await;
     let (mm, mut feed) = listening(&db).await;
-    let alice = user(&mm, "alice").await;
-    let bob = user(&mm, "bob").await;
+    let alice = reader(&db, &mm, "alice").await;
+    let bob = reader(&db, &mm, "bob").await;
     let hidden = project(&alice, &mm, "Hidden from bob").await;
     let shared = project(&bob, &mm, "Bob's").await;
     let bobs = [Subscriber { key: 1, user_id: bob.user_id(), filter: None }];
@@ -236,7 +237,7 @@ async fn more_filters_than_one_statement_holds_are_all_matched_in_order() {
     use lib_model::live::FILTERS_PER_STATEMENT;
     let db = TestDb::new().await;
     let (mm, mut feed) = listening(&db).await;
-    let alice = user(&mm, "alice").await;
+    let alice = reader(&db, &mm, "alice").await;
     let project_id = project(&alice, &mm, "Many views").await;
     let titles: Vec<String> = (0..FILTERS_PER_STATEMENT + 2).map(|n| format!("title {n}")).collect();
     let filters: Vec<LiveFilter> = titles.iter().map(|title| filter(&alice, json!({"title": title}))).collect();
@@ -263,14 +264,14 @@ async fn nothing_is_captured_while_no_instance_wants_changes() {
     use lib_model::live::{declare_interest, withdraw_interest};
     let db = TestDb::new().await;
     let (mm, mut feed) = listening(&db).await;
-    let alice = user(&mm, "alice").await;
+    let alice = reader(&db, &mm, "alice").await;
     let project_id = project(&alice, &mm, "Quiet").await;
     let everyone = [Subscriber { key: 1, user_id: alice.user_id(), filter: None }];
     let _ = next_batch(&mut feed, "project").await;
 
     withdraw_interest(&mm, "test").await.unwrap();
     task(&alice, &mm, project_id, "unseen").await;
-    declare_interest(&mm, "test", true).await.unwrap();
+    declare_interest(&mm, "test", &[alice.user_id()], true).await.unwrap();
     task(&alice, &mm, project_id, "seen").await;
     let got = tasks_for(&mm, next_batch(&mut feed, "task").await, &everyone).await;
     assert_eq!(
@@ -278,4 +279,32 @@ async fn nothing_is_captured_while_no_instance_wants_changes() {
         ["seen"],
         "the first batch is the second task's"
     );
+}
+
+#[tokio::test]
+async fn a_task_change_is_captured_only_when_a_member_of_its_project_has_subscribers() {
+    let db = TestDb::new().await;
+    let (mm, mut feed) = listening(&db).await;
+    let alice = reader(&db, &mm, "alice").await;
+    let bob = user(&mm, "bob").await;
+    let watched = project(&alice, &mm, "Watched").await;
+    let unwatched = project(&bob, &mm, "Unwatched").await;
+    let alices = [Subscriber { key: 1, user_id: alice.user_id(), filter: None }];
+
+    task(&bob, &mm, unwatched, "no one subscribes to bob's").await;
+    task(&alice, &mm, watched, "alice subscribes").await;
+    let mut conn = lib_model::sqlx::PgConnection::connect(db.url()).await.unwrap();
+    let first: i64 = lib_model::sqlx::query_scalar("SELECT count(*) FROM live_change WHERE entity = 'task'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(first, 1, "bob's task was not captured");
+    let got = tasks_for(&mm, next_batch(&mut feed, "task").await, &alices).await;
+    assert_eq!(got.iter().map(|d| d.row.title.as_str()).collect::<Vec<_>>(), ["alice subscribes"]);
+
+    // Once alice may see bob's project, its changes are captured for her.
+    MemberBmc::add(&bob, &mm, unwatched, "alice", Role::Viewer).await.unwrap();
+    task(&bob, &mm, unwatched, "shared with alice").await;
+    let got = tasks_for(&mm, next_batch(&mut feed, "task").await, &alices).await;
+    assert_eq!(got.iter().map(|d| d.row.title.as_str()).collect::<Vec<_>>(), ["shared with alice"]);
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{listening, next_batch, project, user};
+use common::{listening, next_batch, project, reader};
 use lib_model::live::LiveEvent;
 use lib_model::sqlx::{self, Connection as _, PgConnection};
 use lib_model::test_support::TestDb;
@@ -32,7 +32,7 @@ async fn writing<'c>(
 async fn a_transaction_that_commits_after_a_later_one_is_still_read() {
     let db = TestDb::new().await;
     let (mm, mut feed) = listening(&db).await;
-    let alice = user(&mm, "alice").await;
+    let alice = reader(&db, &mm, "alice").await;
     let project_id = project(&alice, &mm, "Overlap").await;
     let mut first_conn = PgConnection::connect(db.url()).await.unwrap();
     let mut second_conn = PgConnection::connect(db.url()).await.unwrap();
@@ -47,13 +47,39 @@ async fn a_transaction_that_commits_after_a_later_one_is_still_read() {
     assert_eq!(next_batch(&mut feed, "task").await, slow_batch, "read once committed, though numbered below");
 }
 
+/// Postgres' snapshots do not list the transactions whose ids are past the newest one that had
+/// ended (their `xmax`): here the later writer, while the earlier one's commit is read. Without
+/// them in the reader's mark, its change was never read (when no other transaction in the
+/// cluster ends in between, which would move the `xmax` past it).
+#[tokio::test]
+async fn a_transaction_with_a_newer_id_than_one_that_commits_first_is_still_read() {
+    let db = TestDb::new().await;
+    let (mm, mut feed) = listening(&db).await;
+    let alice = reader(&db, &mm, "alice").await;
+    let project_id = project(&alice, &mm, "Ids").await;
+    let mut early_conn = PgConnection::connect(db.url()).await.unwrap();
+    let mut late_conn = PgConnection::connect(db.url()).await.unwrap();
+
+    // The early one takes its id first; the late one takes its id, and its change's number, next.
+    let mut early = early_conn.begin().await.unwrap();
+    let early_batch: i64 = sqlx::query_scalar("SELECT txid_current()").fetch_one(&mut *early).await.unwrap();
+    let (late, late_batch) = writing(&mut late_conn, project_id, alice.user_id(), 1).await;
+    assert!(late_batch > early_batch);
+    sqlx::query(INSERT).bind(project_id).bind("early").bind(alice.user_id()).execute(&mut *early).await.unwrap();
+    early.commit().await.unwrap();
+    assert_eq!(next_batch(&mut feed, "task").await, early_batch, "read while the late one runs");
+
+    late.commit().await.unwrap();
+    assert_eq!(next_batch(&mut feed, "task").await, late_batch, "read once committed");
+}
+
 #[tokio::test]
 async fn every_committed_transaction_is_read_once_in_commit_order() {
     const WRITERS: usize = 6;
     const TRANSACTIONS: usize = 30;
     let db = TestDb::new().await;
     let (mm, mut feed) = listening(&db).await;
-    let alice = user(&mm, "alice").await;
+    let alice = reader(&db, &mm, "alice").await;
     let project_id = project(&alice, &mm, "Busy").await;
 
     let writers = (0..WRITERS).map(|writer| {

@@ -10,9 +10,12 @@
 //! id (the triggers call `txid_current()` first), and a sequence hands out numbers in the order
 //! they are asked for. So, in the snapshot of one read, every row numbered below the highest
 //! visible one is either visible (its transaction committed) or belongs to a transaction in
-//! progress, listed in that snapshot. The next read takes the rows past that highest number,
-//! and the rows of the transactions then in progress: a batch is read, whole, by the first read
-//! that sees it committed, and by no other.
+//! progress as that snapshot sees it: one it lists (`pg_snapshot_xip`), or one whose id is at
+//! or past its `xmax`, which it does not list (ids handed out after the newest transaction
+//! that had ended: a writer that took its id after another, and its `seq` before it, is one
+//! while the other commits). The next read takes the rows past that highest number, and the
+//! rows of those transactions: a batch is read, whole, by the first read that sees it committed,
+//! and by no other.
 
 use super::LiveEvent;
 use crate::{Error, ModelManager, Result};
@@ -44,10 +47,12 @@ impl Default for Reading {
 }
 
 /// Where the last read stopped: the highest change it saw, and the transactions then in
-/// progress (by id), whose changes may still commit below it.
+/// progress, whose changes may still commit below it: those listed (by id), and every one from
+/// `xmax` on.
 struct Mark {
     last: i64,
     running: Vec<i64>,
+    xmax: i64,
 }
 
 /// Starts reading changes, and returns once a read has begun after this call: whatever commits
@@ -110,11 +115,12 @@ pub(crate) async fn read_changes(mm: ModelManager) {
 async fn first_mark(mm: &ModelManager) -> Result<Mark> {
     let row = sqlx::query(
         "SELECT coalesce((SELECT max(seq) FROM live_change), 0) AS last,
-                ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(pg_current_snapshot()) AS x) AS running",
+                ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(pg_current_snapshot()) AS x) AS running,
+                pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax",
     )
     .fetch_one(mm.db())
     .await?;
-    Ok(Mark { last: row.try_get("last")?, running: row.try_get("running")? })
+    Ok(Mark { last: row.try_get("last")?, running: row.try_get("running")?, xmax: row.try_get("xmax")? })
 }
 
 /// The batches committed since `mark` (entity by entity, a batch in the order of its last
@@ -132,11 +138,14 @@ async fn read_after(mm: &ModelManager, mark: &Mark) -> Result<(Mark, Vec<LiveEve
              UNION ALL
              SELECT entity, batch, seq FROM live_change
              WHERE batch BETWEEN $3 AND $4 AND batch = ANY($2) AND seq <= $1
+             UNION ALL
+             SELECT entity, batch, seq FROM live_change WHERE batch >= $6 AND seq <= $1
          ), batches AS (
              SELECT entity, batch, max(seq) AS top FROM seen GROUP BY entity, batch ORDER BY top LIMIT $5
          )
          SELECT (SELECT max(seq) FROM live_change) AS newest,
                 ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(pg_current_snapshot()) AS x) AS running,
+                pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax,
                 ARRAY(SELECT entity FROM batches ORDER BY top) AS entities,
                 ARRAY(SELECT batch FROM batches ORDER BY top) AS batches",
     )
@@ -145,12 +154,17 @@ async fn read_after(mm: &ModelManager, mark: &Mark) -> Result<(Mark, Vec<LiveEve
     .bind(low)
     .bind(high)
     .bind(MOST_BATCHES_PER_READ + 1)
+    .bind(mark.xmax)
     .fetch_one(mm.db())
     .await?;
     let newest: Option<i64> = row.try_get("newest")?;
     let entities: Vec<String> = row.try_get("entities")?;
     let batches: Vec<i64> = row.try_get("batches")?;
-    let next = Mark { last: newest.unwrap_or(mark.last).max(mark.last), running: row.try_get("running")? };
+    let next = Mark {
+        last: newest.unwrap_or(mark.last).max(mark.last),
+        running: row.try_get("running")?,
+        xmax: row.try_get("xmax")?,
+    };
     if batches.len() as i64 > MOST_BATCHES_PER_READ {
         tracing::info!(
             "more than {MOST_BATCHES_PER_READ} batches of live changes at once; their subscribers start over"
@@ -174,6 +188,7 @@ mod tests {
                INSERT INTO \"user\" (username, pwd) VALUES ('bound' || clock_timestamp(), 'x') RETURNING id INTO u;
                INSERT INTO project (owner_id, name, cid, ctime, mid, mtime) VALUES (u, 'Bound', u, now(), u, now())
                  RETURNING id INTO p;
+               INSERT INTO live_reader (user_id, instance) VALUES (u, 'test');
                COMMIT;
                FOR i IN 1..{count} LOOP
                  INSERT INTO task (project_id, title, cid, ctime, mid, mtime) VALUES (p, 'row', u, now(), u, now());
@@ -188,7 +203,7 @@ mod tests {
     async fn one_read_hands_on_at_most_its_bound_of_batches_and_past_it_says_lost() {
         let db = TestDb::new().await;
         let mm = db.mm();
-        // Captured, as while an instance has subscribers.
+        // Captured, as while an instance has subscribers (the writer among its readers, below).
         sqlx::query("INSERT INTO live_interest (instance, until) VALUES ('test', now() + interval '1 hour')")
             .execute(mm.db())
             .await

@@ -37,6 +37,20 @@ pub async fn user(mm: &ModelManager, name: &str) -> Ctx {
     Ctx::for_user(id)
 }
 
+/// A user with subscribers, as far as capture goes: their changes are captured for the
+/// instance of [`listening`] (as `declare_interest` would list them among its readers).
+pub async fn reader(db: &TestDb, mm: &ModelManager, name: &str) -> Ctx {
+    use lib_model::sqlx::Connection as _;
+    let ctx = user(mm, name).await;
+    let mut conn = lib_model::sqlx::PgConnection::connect(db.url()).await.unwrap();
+    lib_model::sqlx::query("INSERT INTO live_reader (user_id, instance) VALUES ($1, 'test')")
+        .bind(ctx.user_id())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    ctx
+}
+
 pub async fn project(ctx: &Ctx, mm: &ModelManager, name: &str) -> i64 {
     ProjectBmc::create(ctx, mm, ProjectForCreate { name: name.into() }).await.unwrap().id
 }
@@ -97,12 +111,13 @@ pub fn raw(value: &Value) -> Box<serde_json::value::RawValue> {
     serde_json::value::to_raw_value(value).expect("a Value serializes")
 }
 
-/// A manager with changes captured (an instance's interest declared) and read, and its feed.
+/// A manager with changes captured (an instance's interest declared, for the users made with
+/// [`reader`]) and read, and its feed.
 pub async fn listening(db: &TestDb) -> (ModelManager, Receiver<LiveEvent>) {
     let mm = db.mm();
     let feed = mm.live_feed();
     tokio::spawn(lib_model::notifications::run_listener(mm.clone()));
-    lib_model::live::declare_interest(&mm, "test", true).await.unwrap();
+    lib_model::live::declare_interest(&mm, "test", &[], true).await.unwrap();
     lib_model::live::start_reading(&mm).await.unwrap();
     (mm, feed)
 }

@@ -9,18 +9,18 @@
 //! is full is closed with 1013, as is every socket with subscriptions when announcements may
 //! have been missed (the feed was lost or lagged, a delivery failed): the client lists again.
 
+mod interest;
 mod outbox;
 
 pub(crate) use outbox::{CloseCode, Registration, Socket};
 
 use lib_core::Config;
 use lib_model::ModelManager;
-use lib_model::live::{self, INTEREST_LASTS};
 use lib_rpc::live::{LiveEntity, LiveEvent, LiveFilter, Subscriber, changed_message};
 use outbox::Outbox;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 /// The most announcements of one entity delivered by one statement.
@@ -29,12 +29,6 @@ const BATCHES_AT_ONCE: usize = 256;
 /// Planning the delivery statement costs about as much as delivering a hundred changes with it,
 /// so under load (a hundred writes in this time) gathering halves its cost per change.
 const GATHER_FOR: Duration = Duration::from_millis(50);
-
-/// A declared interest is renewed when it would lapse within this.
-const RENEW_WITHIN: Duration = Duration::from_secs(30);
-/// This instance's clock and the database's may differ by this much at most, as far as the
-/// interest's deadline goes.
-const INTEREST_MARGIN: Duration = Duration::from_secs(5);
 
 /// Aborts the task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -70,8 +64,7 @@ pub(crate) struct Hub {
     mm: ModelManager,
     /// This instance's name in `live_interest`.
     instance: String,
-    /// Until when (by this clock, with a margin) this instance's interest is declared.
-    interest: tokio::sync::Mutex<Option<Instant>>,
+    interest: tokio::sync::Mutex<interest::Interest>,
     max_per_user: usize,
     max_subscriptions: usize,
     send_queue: usize,
@@ -83,7 +76,7 @@ impl Hub {
             registry: Mutex::default(),
             mm,
             instance: uuid::Uuid::new_v4().to_string(),
-            interest: tokio::sync::Mutex::new(None),
+            interest: tokio::sync::Mutex::default(),
             max_per_user: config.ws_max_per_user,
             max_subscriptions: config.ws_max_subscriptions,
             send_queue: config.ws_send_queue,
@@ -107,58 +100,6 @@ impl Hub {
         let (socket, outbox) = outbox::open(self, user_id, id, self.send_queue);
         registry.sockets.insert(id, outbox);
         Ok(socket)
-    }
-
-    /// Makes sure changes are captured and read for this instance for a while yet: declares its
-    /// interest when it lapses within [`RENEW_WITHIN`] (waiting, the first time, for the writes
-    /// in flight that may not be captured, and for reading to begin). The caller adds its
-    /// subscription before letting go of the answer, so that [`Hub::keep_interest`] never
-    /// withdraws an interest between the two.
-    async fn want_changes(&self) -> lib_model::Result<tokio::sync::MutexGuard<'_, Option<Instant>>> {
-        let mut interest = self.interest.lock().await;
-        let now = Instant::now();
-        if interest.is_some_and(|until| until > now + RENEW_WITHIN) {
-            return Ok(interest);
-        }
-        let first = interest.is_none_or(|until| until <= now);
-        live::declare_interest(&self.mm, &self.instance, first).await?;
-        if first {
-            live::start_reading(&self.mm).await?;
-        }
-        *interest = Some(now + INTEREST_LASTS - INTEREST_MARGIN);
-        Ok(interest)
-    }
-
-    /// While this instance has subscriptions, keeps its interest declared; withdraws it (and
-    /// stops reading) once it has none. If the declaration lapsed meanwhile (the database did
-    /// not answer), changes may have gone uncaptured: the subscribers start over.
-    async fn keep_interest(self: Arc<Self>) {
-        let mut every = tokio::time::interval(RENEW_WITHIN / 2);
-        loop {
-            every.tick().await;
-            let mut interest = self.interest.lock().await;
-            let subscribed = self.registry().subscriptions.values().any(|entries| !entries.is_empty());
-            let now = Instant::now();
-            match (*interest, subscribed) {
-                (None, _) => {}
-                (Some(_), false) => {
-                    live::stop_reading(&self.mm);
-                    if live::withdraw_interest(&self.mm, &self.instance).await.is_ok() {
-                        *interest = None;
-                    }
-                }
-                (Some(until), true) if until <= now => {
-                    *interest = None;
-                    drop(interest);
-                    self.restart_subscribers();
-                }
-                (Some(until), true) if until > now + RENEW_WITHIN => {}
-                (Some(_), true) => match live::declare_interest(&self.mm, &self.instance, false).await {
-                    Ok(()) => *interest = Some(now + INTEREST_LASTS - INTEREST_MARGIN),
-                    Err(error) => tracing::warn!(%error, "could not renew this instance's interest in changes"),
-                },
-            }
-        }
     }
 
     fn add(&self, entity: LiveEntity, entry: Entry) -> i64 {
