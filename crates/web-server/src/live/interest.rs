@@ -36,6 +36,11 @@ impl Hub {
         let now = Instant::now();
         let lapsed = interest.until.is_none_or(|until| until <= now);
         if lapsed {
+            if interest.until.is_some() {
+                // It lapsed before `keep_interest` saw it: the subscriptions here may have
+                // missed changes, and the readers declared anew are this user alone.
+                self.restart_subscribers();
+            }
             interest.readers.clear();
         }
         let new_reader = !interest.readers.contains(&user_id);
@@ -103,6 +108,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::live::CloseCode;
     use lib_model::sqlx::{self, Connection as _, PgConnection};
     use lib_model::test_support::TestDb;
     use lib_rpc::live::{LiveEntity, Subscriptions as _};
@@ -137,5 +143,21 @@ mod tests {
         drop(bob);
         hub.tend_interest().await;
         assert_eq!(declared(&db).await, (vec![], false), "no subscription left: nothing declared");
+    }
+
+    #[tokio::test]
+    async fn an_interest_that_lapsed_unnoticed_restarts_the_subscribers_before_the_next_declaration() {
+        let db = TestDb::new().await;
+        let mm = db.mm();
+        tokio::spawn(lib_model::notifications::run_listener(mm.clone()));
+        let hub = Arc::new(Hub::new(&db.config(), mm));
+        let (alice, bob) = (hub.open(1).unwrap(), hub.open(2).unwrap());
+        alice.registration.subscribe(LiveEntity::Task, None).await.unwrap();
+        // As if the database had not answered the renewals for a minute.
+        hub.interest.lock().await.until = Some(Instant::now() - Duration::from_secs(1));
+
+        bob.registration.subscribe(LiveEntity::Task, None).await.unwrap();
+        assert_eq!(*alice.close.borrow(), Some(CloseCode::TryAgainLater), "alice may have missed changes");
+        assert_eq!(declared(&db).await, (vec![2], true), "declared anew: bob alone");
     }
 }
