@@ -9,10 +9,10 @@
 -- A reader is declared with its instance's interest, and counts while that interest lasts. Who
 -- is a reader changes as in live_interest: the instance that adds one waits, before the
 -- subscription is answered, for the transactions in flight, which may have looked before the
--- row was committed (lib_model::live::declare_interest).
+-- row was committed (lib_model::live::wait_for_writes_in_flight).
 --
 -- Access gained concurrently with a write: a write whose statement did not yet see the new
--- member's membership does not capture for them (as if it had committed before the grant).
+-- membership does not capture for the new member (docs/api.md says when that shows).
 -- Access lost: the change is captured, and delivery, which checks access again, leaves them out.
 --
 -- Projects and memberships keep the instance-wide gate (live_wanted): they change rarely, and a

@@ -1,8 +1,9 @@
 //! Live updates, the model's side: which changes were committed, and who may see them.
 //!
 //! While some instance wants them ([`declare_interest`]), triggers write every change to a
-//! project or a task into `live_change` (the row before and after), a transaction's changes one
-//! batch (see the migrations `live_*`); each instance with subscribers reads the batches as they
+//! project, and every change to a task some member of whose project is among the instances'
+//! readers, into `live_change` (the row before and after), a transaction's changes one batch
+//! (see the migrations `live_*`); each instance with subscribers reads the batches as they
 //! commit (`read.rs`) and hands them to [`ModelManager::live_feed`].
 //! [`deliveries`] then answers, for some batches and every subscriber of their entity, the rows
 //! each subscriber may see and whose filter matches the row before or after the change, in one
@@ -396,7 +397,7 @@ pub async fn forget_through(mm: &ModelManager, seq: i64) -> Result<u64> {
 /// How long an instance's declared interest in changes lasts unless it declares it again.
 pub const INTEREST_LASTS: Duration = Duration::from_secs(60);
 
-/// How long [`declare_interest`] waits at most for the writes in flight to end.
+/// How long [`wait_for_writes_in_flight`] waits at most.
 const IN_FLIGHT_WAIT: Duration = Duration::from_secs(10);
 
 /// Declares that `instance` wants changes captured for [`INTEREST_LASTS`] from now, for
@@ -404,11 +405,9 @@ const IN_FLIGHT_WAIT: Duration = Duration::from_secs(10);
 /// (see the migrations `live_interest` and `live_readers`). `readers` replaces the instance's
 /// earlier list.
 ///
-/// `wait`: some of `readers` are new (or the instance's interest had lapsed), so writes in
-/// flight may have looked before the declaration and will not be captured for them; waits for
-/// those writes to end (at most [`IN_FLIGHT_WAIT`]), so that whatever commits after this returns
-/// is captured. Only a user's first subscription on the instance pays this, some milliseconds.
-pub async fn declare_interest(mm: &ModelManager, instance: &str, readers: &[i64], wait: bool) -> Result<()> {
+/// Writes in flight may have looked before the declaration, and will not be captured for a
+/// reader it adds: [`wait_for_writes_in_flight`] before telling that reader its changes come.
+pub async fn declare_interest(mm: &ModelManager, instance: &str, readers: &[i64]) -> Result<()> {
     sqlx::query(
         "WITH interest AS (
              INSERT INTO live_interest (instance, until) VALUES ($1, now() + make_interval(secs => $2))
@@ -426,10 +425,14 @@ pub async fn declare_interest(mm: &ModelManager, instance: &str, readers: &[i64]
     .bind(readers)
     .execute(mm.db())
     .await?;
-    if !wait {
-        return Ok(());
-    }
-    // The transactions in flight now, some of which may have looked before the row committed:
+    Ok(())
+}
+
+/// Waits for the writes in flight now to end (at most [`IN_FLIGHT_WAIT`]): after a
+/// [`declare_interest`], whatever commits once this returns is captured for its readers. Some
+/// milliseconds, usually; a transaction left open holds it for the whole bound.
+pub async fn wait_for_writes_in_flight(mm: &ModelManager) -> Result<()> {
+    // The transactions in flight now, some of which may have looked before the declaration:
     // those the snapshot lists, and those with ids from its `xmax` (past the newest that had
     // ended, which it does not list) to the one this statement takes.
     let in_flight: Vec<String> = sqlx::query_scalar(

@@ -261,7 +261,7 @@ async fn more_filters_than_one_statement_holds_are_all_matched_in_order() {
 
 #[tokio::test]
 async fn nothing_is_captured_while_no_instance_wants_changes() {
-    use lib_model::live::{declare_interest, withdraw_interest};
+    use lib_model::live::{declare_interest, wait_for_writes_in_flight, withdraw_interest};
     let db = TestDb::new().await;
     let (mm, mut feed) = listening(&db).await;
     let alice = reader(&db, &mm, "alice").await;
@@ -271,7 +271,8 @@ async fn nothing_is_captured_while_no_instance_wants_changes() {
 
     withdraw_interest(&mm, "test").await.unwrap();
     task(&alice, &mm, project_id, "unseen").await;
-    declare_interest(&mm, "test", &[alice.user_id()], true).await.unwrap();
+    declare_interest(&mm, "test", &[alice.user_id()]).await.unwrap();
+    wait_for_writes_in_flight(&mm).await.unwrap();
     task(&alice, &mm, project_id, "seen").await;
     let got = tasks_for(&mm, next_batch(&mut feed, "task").await, &everyone).await;
     assert_eq!(

@@ -117,7 +117,8 @@ pub async fn listening(db: &TestDb) -> (ModelManager, Receiver<LiveEvent>) {
     let mm = db.mm();
     let feed = mm.live_feed();
     tokio::spawn(lib_model::notifications::run_listener(mm.clone()));
-    lib_model::live::declare_interest(&mm, "test", &[], true).await.unwrap();
+    lib_model::live::declare_interest(&mm, "test", &[]).await.unwrap();
+    lib_model::live::wait_for_writes_in_flight(&mm).await.unwrap();
     lib_model::live::start_reading(&mm).await.unwrap();
     (mm, feed)
 }

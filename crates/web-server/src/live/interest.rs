@@ -22,16 +22,52 @@ pub(super) struct Interest {
     /// The users whose changes are captured for this instance: those with subscriptions here,
     /// and, until the next renewal, those whose last one went.
     readers: HashSet<i64>,
+    /// Readers whose first subscription still waits for the writes that were in flight when
+    /// they were declared: their other subscriptions wait too before they answer.
+    settling: HashSet<i64>,
+}
+
+/// A subscription on its way in ([`Hub::want_changes`]): until it is dropped (once the
+/// subscription is in the registry, or was refused), its user counts as subscribed, so that
+/// [`Hub::tend_interest`] keeps them a reader.
+pub(super) struct Incoming<'h> {
+    hub: &'h Hub,
+    user_id: i64,
+}
+
+impl Drop for Incoming<'_> {
+    fn drop(&mut self) {
+        let mut registry = self.hub.registry();
+        if let Some(count) = registry.incoming.get_mut(&self.user_id) {
+            *count -= 1;
+            if *count == 0 {
+                registry.incoming.remove(&self.user_id);
+            }
+        }
+    }
 }
 
 impl Hub {
-    /// Makes sure `user_id`'s changes are captured and read for this instance for a while yet:
-    /// declares the instance's interest, with `user_id` among its readers, when the user is not
-    /// one yet or the interest lapses within [`RENEW_WITHIN`] (waiting, for a new reader, for
-    /// the writes in flight that may not be captured, and the first time for reading to begin).
-    /// The caller adds its subscription before letting go of the answer, so that
-    /// [`Hub::keep_interest`] never withdraws a reader between the two.
-    pub(super) async fn want_changes(&self, user_id: i64) -> lib_model::Result<tokio::sync::MutexGuard<'_, Interest>> {
+    /// Makes sure `user_id`'s changes are captured and read for this instance for a while yet
+    /// ([`Hub::declare_reader`]), and, for a new reader, that the writes in flight when they
+    /// were declared, which may not be captured for them, have ended. That wait holds no lock:
+    /// other subscriptions go on meanwhile. The caller adds its subscription before it drops
+    /// the answer.
+    pub(super) async fn want_changes(&self, user_id: i64) -> lib_model::Result<Incoming<'_>> {
+        *self.registry().incoming.entry(user_id).or_default() += 1;
+        let incoming = Incoming { hub: self, user_id };
+        if self.declare_reader(user_id).await? {
+            live::wait_for_writes_in_flight(&self.mm).await?;
+            self.interest.lock().await.settling.remove(&user_id);
+        }
+        Ok(incoming)
+    }
+
+    /// Declares the instance's interest, with `user_id` among its readers, when the user is not
+    /// one yet or the interest lapses within [`RENEW_WITHIN`] (and the first time, waits for
+    /// reading to begin). Answers whether the caller must wait for the writes in flight: the
+    /// user is a new reader, or one whose first wait has not ended.
+    async fn declare_reader(&self, user_id: i64) -> lib_model::Result<bool> {
         let mut interest = self.interest.lock().await;
         let now = Instant::now();
         let lapsed = interest.until.is_none_or(|until| until <= now);
@@ -42,21 +78,24 @@ impl Hub {
                 self.restart_subscribers();
             }
             interest.readers.clear();
+            interest.settling.clear();
         }
         let new_reader = !interest.readers.contains(&user_id);
-        if !new_reader && interest.until.is_some_and(|until| until > now + RENEW_WITHIN) {
-            return Ok(interest);
+        if new_reader || interest.until.is_none_or(|until| until <= now + RENEW_WITHIN) {
+            let mut readers: Vec<i64> = interest.readers.iter().copied().chain([user_id]).collect();
+            readers.sort_unstable();
+            readers.dedup();
+            live::declare_interest(&self.mm, &self.instance, &readers).await?;
+            if lapsed {
+                live::start_reading(&self.mm).await?;
+            }
+            interest.readers.insert(user_id);
+            interest.until = Some(now + INTEREST_LASTS - INTEREST_MARGIN);
+            if new_reader {
+                interest.settling.insert(user_id);
+            }
         }
-        let mut readers: Vec<i64> = interest.readers.iter().copied().chain([user_id]).collect();
-        readers.sort_unstable();
-        readers.dedup();
-        live::declare_interest(&self.mm, &self.instance, &readers, new_reader).await?;
-        if lapsed {
-            live::start_reading(&self.mm).await?;
-        }
-        interest.readers.insert(user_id);
-        interest.until = Some(now + INTEREST_LASTS - INTEREST_MARGIN);
-        Ok(interest)
+        Ok(interest.settling.contains(&user_id))
     }
 
     /// While this instance has subscriptions, keeps its interest declared, and its readers those
@@ -71,17 +110,24 @@ impl Hub {
         }
     }
 
-    /// One look of [`Hub::keep_interest`]'s.
+    /// One look of [`Hub::keep_interest`]'s: the readers kept are those still subscribing (or
+    /// on their way in); a user is made a reader only by [`Hub::want_changes`], which waits.
     async fn tend_interest(&self) {
         let mut interest = self.interest.lock().await;
-        let subscribed: HashSet<i64> =
-            self.registry().subscriptions.values().flat_map(HashMap::values).map(|entry| entry.user_id).collect();
+        let subscribed: HashSet<i64> = {
+            let registry = self.registry();
+            let subscribing = registry.subscriptions.values().flat_map(HashMap::values).map(|entry| entry.user_id);
+            subscribing.chain(registry.incoming.keys().copied()).collect()
+        };
         let now = Instant::now();
         match interest.until {
             None => {}
             Some(_) if subscribed.is_empty() => {
-                live::stop_reading(&self.mm);
-                if live::withdraw_interest(&self.mm, &self.instance).await.is_ok() {
+                // Reading stops once the database has let go: otherwise the interest is still
+                // declared, and the next subscription would find no reading under way.
+                let withdrawn = live::withdraw_interest(&self.mm, &self.instance).await;
+                if withdrawn.is_ok() {
+                    live::stop_reading(&self.mm);
                     *interest = Interest::default();
                 }
             }
@@ -90,13 +136,17 @@ impl Hub {
                 drop(interest);
                 self.restart_subscribers();
             }
-            Some(until) if until > now + RENEW_WITHIN && subscribed == interest.readers => {}
-            Some(_) => {
-                let readers: Vec<i64> = subscribed.iter().copied().collect();
-                match live::declare_interest(&self.mm, &self.instance, &readers, false).await {
+            Some(until) => {
+                let kept: HashSet<i64> = interest.readers.intersection(&subscribed).copied().collect();
+                if until > now + RENEW_WITHIN && kept == interest.readers {
+                    return;
+                }
+                let readers: Vec<i64> = kept.iter().copied().collect();
+                match live::declare_interest(&self.mm, &self.instance, &readers).await {
                     Ok(()) => {
                         interest.until = Some(now + INTEREST_LASTS - INTEREST_MARGIN);
-                        interest.readers = subscribed;
+                        interest.settling.retain(|user| kept.contains(user));
+                        interest.readers = kept;
                     }
                     Err(error) => tracing::warn!(%error, "could not renew this instance's interest in changes"),
                 }
@@ -159,5 +209,30 @@ mod tests {
         bob.registration.subscribe(LiveEntity::Task, None).await.unwrap();
         assert_eq!(*alice.close.borrow(), Some(CloseCode::TryAgainLater), "alice may have missed changes");
         assert_eq!(declared(&db).await, (vec![2], true), "declared anew: bob alone");
+    }
+
+    #[tokio::test]
+    async fn a_new_reader_waits_for_the_writes_in_flight_without_holding_up_the_others() {
+        let db = TestDb::new().await;
+        let mm = db.mm();
+        tokio::spawn(lib_model::notifications::run_listener(mm.clone()));
+        let hub = Arc::new(Hub::new(&db.config(), mm));
+        let (alice, bob) = (hub.open(1).unwrap(), hub.open(2).unwrap());
+        bob.registration.subscribe(LiveEntity::Task, None).await.unwrap();
+
+        // A write in flight: a transaction that has its id and has not ended.
+        let mut conn = PgConnection::connect(db.url()).await.unwrap();
+        let mut open = conn.begin().await.unwrap();
+        sqlx::query("SELECT txid_current()").execute(&mut *open).await.unwrap();
+
+        let mut alices = alice.registration.subscribe(LiveEntity::Task, None);
+        let waiting = tokio::time::timeout(Duration::from_millis(300), &mut alices).await;
+        assert!(waiting.is_err(), "alice, a new reader, waits for the write in flight");
+        let bobs = tokio::time::timeout(Duration::from_secs(5), bob.registration.subscribe(LiveEntity::Project, None));
+        assert!(bobs.await.expect("bob, a reader already, answers meanwhile").is_ok());
+
+        open.commit().await.unwrap();
+        let answered = tokio::time::timeout(Duration::from_secs(5), alices).await;
+        assert!(answered.expect("alice answers once the write ended").is_ok());
     }
 }

@@ -57,6 +57,8 @@ struct Registry {
     sockets: HashMap<u64, Arc<Outbox>>,
     /// By entity, by key (unique in the hub).
     subscriptions: HashMap<LiveEntity, HashMap<i64, Entry>>,
+    /// Users with subscriptions on their way in ([`interest::Incoming`]), and how many.
+    incoming: HashMap<i64, usize>,
 }
 
 pub(crate) struct Hub {

@@ -134,7 +134,7 @@ impl Subscriptions for Registration {
                 return Err(lib_rpc::Error::TooManySubscriptions { limit });
             }
             // Changes are captured only while some instance wants them: from here on, this one.
-            let _wanted = self.hub.want_changes(self.user_id).await?;
+            let _incoming = self.hub.want_changes(self.user_id).await?;
             self.add(entity, filter)
         })
     }
