@@ -7,6 +7,14 @@ import {
 } from './lib.mjs';
 import { stats, loadState, makeSubs, openAll, closeAll } from './sockets.mjs';
 
+// The server's CPU time (user and system) in ms so far (NaN without LIVE_SERVER_PID).
+function cpuMs() {
+  if (!SERVER_PID) return NaN;
+  const fields = fs.readFileSync(`/proc/${SERVER_PID}/stat`, 'utf8').split(') ')[1].split(' ');
+  // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 // The server's resident memory in KiB (NaN without LIVE_SERVER_PID).
 function rssKiB() {
   if (!SERVER_PID) return NaN;
@@ -61,8 +69,16 @@ export async function deliver() {
   const perProject = new Array(nProjects).fill(0);
   for (const s of subs) perProject[s.user.project]++;
   log(`idle for ${IDLE_SECONDS} s with every socket subscribed`);
+  const idleFrom = { server: cpuMs(), tool: process.cpuUsage(), t: nowMs() };
   await sleep(IDLE_SECONDS * 1000);
   const rssAfter = rssKiB();
+  const idleFor = (nowMs() - idleFrom.t) / 1000;
+  const toolCpu = process.cpuUsage(idleFrom.tool);
+  // What the open sockets cost while nothing is written: the CPU each side spends a second.
+  const idleCpu = {
+    server_ms_per_s: Math.round((cpuMs() - idleFrom.server) / idleFor),
+    tool_ms_per_s: Math.round((toolCpu.user + toolCpu.system) / 1000 / idleFor),
+  };
   if (stats.notifications) log(`WARNING: ${stats.notifications} notifications arrived before any write`);
   const beforeWrites = stats.notifications;
 
@@ -176,7 +192,7 @@ export async function deliver() {
     latency_from_mtime_ms: { p50: ms(percentile(fromMtime, 50)), p99: ms(percentile(fromMtime, 99)), max: ms(fromMtime[fromMtime.length - 1]) },
     client_event_loop_delay_ms: { p50: ms(percentile(lagSorted, 50)), p99: ms(percentile(lagSorted, 99)), max: ms(lagSorted[lagSorted.length - 1]) },
     closed_during_run: closes.length, close_codes: [...new Set(closes)],
-    rss_before_kib: rssBefore, rss_after_kib: rssAfter, idle_seconds: IDLE_SECONDS,
+    rss_before_kib: rssBefore, rss_after_kib: rssAfter, idle_seconds: IDLE_SECONDS, idle_cpu: idleCpu,
     rss_per_socket_kib: ms((rssAfter - rssBefore) / SOCKETS),
   };
   fs.writeFileSync(OUT, JSON.stringify(results, null, 2));

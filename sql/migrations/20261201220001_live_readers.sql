@@ -3,11 +3,15 @@
 -- Until now any subscriber anywhere made every write to a task pay for its capture (its images
 -- into live_change), its reading and a look at who may see it: 1,000 sockets of a few users cost
 -- every other user's writes a quarter of their speed, though nothing was ever delivered to them.
--- Now each instance lists, besides its interest, the users it has subscribers for (live_reader),
--- and a task's triggers capture its change only when a member of its project is among them.
+-- Now each instance lists, in its live_interest row, the users it has subscribers for
+-- (`readers`), and a task's triggers capture its change only when a member of its project is
+-- among the readers of an instance whose interest lasts.
 --
--- A reader is declared with its instance's interest, and counts while that interest lasts. Who
--- is a reader changes as in live_interest: the instance that adds one waits, before the
+-- The readers are an array in the instance's row, not a table of their own: the condition runs
+-- for every row written, and this way it reads only relations the write has locked already
+-- (live_interest, project_member and its key), so it adds no lock to any write.
+--
+-- Who is a reader changes as the interest does: the instance that adds one waits, before the
 -- subscription is answered, for the transactions in flight, which may have looked before the
 -- row was committed (lib_model::live::wait_for_writes_in_flight).
 --
@@ -18,28 +22,20 @@
 -- Projects and memberships keep the instance-wide gate (live_wanted): they change rarely, and a
 -- new project's first member is written after the project row, by its own trigger.
 
-CREATE TABLE live_reader (
-    user_id   BIGINT NOT NULL,
-    instance  TEXT NOT NULL REFERENCES live_interest (instance) ON DELETE CASCADE,
-    -- The key serves the triggers' lookup by user.
-    PRIMARY KEY (user_id, instance)
-);
-CREATE INDEX live_reader_instance_idx ON live_reader (instance);
+ALTER TABLE live_interest ADD COLUMN readers BIGINT[] NOT NULL DEFAULT '{}';
 
--- Whether some member of the project has subscribers on an instance whose interest lasts. The
--- instance-wide look first: while no one subscribes, a write pays what it paid before.
--- PL/pgSQL, as live_wanted: its queries keep their plans for the session.
+-- Whether some member of the project has subscribers on an instance whose interest lasts. While
+-- no one subscribes, one look at an empty table, as live_wanted. PL/pgSQL, as live_wanted: its
+-- query keeps its plan for the session.
 CREATE FUNCTION live_wanted_in(of_project BIGINT) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM live_interest WHERE until > now()) THEN
-        RETURN false;
-    END IF;
     RETURN EXISTS (
         SELECT 1
-        FROM project_member m
-        JOIN live_reader r ON r.user_id = m.user_id
-        JOIN live_interest i ON i.instance = r.instance
-        WHERE m.project_id = of_project AND i.until > now()
+        FROM live_interest i
+        WHERE i.until > now()
+          AND EXISTS (
+              SELECT 1 FROM project_member m WHERE m.project_id = of_project AND m.user_id = ANY (i.readers)
+          )
     );
 END
 $$;

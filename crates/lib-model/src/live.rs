@@ -409,16 +409,9 @@ const IN_FLIGHT_WAIT: Duration = Duration::from_secs(10);
 /// reader it adds: [`wait_for_writes_in_flight`] before telling that reader its changes come.
 pub async fn declare_interest(mm: &ModelManager, instance: &str, readers: &[i64]) -> Result<()> {
     sqlx::query(
-        "WITH interest AS (
-             INSERT INTO live_interest (instance, until) VALUES ($1, now() + make_interval(secs => $2))
-             ON CONFLICT (instance) DO UPDATE SET until = excluded.until
-             RETURNING instance
-         ), gone AS (
-             DELETE FROM live_reader WHERE instance = $1 AND user_id <> ALL ($3)
-         )
-         INSERT INTO live_reader (user_id, instance)
-         SELECT reader, interest.instance FROM interest, unnest($3::bigint[]) AS reader
-         ON CONFLICT DO NOTHING",
+        "INSERT INTO live_interest (instance, until, readers)
+         VALUES ($1, now() + make_interval(secs => $2), $3)
+         ON CONFLICT (instance) DO UPDATE SET until = excluded.until, readers = excluded.readers",
     )
     .bind(instance)
     .bind(INTEREST_LASTS.as_secs_f64())
@@ -460,7 +453,7 @@ pub async fn wait_for_writes_in_flight(mm: &ModelManager) -> Result<()> {
     Ok(())
 }
 
-/// Withdraws `instance`'s interest and its readers (its last subscription went, or it stops).
+/// Withdraws `instance`'s interest (its last subscription went, or it stops).
 pub async fn withdraw_interest(mm: &ModelManager, instance: &str) -> Result<()> {
     sqlx::query("DELETE FROM live_interest WHERE instance = $1").bind(instance).execute(mm.db()).await?;
     Ok(())

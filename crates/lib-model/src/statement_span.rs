@@ -24,7 +24,7 @@ pub(crate) trait Timed: Future + Send + Sized {
 impl<F: Future + Send> Timed for F {}
 
 /// The schema's tables: a statement's table is named only when it is one of these.
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 9] = [
     "user",
     "session",
     "device",
@@ -34,7 +34,6 @@ const TABLES: [&str; 10] = [
     "task",
     "live_change",
     "live_interest",
-    "live_reader",
 ];
 
 /// The keywords after which a statement names a table it reads or writes.

@@ -188,7 +188,7 @@ mod tests {
                INSERT INTO \"user\" (username, pwd) VALUES ('bound' || clock_timestamp(), 'x') RETURNING id INTO u;
                INSERT INTO project (owner_id, name, cid, ctime, mid, mtime) VALUES (u, 'Bound', u, now(), u, now())
                  RETURNING id INTO p;
-               INSERT INTO live_reader (user_id, instance) VALUES (u, 'test');
+               UPDATE live_interest SET readers = readers || u WHERE instance = 'test';
                COMMIT;
                FOR i IN 1..{count} LOOP
                  INSERT INTO task (project_id, title, cid, ctime, mid, mtime) VALUES (p, 'row', u, now(), u, now());

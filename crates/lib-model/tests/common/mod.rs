@@ -43,7 +43,7 @@ pub async fn reader(db: &TestDb, mm: &ModelManager, name: &str) -> Ctx {
     use lib_model::sqlx::Connection as _;
     let ctx = user(mm, name).await;
     let mut conn = lib_model::sqlx::PgConnection::connect(db.url()).await.unwrap();
-    lib_model::sqlx::query("INSERT INTO live_reader (user_id, instance) VALUES ($1, 'test')")
+    lib_model::sqlx::query("UPDATE live_interest SET readers = readers || $1 WHERE instance = 'test'")
         .bind(ctx.user_id())
         .execute(&mut conn)
         .await

@@ -1,6 +1,6 @@
 //! What this instance has declared to the database so that changes are captured for it: its
-//! interest (`live_interest`) and its readers, the users it has subscriptions for
-//! (`live_reader`), kept up to date while it has subscribers and withdrawn when it has none.
+//! interest (its `live_interest` row) and its readers, the users it has subscriptions for
+//! (that row's `readers`), kept up to date while it has subscribers and withdrawn when it has none.
 
 use super::Hub;
 use lib_model::live::{self, INTEREST_LASTS};
@@ -14,7 +14,7 @@ const RENEW_WITHIN: Duration = Duration::from_secs(30);
 /// interest's deadline goes.
 const INTEREST_MARGIN: Duration = Duration::from_secs(5);
 
-/// What this instance has declared in `live_interest` and `live_reader`.
+/// What this instance has declared in its `live_interest` row.
 #[derive(Default)]
 pub(super) struct Interest {
     /// Until when (by this clock, with a margin) it lasts; `None` when none is declared.
@@ -166,8 +166,10 @@ mod tests {
     /// The readers declared in the database, and whether any interest is.
     async fn declared(db: &TestDb) -> (Vec<i64>, bool) {
         let mut conn = PgConnection::connect(db.url()).await.unwrap();
-        let readers =
-            sqlx::query_scalar("SELECT user_id FROM live_reader ORDER BY user_id").fetch_all(&mut conn).await.unwrap();
+        let readers = sqlx::query_scalar("SELECT r FROM live_interest, unnest(readers) AS r ORDER BY r")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
         let interest = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM live_interest)").fetch_one(&mut conn).await;
         (readers, interest.unwrap())
     }
