@@ -21,6 +21,6 @@ if [ "${TRACES_LOG:-warn}" = info ]; then
 else
     LOG="RUST_LOG=warn,web_server::telemetry=info"
 fi
-AB_OLD_ENV="$LOG" \
-AB_NEW_ENV="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$SINK_PORT OTEL_TRACES_SAMPLER=always_on $LOG" \
+AB_OLD_ENV="${AB_OLD_ENV:-} $LOG" \
+AB_NEW_ENV="${AB_NEW_ENV:-} OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$SINK_PORT OTEL_TRACES_SAMPLER=always_on $LOG" \
     bash bench/ab.sh "$BIN" "$BIN"

@@ -158,7 +158,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::CloseCode;
+    use crate::live::{CloseCode, Socket};
     use lib_model::sqlx::{self, Connection as _, PgConnection};
     use lib_model::test_support::TestDb;
     use lib_rpc::live::{LiveEntity, Subscriptions as _};
@@ -174,13 +174,19 @@ mod tests {
         (readers, interest.unwrap())
     }
 
-    #[tokio::test]
-    async fn the_readers_are_the_users_who_subscribe_and_the_interest_goes_with_the_last() {
-        let db = TestDb::new().await;
+    /// A hub reading changes, and a socket each for the users 1 (alice) and 2 (bob).
+    async fn hub_with_two_sockets(db: &TestDb) -> (Arc<Hub>, Socket, Socket) {
         let mm = db.mm();
         tokio::spawn(lib_model::notifications::run_listener(mm.clone()));
         let hub = Arc::new(Hub::new(&db.config(), mm));
         let (alice, bob) = (hub.open(1).unwrap(), hub.open(2).unwrap());
+        (hub, alice, bob)
+    }
+
+    #[tokio::test]
+    async fn the_readers_are_the_users_who_subscribe_and_the_interest_goes_with_the_last() {
+        let db = TestDb::new().await;
+        let (hub, alice, bob) = hub_with_two_sockets(&db).await;
         let alices = alice.registration.subscribe(LiveEntity::Task, None).await.unwrap();
         bob.registration.subscribe(LiveEntity::Project, None).await.unwrap();
         assert_eq!(declared(&db).await, (vec![1, 2], true));
@@ -200,10 +206,7 @@ mod tests {
     #[tokio::test]
     async fn an_interest_that_lapsed_unnoticed_restarts_the_subscribers_before_the_next_declaration() {
         let db = TestDb::new().await;
-        let mm = db.mm();
-        tokio::spawn(lib_model::notifications::run_listener(mm.clone()));
-        let hub = Arc::new(Hub::new(&db.config(), mm));
-        let (alice, bob) = (hub.open(1).unwrap(), hub.open(2).unwrap());
+        let (hub, alice, bob) = hub_with_two_sockets(&db).await;
         alice.registration.subscribe(LiveEntity::Task, None).await.unwrap();
         // As if the database had not answered the renewals for a minute.
         hub.interest.lock().await.until = Some(Instant::now() - Duration::from_secs(1));
@@ -216,10 +219,7 @@ mod tests {
     #[tokio::test]
     async fn a_new_reader_waits_for_the_writes_in_flight_without_holding_up_the_others() {
         let db = TestDb::new().await;
-        let mm = db.mm();
-        tokio::spawn(lib_model::notifications::run_listener(mm.clone()));
-        let hub = Arc::new(Hub::new(&db.config(), mm));
-        let (alice, bob) = (hub.open(1).unwrap(), hub.open(2).unwrap());
+        let (_hub, alice, bob) = hub_with_two_sockets(&db).await;
         bob.registration.subscribe(LiveEntity::Task, None).await.unwrap();
 
         // A write in flight: a transaction that has its id and has not ended.
