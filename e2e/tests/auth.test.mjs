@@ -16,10 +16,13 @@ describe('accounts and sessions', { timeout: 120_000 }, () => {
   let context;
   let problems;
   const username = randomUsername('auth');
+  /** The page's live sockets (/api/ws), in order. */
+  const sockets = [];
 
   before(async () => {
     browser = await launchBrowser();
     ({ page, context, problems } = await openPage(browser));
+    page.on('websocket', (ws) => sockets.push(ws));
   });
 
   after(async () => {
@@ -145,6 +148,19 @@ describe('accounts and sessions', { timeout: 120_000 }, () => {
     await eventually(async () => assert.match(await statusText(page), /password has been changed/i));
     assert.equal(await page.locator('#view [data-testid=error]').isVisible(), false);
     await screenshot(page, 'password');
+  });
+
+  test('the password change leaves the page signed in, and live on the new session', async () => {
+    // The projects view opened a socket on the old session, which the change ended.
+    const old = sockets.at(-1);
+    assert.ok(old, 'the projects view opened a live socket');
+    await eventually(async () => assert.ok(old.isClosed(), 'the old session’s socket is closed'));
+    const opened = sockets.length;
+    await page.getByTestId('nav-projects').click();
+    await page.locator('#new-project-form').waitFor();
+    await eventually(async () => assert.equal(sockets.length, opened + 1, 'a socket on the new session'));
+    assert.match(page.url(), /#\/projects$/);
+    assert.equal(await page.locator('#nav').isVisible(), true, 'still signed in');
   });
 
   test('logging off returns to the login view and ends the session', async () => {

@@ -2,14 +2,15 @@
 // one does shows in the other's page within seconds, without a reload: projects renamed, tasks
 // created, edited, completed and deleted, task counts. The page's own changes show once; an edit in
 // progress is not swept away; after a network drop or a 1013 close the page subscribes again and
-// lists again, so a change made meanwhile still shows; logging off in one tab (1008 on the other's
-// socket) takes the other tab to the login view.
+// lists again, so a change made meanwhile still shows; a password change in one tab (1008 on the
+// other's socket, whose session it ended) leaves the other signed in and live; logging off in one
+// tab (1008, and no session left) takes the other tab to the login view.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  assertClean, createProjectViaUi, errorText, eventually, freshUserLoggedIn, launchBrowser, openPage, pageRpc,
-  screenshot,
+  PASSWORD, assertClean, createProjectViaUi, errorText, eventually, freshUserLoggedIn, launchBrowser, openPage,
+  pageRpc, screenshot,
 } from '../lib/harness.mjs';
 
 // How long a change may take to show in the other page (it takes well under a second).
@@ -272,14 +273,29 @@ describe('live updates', { timeout: 180_000 }, () => {
       assert.deepEqual(await titles(page), ['Mow the lawn twice', 'Buy tulip bulbs']);
     });
 
+    test('with 1008 after a password change in another tab: the page stays signed in and live', async () => {
+      const { page } = bob;
+      const sockets = bobSockets.length;
+      const getMe = bobGetMe;
+      // The browser's cookie now holds the new session; the page's socket was opened with the old.
+      await pageRpc(tab.page, 'change_pwd', { old_pwd: PASSWORD, new_pwd: 'another garden secret' });
+      await eventually(async () => {
+        assert.equal(bobGetMe, getMe + 1, 'asked who is signed in once the socket closed (1008)');
+        assert.equal(bobSockets.length, sockets + 1, 'connected again');
+      }, LIVE);
+      await addTask(alice.page, 'Prune the hedge');
+      await taskByTitle(page, 'Prune the hedge').waitFor(LIVE);
+      assert.equal(await page.locator('#nav').isVisible(), true, 'still signed in');
+    });
+
     test('with 1008 (logged off in another tab): the page goes to the login view', async () => {
+      const { page } = bob;
+      const sockets = bobSockets.length;
       await tab.page.getByTestId('logoff').click();
       await tab.page.locator('#login-form').waitFor();
-      const { page } = bob;
-      const getMe = bobGetMe;
       await page.locator('#login-form').waitFor(LIVE);
       assert.match(await page.getByTestId('info').textContent(), /session has ended/i);
-      assert.equal(bobGetMe, getMe, 'told by the close (1008), not by a failed reconnect and a 401');
+      assert.equal(bobSockets.length, sockets, 'no reconnect: get_me was 401');
       await screenshot(page, 'live-session-ended');
     });
 

@@ -103,13 +103,12 @@ function goToLogin(message) {
   navigate('#/login');
 }
 
-// Any RPC answered 401 ends up here, and so does a live socket closed because the session ended
-// (1008): the session is gone, so log in again.
+// Any RPC answered 401 ends up here (a live socket closed because its session ended asks get_me,
+// and so ends up here too when no newer session exists): the session is gone, so log in again.
 function sessionEnded() {
   if (session.me) goToLogin('Your session has ended. Please log in again.');
 }
 rpc.addEventListener('unauthorized', sessionEnded);
-live.addEventListener('unauthorized', sessionEnded);
 
 document.getElementById('logoff').addEventListener('click', async () => {
   live.stop(); // before the server ends the session, which would close the socket as 1008

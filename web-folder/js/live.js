@@ -6,8 +6,11 @@
 // the view's first list and the subscription), and after every reconnect.
 // A dropped socket (network, server restart, 1013: the server could not keep up) is reconnected
 // with back-off (0.5 s doubling up to 10 s, with jitter) and its subscriptions are made again.
-// A 1008 close (the session ended) stops it and fires `unauthorized`, which the app handles like
-// a 401 of /api/rpc. The socket is opened with the first watcher and kept while the page lives.
+// A 1008 close (the socket's session ended) asks /api/rpc who is signed in: a 401 there takes the
+// app to the login view; an answer means the browser holds a newer session (a password change in
+// another tab replaced the old one), so the socket connects again at once. The page's own
+// password change closes the socket first (`whileSessionReplaced`). The socket is opened with the
+// first watcher and kept while the page lives.
 
 import { rpc, RpcError } from './rpc.js';
 
@@ -61,9 +64,8 @@ function socketUrl() {
   return `${location.protocol === 'https:' ? 'wss://' : 'ws://'}${location.host}/api/ws`;
 }
 
-export class Live extends EventTarget {
+export class Live {
   constructor(url = socketUrl) {
-    super();
     /** @type {() => string} */
     this.url = url;
     /** @type {WebSocket|null} */
@@ -129,6 +131,25 @@ export class Live extends EventTarget {
     ws?.close(NORMAL);
   }
 
+  /**
+   * Run `call`, which replaces the session (`change_pwd`), with the socket closed: the server
+   * would close it as 1008 once the old session is gone, maybe before the new cookie has arrived.
+   * Connects again afterwards, with whatever session the browser then holds.
+   * @template T
+   * @param {() => Promise<T>} call
+   * @returns {Promise<T>}
+   */
+  async whileSessionReplaced(call) {
+    this.stop();
+    try {
+      return await call();
+    } finally {
+      this.stopped = false;
+      this.attempt = 0;
+      this.connect();
+    }
+  }
+
   connect() {
     if (this.ws || this.timer !== null || this.stopped || this.watchers.size === 0) return;
     let ws;
@@ -153,8 +174,7 @@ export class Live extends EventTarget {
       if (ws !== this.ws) return; // stopped, or replaced
       this.forget();
       if (ev.code === SESSION_ENDED) {
-        this.stopped = true;
-        this.dispatchEvent(new Event('unauthorized'));
+        this.sessionEnded();
         return;
       }
       // The upgrade itself was refused: if that is a 401 (the session is gone), the rpc client
@@ -163,6 +183,26 @@ export class Live extends EventTarget {
       else if (Date.now() - this.openedAt >= STABLE_MS) this.attempt = 0;
       this.retry();
     });
+  }
+
+  /**
+   * The socket's session ended (1008). Whether the browser still has a session is for /api/rpc
+   * to say: a 401 reaches the app through the rpc client (the login view); an answer means a
+   * newer session, so connect again now; a failure to ask is a drop like any other.
+   */
+  async sessionEnded() {
+    try {
+      await rpc.call('get_me');
+    } catch (err) {
+      if (err instanceof RpcError && err.kind === 'Unauthorized') {
+        this.stopped = true;
+        return;
+      }
+      if (!this.stopped) this.retry();
+      return;
+    }
+    this.attempt = 0;
+    this.connect();
   }
 
   /** Reconnect after a back-off: 0.5 s doubling up to 10 s, each a random time in its upper half. */

@@ -1,7 +1,9 @@
-// Change password. The server ends the user's other sessions; this one stays.
+// Change password. The server ends the user's other sessions and replaces this one (a new
+// cookie); the live socket, opened with the old one, is closed meanwhile and opened again.
 
 import { h, field, messageBox, busy } from '../dom.js';
 import { describeError } from '../errors.js';
+import { live } from '../live.js';
 
 /** @typedef {import('../app.js').Ctx} Ctx */
 /** @typedef {import('../app.js').Shown} Shown */
@@ -34,7 +36,8 @@ export function passwordView(ctx) {
       return;
     }
     try {
-      await busy(form, () => rpc.call('change_pwd', { old_pwd: oldPwd.control.value, new_pwd: newPwd.control.value }));
+      await busy(form, () => live.whileSessionReplaced(
+        () => rpc.call('change_pwd', { old_pwd: oldPwd.control.value, new_pwd: newPwd.control.value })));
     } catch (err) {
       if (err.kind === 'Unauthorized') return; // the app takes the user to the login view
       // The server names the param at fault: `old_pwd` when it is not the current password,
