@@ -8,9 +8,9 @@
 // with back-off (0.5 s doubling up to 10 s, with jitter) and its subscriptions are made again.
 // A 1008 close (the socket's session ended) asks /api/rpc who is signed in: a 401 there takes the
 // app to the login view; an answer means the browser holds a newer session (a password change in
-// another tab replaced the old one), so the socket connects again at once. The page's own
-// password change closes the socket first (`whileSessionReplaced`). The socket is opened with the
-// first watcher and kept while the page lives.
+// another tab replaced the old one), so the socket connects again after the back-off. The page's
+// own password change closes the socket first (`whileSessionReplaced`). The socket is opened with
+// the first watcher and kept while the page lives.
 
 import { rpc, RpcError } from './rpc.js';
 
@@ -173,24 +173,20 @@ export class Live {
     ws.addEventListener('close', (ev) => {
       if (ws !== this.ws) return; // stopped, or replaced
       this.forget();
-      if (ev.code === SESSION_ENDED) {
-        this.sessionEnded();
-        return;
-      }
-      // The upgrade itself was refused: if that is a 401 (the session is gone), the rpc client
-      // says so to the app, which goes to the login view; anything else is retried.
-      if (!opened) rpc.call('get_me').catch(() => {});
-      else if (Date.now() - this.openedAt >= STABLE_MS) this.attempt = 0;
-      this.retry();
+      if (opened && Date.now() - this.openedAt >= STABLE_MS) this.attempt = 0;
+      // Closed because its session ended, or refused at the upgrade (maybe a 401): whether the
+      // browser still has a session is for /api/rpc to say. Any other drop is retried.
+      if (ev.code === SESSION_ENDED || !opened) this.retryIfSignedIn();
+      else this.retry();
     });
   }
 
   /**
-   * The socket's session ended (1008). Whether the browser still has a session is for /api/rpc
-   * to say: a 401 reaches the app through the rpc client (the login view); an answer means a
-   * newer session, so connect again now; a failure to ask is a drop like any other.
+   * Ask /api/rpc who is signed in: a 401 reaches the app through the rpc client (the login view)
+   * and stops the socket; an answer (the browser holds a newer session than the socket's, e.g.
+   * from a password change in another tab), or a failure to ask, is a drop like any other.
    */
-  async sessionEnded() {
+  async retryIfSignedIn() {
     try {
       await rpc.call('get_me');
     } catch (err) {
@@ -198,11 +194,8 @@ export class Live {
         this.stopped = true;
         return;
       }
-      if (!this.stopped) this.retry();
-      return;
     }
-    this.attempt = 0;
-    this.connect();
+    if (!this.stopped) this.retry();
   }
 
   /** Reconnect after a back-off: 0.5 s doubling up to 10 s, each a random time in its upper half. */
