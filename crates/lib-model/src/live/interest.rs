@@ -10,6 +10,12 @@ pub const INTEREST_LASTS: Duration = Duration::from_secs(60);
 
 /// How long [`wait_for_writes_in_flight`] waits at most.
 const IN_FLIGHT_WAIT: Duration = Duration::from_secs(10);
+/// How long it pauses between its looks, first and at most: the pause doubles, so that a short
+/// write is seen ended within milliseconds, and a transaction left open costs each waiting reader
+/// about a hundred looks over the whole wait rather than two thousand (after a restart, every
+/// user reconnecting is a new reader waiting at once, each look a statement of the pool's).
+const IN_FLIGHT_FIRST_PAUSE: Duration = Duration::from_millis(5);
+const IN_FLIGHT_LAST_PAUSE: Duration = Duration::from_millis(100);
 
 /// Declares that `instance` wants changes captured for [`INTEREST_LASTS`] from now, for
 /// `readers`: changes to tasks only some member of whose project is among them, of any instance
@@ -49,6 +55,7 @@ pub async fn wait_for_writes_in_flight(mm: &ModelManager) -> Result<()> {
     .fetch_all(mm.db())
     .await?;
     let deadline = tokio::time::Instant::now() + IN_FLIGHT_WAIT;
+    let mut pause = IN_FLIGHT_FIRST_PAUSE;
     while !in_flight.is_empty() && tokio::time::Instant::now() < deadline {
         let running: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM unnest($1::text[]) AS x WHERE pg_xact_status(x::xid8) = 'in progress'",
@@ -59,7 +66,8 @@ pub async fn wait_for_writes_in_flight(mm: &ModelManager) -> Result<()> {
         if running == 0 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(IN_FLIGHT_LAST_PAUSE);
     }
     Ok(())
 }
