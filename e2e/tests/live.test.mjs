@@ -291,10 +291,12 @@ describe('live updates', { timeout: 180_000 }, () => {
     test('with 1008 (logged off in another tab): the page goes to the login view', async () => {
       const { page } = bob;
       const sockets = bobSockets.length;
+      const getMe = bobGetMe;
       await tab.page.getByTestId('logoff').click();
       await tab.page.locator('#login-form').waitFor();
       await page.locator('#login-form').waitFor(LIVE);
       assert.match(await page.getByTestId('info').textContent(), /session has ended/i);
+      await eventually(async () => assert.equal(bobGetMe, getMe + 1, 'asked once, after the close (1008)'));
       assert.equal(bobSockets.length, sockets, 'no reconnect: get_me was 401');
       await screenshot(page, 'live-session-ended');
     });
